@@ -1,0 +1,3 @@
+//! # mesos-common
+//!
+//! The Mesos data model shared by master, agent, allocator, SDK and CLI.
