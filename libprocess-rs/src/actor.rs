@@ -1,0 +1,347 @@
+//! The actix actor that hosts one [`Process`], the events it receives, and
+//! [`LocalPid`], the typed handle for dispatching into it from the same OS process.
+//!
+//! This file is the only place that knows processes are actix actors; swapping the
+//! engine means rewriting it and `Context`'s `spawn`.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+use actix::{Actor, ActorContext, ActorFutureExt, Addr, AsyncContext, Handler};
+use bytes::Bytes;
+use futures::channel::oneshot;
+
+use crate::clock::TimerId;
+use crate::context::Context;
+use crate::http::{Reply, Request};
+use crate::process::{Install, Process, no_route};
+use crate::upid::Upid;
+
+/// What the runtime delivers to a process.
+pub(crate) enum Event {
+    Message { from: Upid, name: String, body: Bytes },
+    Http { request: Request, respond: tokio::sync::oneshot::Sender<Reply> },
+    Exited(Upid),
+    Timer(TimerId),
+}
+
+impl actix::Message for Event {
+    type Result = ();
+}
+
+/// A closure run inside the process (from `LocalPid::dispatch`/`call`).
+pub(crate) struct Dispatch<P: Process>(pub Box<dyn FnOnce(&mut P, &mut Context<P>) + Send>);
+
+impl<P: Process> actix::Message for Dispatch<P> {
+    type Result = ();
+}
+
+/// How many network-delivered events wait in a process's mailbox; the server stops
+/// reading from a connection while it is above `Limits::mailbox_messages_max`.
+#[derive(Default)]
+pub(crate) struct Backlog {
+    queued: AtomicUsize,
+    gone: AtomicBool,
+    drained: tokio::sync::Notify,
+    stopped: tokio::sync::Notify,
+}
+
+impl Backlog {
+    pub(crate) fn len(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
+    }
+
+    fn done(&self, low_water: usize) {
+        if self.queued.fetch_sub(1, Ordering::Relaxed) == low_water + 1 {
+            self.drained.notify_waiters();
+        }
+    }
+
+    /// Waits until the backlog is at most `max` (or the process is gone).
+    pub(crate) async fn wait_below(&self, max: usize) {
+        loop {
+            if self.len() <= max || self.gone.load(Ordering::Acquire) {
+                return;
+            }
+            let notified = self.drained.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            if self.len() <= max || self.gone.load(Ordering::Acquire) {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// A process as the runtime's tables see it (type-erased).
+pub(crate) trait Slot: Send + Sync {
+    fn upid(&self) -> &Upid;
+    /// Queues an event; false when the process is gone.
+    fn post(&self, event: Event) -> bool;
+    fn backlog(&self) -> &Backlog;
+    /// Asks the process to terminate (runtime shutdown).
+    fn terminate(&self);
+}
+
+pub(crate) struct SlotImpl<P: Process> {
+    pub upid: Upid,
+    pub addr: Addr<ProcessActor<P>>,
+    pub backlog: Backlog,
+}
+
+impl<P: Process> Slot for SlotImpl<P> {
+    fn upid(&self) -> &Upid {
+        &self.upid
+    }
+
+    fn post(&self, event: Event) -> bool {
+        if !self.addr.connected() {
+            return false;
+        }
+        let counted = matches!(event, Event::Message { .. } | Event::Http { .. });
+        if counted {
+            self.backlog.queued.fetch_add(1, Ordering::Relaxed);
+        }
+        self.addr.do_send(event);
+        true
+    }
+
+    fn backlog(&self) -> &Backlog {
+        &self.backlog
+    }
+
+    fn terminate(&self) {
+        self.addr.do_send(Dispatch::<P>(Box::new(|_, ctx| ctx.terminate())));
+    }
+}
+
+pub(crate) struct ProcessActor<P: Process> {
+    /// Boxed so the actor is `Unpin` whatever `P` is.
+    pub process: Box<P>,
+    pub ctx: Context<P>,
+    pub table: Install<P>,
+    pub slot: Arc<SlotImpl<P>>,
+}
+
+impl<P: Process> ProcessActor<P> {
+    /// Runs `f` on the process, then applies what it asked for (spawns, terminate).
+    pub(crate) fn run(
+        &mut self,
+        actx: &mut actix::Context<Self>,
+        f: impl FnOnce(&mut P, &mut Context<P>),
+    ) {
+        f(&mut self.process, &mut self.ctx);
+        self.after(actx);
+    }
+
+    fn after(&mut self, actx: &mut actix::Context<Self>) {
+        for op in std::mem::take(&mut self.ctx.pending) {
+            op(actx);
+        }
+        if self.ctx.terminating {
+            actx.stop();
+        }
+    }
+
+    fn on_message(&mut self, from: Upid, name: String, body: Bytes) {
+        let core = self.ctx.core.clone();
+        core.counters.messages_received.inc();
+        let Some(handler) = self.table.messages.get(&name) else {
+            core.counters.messages_unhandled.inc();
+            tracing::debug!(to = %self.ctx.me, %from, name, "no handler; message dropped");
+            if crate::filters::handled_active() {
+                crate::filters::handled(&from, &self.ctx.me, &name, &body);
+            }
+            return;
+        };
+        let keep = crate::filters::handled_active().then(|| (from.clone(), body.clone()));
+        self.ctx.from = Some(from.clone());
+        if let Err(e) = handler(&mut self.process, from.clone(), body, &mut self.ctx) {
+            core.counters.messages_decode_failures.inc();
+            tracing::warn!(to = %self.ctx.me, %from, name, error = %e, "undecodable message dropped");
+        }
+        self.ctx.from = None;
+        if let Some((from, body)) = keep {
+            crate::filters::handled(&from, &self.ctx.me, &name, &body);
+        }
+    }
+
+    fn on_http(&mut self, request: Request, respond: tokio::sync::oneshot::Sender<Reply>) {
+        let mut request = request;
+        // The path is `/<id>[/<name>]`; routes are looked up on `<name>`.
+        let name = request.path.trim_start_matches('/');
+        let name = name.split_once('/').map_or("", |(_, rest)| rest).trim_matches('/').to_owned();
+        let reply = match self.table.find_route(&name) {
+            Some((handler, route, rest)) => {
+                request.route = format!("/{route}");
+                request.rest = rest;
+                handler(&mut self.process, request, &mut self.ctx)
+            }
+            None => {
+                self.ctx.core.counters.http_not_found.inc();
+                Reply::Now(no_route())
+            }
+        };
+        let _ = respond.send(reply);
+    }
+}
+
+impl<P: Process> Actor for ProcessActor<P> {
+    type Context = actix::Context<Self>;
+
+    fn started(&mut self, actx: &mut Self::Context) {
+        // libprocess mailboxes are unbounded; the network side applies the bound.
+        actx.set_mailbox_capacity(usize::MAX);
+        self.run(actx, |p, ctx| p.initialize(ctx));
+    }
+
+    fn stopped(&mut self, _actx: &mut Self::Context) {
+        self.ctx.terminating = true;
+        self.process.finalize(&mut self.ctx);
+        // Spawns requested by finalize cannot run any more.
+        self.ctx.pending.clear();
+        for (id, _) in self.ctx.timers.drain() {
+            crate::clock::cancel(id);
+        }
+        // Leave the tables first so the id is free once `terminated()` resolves.
+        self.ctx.core.process_stopped(&self.ctx.me);
+        self.slot.backlog.gone.store(true, Ordering::Release);
+        self.slot.backlog.drained.notify_waiters();
+        self.slot.backlog.stopped.notify_waiters();
+    }
+}
+
+impl<P: Process> Handler<Event> for ProcessActor<P> {
+    type Result = ();
+
+    fn handle(&mut self, event: Event, actx: &mut Self::Context) {
+        if self.ctx.terminating {
+            return;
+        }
+        let low_water = self.ctx.core.limits.mailbox_messages_max / 2;
+        match event {
+            Event::Message { from, name, body } => {
+                self.on_message(from, name, body);
+                self.slot.backlog.done(low_water);
+            }
+            Event::Http { request, respond } => {
+                self.on_http(request, respond);
+                self.slot.backlog.done(low_water);
+            }
+            Event::Exited(pid) => self.process.exited(&pid, &mut self.ctx),
+            Event::Timer(id) => {
+                if let Some(fire) = self.ctx.timers.remove(&id) {
+                    fire(&mut self.process, &mut self.ctx);
+                }
+            }
+        }
+        self.after(actx);
+    }
+}
+
+impl<P: Process> Handler<Dispatch<P>> for ProcessActor<P> {
+    type Result = ();
+
+    fn handle(&mut self, Dispatch(f): Dispatch<P>, actx: &mut Self::Context) {
+        if self.ctx.terminating {
+            return;
+        }
+        self.run(actx, f);
+    }
+}
+
+/// Spawns `future` on the actor's thread and runs `then` in the actor with its
+/// output (dropped if the process terminates first).
+pub(crate) fn spawn_into<P, F, O, C>(actx: &mut actix::Context<ProcessActor<P>>, future: F, then: C)
+where
+    P: Process,
+    F: Future<Output = O> + 'static,
+    O: 'static,
+    C: FnOnce(&mut P, O, &mut Context<P>) + 'static,
+{
+    let fut = actix::fut::wrap_future::<_, ProcessActor<P>>(future).map(
+        move |out, act: &mut ProcessActor<P>, actx| {
+            if !act.ctx.terminating {
+                act.run(actx, move |p, ctx| then(p, out, ctx));
+            }
+        },
+    );
+    actx.spawn(fut);
+}
+
+/// The process is gone (terminated, or its runtime shut down).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the process is gone")]
+pub struct ProcessGone;
+
+/// A typed handle to a local process: dispatch closures into it from any thread,
+/// like libprocess's `dispatch`. Cheap to clone.
+pub struct LocalPid<P: Process> {
+    pub(crate) slot: Arc<SlotImpl<P>>,
+}
+
+impl<P: Process> Clone for LocalPid<P> {
+    fn clone(&self) -> Self {
+        Self { slot: self.slot.clone() }
+    }
+}
+
+impl<P: Process> std::fmt::Debug for LocalPid<P> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LocalPid({})", self.slot.upid)
+    }
+}
+
+impl<P: Process> LocalPid<P> {
+    pub fn upid(&self) -> &Upid {
+        &self.slot.upid
+    }
+
+    /// Runs `f` inside the process, after the events already queued (fire and
+    /// forget; dropped silently if the process is gone).
+    pub fn dispatch(&self, f: impl FnOnce(&mut P, &mut Context<P>) + Send + 'static) {
+        self.slot.addr.do_send(Dispatch(Box::new(f)));
+    }
+
+    /// Runs `f` inside the process and returns its result. The future works on any
+    /// executor, or with [`block_on`](crate::block_on) from a plain thread (not
+    /// the process's own actor thread).
+    pub fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut P, &mut Context<P>) -> R + Send + 'static,
+    ) -> impl Future<Output = Result<R, ProcessGone>> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        self.dispatch(move |p, ctx| {
+            let _ = tx.send(f(p, ctx));
+        });
+        async move { rx.await.map_err(|_| ProcessGone) }
+    }
+
+    /// Asks the process to terminate after the events already queued.
+    pub fn terminate(&self) {
+        self.dispatch(|_, ctx| ctx.terminate());
+    }
+
+    /// Whether the process has not finalized yet.
+    pub fn is_alive(&self) -> bool {
+        !self.slot.backlog.gone.load(Ordering::Acquire)
+    }
+
+    /// Completes once the process has finalized.
+    pub fn terminated(&self) -> impl Future<Output = ()> + Send + 'static {
+        let slot = self.slot.clone();
+        async move {
+            loop {
+                let notified = slot.backlog.stopped.notified();
+                let mut notified = std::pin::pin!(notified);
+                notified.as_mut().enable();
+                if slot.backlog.gone.load(Ordering::Acquire) {
+                    return;
+                }
+                notified.await;
+            }
+        }
+    }
+}

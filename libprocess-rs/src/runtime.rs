@@ -1,0 +1,584 @@
+//! The runtime: one per bound ip:port. It owns the process table, the links, the
+//! outbound connections, the metrics registry and two kinds of threads:
+//!
+//! - one actor thread (`libprocess-actors:<port>`, an actix `System`) that runs
+//!   every process of this runtime, one handler at a time;
+//! - `io_threads` I/O threads (`libprocess-io:<port>`, a tokio runtime) that accept
+//!   connections, parse requests, write responses, run outbound connections and
+//!   await `Reply::later` futures.
+//!
+//! A runtime is started from any thread, async or not: [`Runtime::bind`] is a plain
+//! function that starts its own threads, and nothing here needs the caller's
+//! executor.
+
+use std::collections::{HashMap, HashSet};
+use std::net::{Ipv4Addr, SocketAddrV4};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use actix::Actor;
+use bytes::{Bytes, BytesMut};
+use parking_lot::{Mutex, RwLock};
+
+use crate::actor::{Event, LocalPid, ProcessActor, Slot, SlotImpl};
+use crate::context::Context;
+use crate::error::Error;
+use crate::http::codec;
+use crate::metrics::{Metrics, RuntimeCounters};
+use crate::outbound::Outbound;
+use crate::process::{Install, Process};
+use crate::upid::Upid;
+
+/// Every bound the runtime enforces, with libprocess-compatible defaults where
+/// libprocess has one and generous ones where it has none.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Largest request body (message or HTTP); larger gets `413` and the connection
+    /// closes.
+    pub body_bytes_max: usize,
+    /// Largest request head (request line plus headers); larger gets `431`.
+    pub header_bytes_max: usize,
+    /// A client that starts a request but does not finish its head within this
+    /// time gets `408` and is disconnected (slow-loris protection).
+    pub header_read_timeout: Duration,
+    /// Messages queued per peer address before new ones are dropped (and counted
+    /// in `libprocess/outbound_dropped_queue_full`).
+    pub peer_queue_messages_max: usize,
+    /// When a process has this many network-delivered events queued, the server
+    /// stops reading the connections feeding it until it drains to half (TCP
+    /// back-pressure instead of unbounded memory). Local sends never block.
+    pub mailbox_messages_max: usize,
+    /// Requests read ahead of their responses on one connection (pipelining).
+    pub pipelined_requests_max: usize,
+    /// Open inbound connections; past it new ones are closed at once.
+    pub connections_max: usize,
+    /// Outbound connect timeout; a failed connect drops the queued messages.
+    pub connect_timeout: Duration,
+    /// An outbound connection that is not a link closes gracefully after this long
+    /// without traffic.
+    pub idle_connection_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            body_bytes_max: 64 << 20,
+            header_bytes_max: 64 << 10,
+            header_read_timeout: Duration::from_secs(30),
+            peer_queue_messages_max: 65_536,
+            mailbox_messages_max: 100_000,
+            pipelined_requests_max: 1024,
+            connections_max: 16_384,
+            connect_timeout: Duration::from_secs(5),
+            idle_connection_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// How to start a runtime.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Address to bind (`LIBPROCESS_IP`; libprocess's default is `0.0.0.0`).
+    pub ip: Ipv4Addr,
+    /// Port to bind (`LIBPROCESS_PORT`); 0 picks a free port.
+    pub port: u16,
+    /// Address put in our UPIDs, where peers connect (`LIBPROCESS_ADVERTISE_IP`).
+    /// Defaults to `ip`, or this host's address when `ip` is `0.0.0.0`.
+    pub advertise_ip: Option<Ipv4Addr>,
+    /// `LIBPROCESS_ADVERTISE_PORT`; defaults to the bound port.
+    pub advertise_port: Option<u16>,
+    /// Process that serves HTTP paths whose first segment names no process
+    /// (`master` on the master, `slave(1)` on the agent).
+    pub delegate: Option<String>,
+    /// Answer `400` to a message whose sender UPID's IP differs from the
+    /// connection's peer IP (`LIBPROCESS_REQUIRE_PEER_ADDRESS_IP_MATCH`).
+    pub require_peer_address_ip_match: bool,
+    /// Threads for network I/O (at least 1).
+    pub io_threads: usize,
+    pub limits: Limits,
+}
+
+impl RuntimeConfig {
+    /// Bind `ip:port` with default limits.
+    pub fn new(ip: Ipv4Addr, port: u16) -> Self {
+        Self {
+            ip,
+            port,
+            advertise_ip: None,
+            advertise_port: None,
+            delegate: None,
+            require_peer_address_ip_match: false,
+            io_threads: 1,
+            limits: Limits::default(),
+        }
+    }
+
+    /// `127.0.0.1`, any free port: what tests use.
+    pub fn local() -> Self {
+        Self::new(Ipv4Addr::LOCALHOST, 0)
+    }
+
+    /// libprocess's environment: `LIBPROCESS_IP` (default `0.0.0.0`),
+    /// `LIBPROCESS_PORT` (default 0), `LIBPROCESS_ADVERTISE_IP`,
+    /// `LIBPROCESS_ADVERTISE_PORT`, `LIBPROCESS_REQUIRE_PEER_ADDRESS_IP_MATCH`.
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// [`from_env`](Self::from_env) reading variables through `get` (for tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        fn parse<T: std::str::FromStr>(name: &str, value: Option<String>) -> Result<Option<T>, Error> {
+            match value {
+                None => Ok(None),
+                Some(v) => v
+                    .trim()
+                    .parse()
+                    .map(Some)
+                    .map_err(|_| Error::Config(format!("{name}={v:?} is not valid"))),
+            }
+        }
+        let mut config = Self::new(Ipv4Addr::UNSPECIFIED, 0);
+        if let Some(ip) = parse("LIBPROCESS_IP", get("LIBPROCESS_IP"))? {
+            config.ip = ip;
+        }
+        if let Some(port) = parse("LIBPROCESS_PORT", get("LIBPROCESS_PORT"))? {
+            config.port = port;
+        }
+        config.advertise_ip = parse("LIBPROCESS_ADVERTISE_IP", get("LIBPROCESS_ADVERTISE_IP"))?;
+        config.advertise_port =
+            parse("LIBPROCESS_ADVERTISE_PORT", get("LIBPROCESS_ADVERTISE_PORT"))?;
+        if let Some(v) = get("LIBPROCESS_REQUIRE_PEER_ADDRESS_IP_MATCH") {
+            config.require_peer_address_ip_match =
+                matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes");
+        }
+        Ok(config)
+    }
+
+    pub fn with_delegate(mut self, id: impl Into<String>) -> Self {
+        self.delegate = Some(id.into());
+        self
+    }
+}
+
+/// Links: address -> linkee -> ids of the local processes linked to it.
+type LinkTable = HashMap<SocketAddrV4, HashMap<Upid, HashSet<Arc<str>>>>;
+
+/// State shared by the runtime's threads, its processes and its connections.
+pub(crate) struct Core {
+    pub address: SocketAddrV4,
+    pub bound: SocketAddrV4,
+    pub limits: Limits,
+    pub delegate: Option<String>,
+    pub require_peer_address_ip_match: bool,
+    pub metrics: Metrics,
+    pub counters: RuntimeCounters,
+    pub io: tokio::runtime::Handle,
+    pub arbiter: actix_rt::ArbiterHandle,
+    processes: RwLock<HashMap<Arc<str>, Arc<dyn Slot>>>,
+    links: Mutex<LinkTable>,
+    pub outbound: Outbound,
+    stopping: AtomicBool,
+}
+
+impl Core {
+    fn is_local(&self, pid: &Upid) -> bool {
+        let addr = pid.address();
+        addr == self.address || addr == self.bound
+    }
+
+    pub(crate) fn lookup(&self, id: &str) -> Option<Arc<dyn Slot>> {
+        self.processes.read().get(id).cloned()
+    }
+
+    pub(crate) fn process_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.processes.read().keys().map(|k| k.to_string()).collect();
+        ids.sort();
+        ids
+    }
+
+    /// Delivers a message to a local process (after the test filters). Returns the
+    /// process's slot, or `None` when no process has that id (the caller answers
+    /// 404 or counts the drop).
+    pub(crate) fn deliver(
+        &self,
+        from: Upid,
+        to_id: &str,
+        name: String,
+        body: Bytes,
+    ) -> Option<Arc<dyn Slot>> {
+        let Some(slot) = self.lookup(to_id) else {
+            self.counters.messages_dropped_unknown_process.inc();
+            tracing::debug!(%from, to = to_id, name, "message for unknown process dropped");
+            return None;
+        };
+        if !crate::filters::admit(&from, slot.upid(), &name, &body) {
+            self.counters.messages_dropped_by_filter.inc();
+            return Some(slot);
+        }
+        if !slot.post(Event::Message { from, name, body }) {
+            self.counters.messages_dropped_unknown_process.inc();
+        }
+        Some(slot)
+    }
+
+    /// Sends a message: locally without HTTP, otherwise over the peer connection.
+    pub(crate) fn send(self: &Arc<Self>, from: &Upid, to: &Upid, name: &str, body: Bytes) {
+        self.counters.messages_sent.inc();
+        if self.is_local(to) {
+            self.deliver(from.clone(), to.id(), name.to_owned(), body);
+            return;
+        }
+        let mut wire = BytesMut::new();
+        codec::encode_message(&mut wire, from, to, name, &body);
+        self.outbound.send(self, to.address(), wire.freeze());
+    }
+
+    pub(crate) fn link(self: &Arc<Self>, linker: &Upid, linkee: &Upid) {
+        if self.is_local(linkee) {
+            let exists = self.processes.read().contains_key(linkee.id());
+            if !exists {
+                // libprocess: linking to a local process that does not exist gives
+                // an immediate ExitedEvent.
+                if let Some(slot) = self.lookup(linker.id()) {
+                    slot.post(Event::Exited(linkee.clone()));
+                }
+                return;
+            }
+            self.add_link(self.address, linker, linkee);
+            return;
+        }
+        let addr = linkee.address();
+        self.add_link(addr, linker, linkee);
+        self.outbound.ensure(self, addr);
+    }
+
+    fn add_link(&self, addr: SocketAddrV4, linker: &Upid, linkee: &Upid) {
+        let key = if addr == self.bound { self.address } else { addr };
+        self.links
+            .lock()
+            .entry(key)
+            .or_default()
+            .entry(linkee.clone())
+            .or_default()
+            .insert(Arc::from(linker.id()));
+    }
+
+    pub(crate) fn unlink(&self, linker: &Upid, linkee: &Upid) {
+        let addr = if self.is_local(linkee) { self.address } else { linkee.address() };
+        let mut links = self.links.lock();
+        if let Some(linkees) = links.get_mut(&addr) {
+            if let Some(linkers) = linkees.get_mut(linkee) {
+                linkers.remove(linker.id());
+                if linkers.is_empty() {
+                    linkees.remove(linkee);
+                }
+            }
+            if linkees.is_empty() {
+                links.remove(&addr);
+            }
+        }
+    }
+
+    pub(crate) fn has_links(&self, addr: SocketAddrV4) -> bool {
+        self.links.lock().contains_key(&addr)
+    }
+
+    /// The connection to `addr` broke or could not be made: every process linked to
+    /// any UPID there gets `exited(linkee)`, and those links are gone.
+    pub(crate) fn address_exited(&self, addr: SocketAddrV4) {
+        let Some(linkees) = self.links.lock().remove(&addr) else { return };
+        for (linkee, linkers) in linkees {
+            for linker in linkers {
+                if let Some(slot) = self.lookup(&linker) {
+                    slot.post(Event::Exited(linkee.clone()));
+                }
+            }
+        }
+    }
+
+    /// A local process finalized: forget it, tell its local linkers, drop its links.
+    pub(crate) fn process_stopped(&self, pid: &Upid) {
+        self.processes.write().remove(pid.id());
+        let linkers = {
+            let mut links = self.links.lock();
+            let mut linkers = HashSet::new();
+            if let Some(linkees) = links.get_mut(&self.address) {
+                if let Some(l) = linkees.remove(pid) {
+                    linkers = l;
+                }
+            }
+            // Links this process held die with it.
+            for linkees in links.values_mut() {
+                for l in linkees.values_mut() {
+                    l.remove(pid.id());
+                }
+                linkees.retain(|_, l| !l.is_empty());
+            }
+            links.retain(|_, linkees| !linkees.is_empty());
+            linkers
+        };
+        for linker in linkers {
+            if let Some(slot) = self.lookup(&linker) {
+                slot.post(Event::Exited(pid.clone()));
+            }
+        }
+    }
+
+    pub(crate) fn spawn<P: Process>(self: &Arc<Self>, id: &str, process: P) -> Result<LocalPid<P>, Error> {
+        if self.stopping.load(Ordering::Acquire) {
+            return Err(Error::Stopped);
+        }
+        if id.is_empty() || id.contains('/') {
+            return Err(Error::BadId(id.to_owned()));
+        }
+        let mut processes = self.processes.write();
+        if processes.contains_key(id) {
+            return Err(Error::IdInUse(id.to_owned()));
+        }
+        let upid = Upid::at(id, self.address);
+        let core = self.clone();
+        let (slot_tx, slot_rx) = std::sync::mpsc::sync_channel::<Arc<SlotImpl<P>>>(1);
+        let addr = ProcessActor::start_in_arbiter(&self.arbiter, {
+            let upid = upid.clone();
+            move |_actx| {
+                let slot = slot_rx.recv().expect("spawn sends the slot before the actor starts");
+                let mut ctx = Context::new(core, upid);
+                ctx.local = Some(LocalPid { slot: slot.clone() });
+                ProcessActor { process: Box::new(process), ctx, table: Install::build(), slot }
+            }
+        });
+        let slot = Arc::new(SlotImpl { upid, addr, backlog: Default::default() });
+        let _ = slot_tx.send(slot.clone());
+        processes.insert(Arc::from(id), slot.clone());
+        Ok(LocalPid { slot })
+    }
+}
+
+/// A cloneable handle to a running runtime (for processes and other threads).
+#[derive(Clone)]
+pub struct RuntimeHandle {
+    pub(crate) core: Arc<Core>,
+}
+
+impl RuntimeHandle {
+    /// Starts `process` under `id` (e.g. `"master"`, or `generate_id("slave")`).
+    /// Its UPID is `id@<advertised ip:port>`.
+    pub fn spawn<P: Process>(&self, id: &str, process: P) -> Result<LocalPid<P>, Error> {
+        self.core.spawn(id, process)
+    }
+
+    /// The advertised address (what UPIDs of this runtime carry).
+    pub fn address(&self) -> SocketAddrV4 {
+        self.core.address
+    }
+
+    /// The address actually bound.
+    pub fn bound_address(&self) -> SocketAddrV4 {
+        self.core.bound
+    }
+
+    /// The UPID process `id` has (or would have) here.
+    pub fn upid(&self, id: &str) -> Upid {
+        Upid::at(id, self.core.address)
+    }
+
+    pub fn metrics(&self) -> &Metrics {
+        &self.core.metrics
+    }
+
+    /// Sends a message on behalf of `from` (for tests and tools that are not
+    /// processes). The message goes out exactly as a process's would.
+    pub fn send_raw(&self, from: &Upid, to: &Upid, name: &str, body: impl Into<Bytes>) {
+        self.core.send(from, to, name, body.into());
+    }
+
+    /// Sends protobuf `msg` on behalf of `from` (see [`send_raw`](Self::send_raw)).
+    pub fn send<M: prost::Message + prost::Name>(&self, from: &Upid, to: &Upid, msg: &M) {
+        self.core.send(from, to, &M::full_name(), Bytes::from(msg.encode_to_vec()));
+    }
+
+    /// Ids of the running processes, sorted.
+    pub fn processes(&self) -> Vec<String> {
+        self.core.process_ids()
+    }
+}
+
+/// A running runtime. Dropping it shuts it down (see [`Runtime::shutdown`]).
+pub struct Runtime {
+    handle: RuntimeHandle,
+    actor_system: Option<actix_rt::System>,
+    actor_thread: Option<std::thread::JoinHandle<()>>,
+    io_stop: Option<tokio::sync::oneshot::Sender<()>>,
+    io_thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::ops::Deref for Runtime {
+    type Target = RuntimeHandle;
+
+    fn deref(&self) -> &RuntimeHandle {
+        &self.handle
+    }
+}
+
+impl Runtime {
+    /// Binds `config.ip:config.port` and starts the runtime's threads. Serves
+    /// `/metrics/snapshot` and `/__processes__` from then on.
+    pub fn bind(config: RuntimeConfig) -> Result<Runtime, Error> {
+        let listener = std::net::TcpListener::bind((config.ip, config.port))
+            .map_err(|e| Error::Bind(SocketAddrV4::new(config.ip, config.port), e))?;
+        listener.set_nonblocking(true).map_err(Error::Io)?;
+        let bound = match listener.local_addr().map_err(Error::Io)? {
+            std::net::SocketAddr::V4(a) => a,
+            std::net::SocketAddr::V6(a) => return Err(Error::Config(format!("bound to IPv6 {a}"))),
+        };
+        let advertise_ip = config.advertise_ip.unwrap_or_else(|| {
+            if bound.ip().is_unspecified() { host_ipv4() } else { *bound.ip() }
+        });
+        let address = SocketAddrV4::new(advertise_ip, config.advertise_port.unwrap_or(bound.port()));
+
+        // I/O threads: a tokio runtime owned by its own thread, so that dropping it
+        // never happens inside the caller's async context.
+        let (io_tx, io_rx) = std::sync::mpsc::channel();
+        let (io_stop, io_stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let io_threads = config.io_threads.max(1);
+        let port = bound.port();
+        let io_thread = std::thread::Builder::new()
+            .name(format!("libprocess-io:{port}"))
+            .spawn(move || {
+                let rt = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(io_threads)
+                    .thread_name(format!("libprocess-io:{port}"))
+                    .enable_all()
+                    .build()
+                {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = io_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = io_tx.send(Ok(rt.handle().clone()));
+                let _ = rt.block_on(io_stop_rx);
+                rt.shutdown_timeout(Duration::from_secs(1));
+            })
+            .map_err(Error::Io)?;
+        let io = io_rx.recv().map_err(|_| Error::Config("I/O thread died".into()))?.map_err(Error::Io)?;
+
+        let (sys_tx, sys_rx) = std::sync::mpsc::channel();
+        let actor_thread = std::thread::Builder::new()
+            .name(format!("libprocess-actors:{port}"))
+            .spawn(move || {
+                let runner = actix_rt::System::new();
+                let system = actix_rt::System::current();
+                let _ = sys_tx.send((system.clone(), system.arbiter().clone()));
+                let _ = runner.run();
+            })
+            .map_err(Error::Io)?;
+        let (actor_system, arbiter) =
+            sys_rx.recv().map_err(|_| Error::Config("actor thread died".into()))?;
+
+        let metrics = Metrics::new();
+        let counters = RuntimeCounters::register(&metrics);
+        let core = Arc::new(Core {
+            address,
+            bound,
+            limits: config.limits,
+            delegate: config.delegate.clone(),
+            require_peer_address_ip_match: config.require_peer_address_ip_match,
+            metrics,
+            counters,
+            io: io.clone(),
+            arbiter,
+            processes: RwLock::new(HashMap::new()),
+            links: Mutex::new(HashMap::new()),
+            outbound: Outbound::default(),
+            stopping: AtomicBool::new(false),
+        });
+        {
+            let weak = Arc::downgrade(&core);
+            core.metrics.gauge_fn("libprocess/processes", move || {
+                weak.upgrade().map_or(0.0, |c| c.processes.read().len() as f64)
+            });
+        }
+        let runtime = Runtime {
+            handle: RuntimeHandle { core: core.clone() },
+            actor_system: Some(actor_system),
+            actor_thread: Some(actor_thread),
+            io_stop: Some(io_stop),
+            io_thread: Some(io_thread),
+        };
+        crate::builtin::spawn_builtins(&runtime.handle)?;
+        io.spawn(crate::http::server::serve(core, listener));
+        tracing::debug!(%address, %bound, "libprocess runtime started");
+        Ok(runtime)
+    }
+
+    pub fn handle(&self) -> RuntimeHandle {
+        self.handle.clone()
+    }
+
+    /// Stops every process (each runs `finalize`; local linkers get `exited`),
+    /// closes outbound connections gracefully, closes the listening socket (so the
+    /// port can be bound again at once) and joins the runtime's threads. Blocks for
+    /// at most a few seconds; do not call it from one of this runtime's processes.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let core = &self.handle.core;
+        if core.stopping.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let slots: Vec<Arc<dyn Slot>> = core.processes.read().values().cloned().collect();
+        for slot in &slots {
+            slot.terminate();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !core.processes.read().is_empty() && std::time::Instant::now() < deadline {
+            std::thread::yield_now();
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        core.outbound.close_all();
+        if let Some(system) = self.actor_system.take() {
+            system.stop();
+        }
+        if let Some(t) = self.actor_thread.take() {
+            let _ = t.join();
+        }
+        if let Some(stop) = self.io_stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.io_thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// This host's IPv4 address, as libprocess finds it when bound to `0.0.0.0`
+/// (the host name resolved), falling back to loopback.
+fn host_ipv4() -> Ipv4Addr {
+    use std::net::ToSocketAddrs;
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap_or_default();
+    let name = name.trim();
+    if name.is_empty() {
+        return Ipv4Addr::LOCALHOST;
+    }
+    (name, 0)
+        .to_socket_addrs()
+        .ok()
+        .and_then(|mut addrs| {
+            addrs.find_map(|a| match a {
+                std::net::SocketAddr::V4(v4) => Some(*v4.ip()),
+                std::net::SocketAddr::V6(_) => None,
+            })
+        })
+        .unwrap_or(Ipv4Addr::LOCALHOST)
+}
