@@ -4,3 +4,11 @@
 
 pub mod proto;
 pub mod json;
+
+// Resources, units, roles, IDs, attributes and flags (issue 3, items 5-7a).
+pub mod attributes;
+pub mod flags;
+pub mod ids;
+pub mod resources;
+pub mod roles;
+pub mod units;
