@@ -15,9 +15,17 @@ pub enum AttributeError {
     #[error("invalid attribute key:value pair '{0}'")]
     BadPair(String),
     #[error("failed to parse attribute {name} text '{text}': {source}")]
-    BadValue { name: String, text: String, source: ValueError },
+    BadValue {
+        name: String,
+        text: String,
+        source: ValueError,
+    },
     #[error("bad type for attribute {name} text '{text}': {value_type} is not an attribute type")]
-    BadType { name: String, text: String, value_type: ValueType },
+    BadType {
+        name: String,
+        text: String,
+        value_type: ValueType,
+    },
 }
 
 /// The value of an attribute.
@@ -76,7 +84,10 @@ impl Attribute {
                 });
             }
         };
-        Ok(Attribute { name: name.into(), value })
+        Ok(Attribute {
+            name: name.into(),
+            value,
+        })
     }
 }
 
@@ -138,7 +149,9 @@ impl Attributes {
 
     /// The first attribute with this name and type.
     pub fn get(&self, name: &str, value_type: ValueType) -> Option<&Attribute> {
-        self.0.iter().find(|a| a.name == name && a.value.value_type() == value_type)
+        self.0
+            .iter()
+            .find(|a| a.name == name && a.value.value_type() == value_type)
     }
 
     /// An attribute with the same name, type and value is present.

@@ -25,7 +25,11 @@ pub enum IdError {
     #[error("{kind} must not be empty")]
     Empty { kind: &'static str },
     #[error("{kind} must not be greater than {max} characters ({len} given)")]
-    TooLong { kind: &'static str, len: usize, max: usize },
+    TooLong {
+        kind: &'static str,
+        len: usize,
+        max: usize,
+    },
     #[error("{kind} '{id}' is disallowed")]
     DotPath { kind: &'static str, id: String },
     #[error("{kind} '{id}' contains invalid characters")]
@@ -42,15 +46,28 @@ fn validate_as(kind: &'static str, id: &str) -> Result<(), IdError> {
         return Err(IdError::Empty { kind });
     }
     if id.len() > ID_BYTES_MAX {
-        return Err(IdError::TooLong { kind, len: id.len(), max: ID_BYTES_MAX });
+        return Err(IdError::TooLong {
+            kind,
+            len: id.len(),
+            max: ID_BYTES_MAX,
+        });
     }
     if id == "." || id == ".." {
-        return Err(IdError::DotPath { kind, id: id.into() });
+        return Err(IdError::DotPath {
+            kind,
+            id: id.into(),
+        });
     }
     // `iscntrl` in the C locale: bytes 0-31 and 127; UTF-8 continuation
     // bytes are not control characters there.
-    if id.bytes().any(|b| b < 0x20 || b == 0x7f || b == b'/' || b == b'\\') {
-        return Err(IdError::InvalidCharacter { kind, id: id.into() });
+    if id
+        .bytes()
+        .any(|b| b < 0x20 || b == 0x7f || b == b'/' || b == b'\\')
+    {
+        return Err(IdError::InvalidCharacter {
+            kind,
+            id: id.into(),
+        });
     }
     Ok(())
 }
@@ -59,10 +76,17 @@ fn validate_container(id: &str) -> Result<(), IdError> {
     const KIND: &str = "ContainerID";
     validate_as(KIND, id)?;
     if id.len() > CONTAINER_ID_BYTES_MAX {
-        return Err(IdError::TooLong { kind: KIND, len: id.len(), max: CONTAINER_ID_BYTES_MAX });
+        return Err(IdError::TooLong {
+            kind: KIND,
+            len: id.len(),
+            max: CONTAINER_ID_BYTES_MAX,
+        });
     }
     if id.bytes().any(|b| b == b'.' || b == b' ') {
-        return Err(IdError::InvalidCharacter { kind: KIND, id: id.into() });
+        return Err(IdError::InvalidCharacter {
+            kind: KIND,
+            id: id.into(),
+        });
     }
     Ok(())
 }
@@ -204,7 +228,12 @@ pub struct IdGenerator {
 impl IdGenerator {
     /// A generator for the master with this ID.
     pub fn new(master: MasterId) -> Self {
-        IdGenerator { master, next_framework: 0, next_agent: 0, next_offer: 0 }
+        IdGenerator {
+            master,
+            next_framework: 0,
+            next_agent: 0,
+            next_offer: 0,
+        }
     }
 
     /// The master ID the IDs are built from.
@@ -244,12 +273,18 @@ mod tests {
         assert_eq!(validate_id("ünïcode"), Ok(()));
         assert_eq!(validate_id(&"a".repeat(255)), Ok(()));
         assert!(matches!(validate_id(""), Err(IdError::Empty { .. })));
-        assert!(matches!(validate_id(&"a".repeat(256)), Err(IdError::TooLong { len: 256, .. })));
+        assert!(matches!(
+            validate_id(&"a".repeat(256)),
+            Err(IdError::TooLong { len: 256, .. })
+        ));
         assert!(matches!(validate_id("."), Err(IdError::DotPath { .. })));
         assert!(matches!(validate_id(".."), Err(IdError::DotPath { .. })));
         assert_eq!(validate_id("..."), Ok(()));
         for bad in ["a/b", "a\\b", "a\nb", "a\u{0}b", "a\u{7f}", "\t"] {
-            assert!(matches!(validate_id(bad), Err(IdError::InvalidCharacter { .. })), "{bad:?}");
+            assert!(
+                matches!(validate_id(bad), Err(IdError::InvalidCharacter { .. })),
+                "{bad:?}"
+            );
         }
     }
 
@@ -260,7 +295,10 @@ mod tests {
         assert!(ContainerId::new("a b").is_err());
         assert!(matches!(
             ContainerId::new(&"c".repeat(243)),
-            Err(IdError::TooLong { max: CONTAINER_ID_BYTES_MAX, .. })
+            Err(IdError::TooLong {
+                max: CONTAINER_ID_BYTES_MAX,
+                ..
+            })
         ));
         // Periods are fine in other IDs.
         assert!(TaskId::new("a.b").is_ok());
@@ -279,11 +317,26 @@ mod tests {
     fn generates_mesos_formats() {
         let master = MasterId::new("5d6f2a1c-0b5e-4e07-9d1a-1f2e3d4c5b6a").unwrap();
         let mut ids = IdGenerator::new(master);
-        assert_eq!(ids.next_framework_id().as_str(), "5d6f2a1c-0b5e-4e07-9d1a-1f2e3d4c5b6a-0000");
-        assert_eq!(ids.next_framework_id().as_str(), "5d6f2a1c-0b5e-4e07-9d1a-1f2e3d4c5b6a-0001");
-        assert_eq!(ids.next_agent_id().as_str(), "5d6f2a1c-0b5e-4e07-9d1a-1f2e3d4c5b6a-S0");
-        assert_eq!(ids.next_offer_id().as_str(), "5d6f2a1c-0b5e-4e07-9d1a-1f2e3d4c5b6a-O0");
-        assert_eq!(ids.next_offer_id().as_str(), "5d6f2a1c-0b5e-4e07-9d1a-1f2e3d4c5b6a-O1");
+        assert_eq!(
+            ids.next_framework_id().as_str(),
+            "5d6f2a1c-0b5e-4e07-9d1a-1f2e3d4c5b6a-0000"
+        );
+        assert_eq!(
+            ids.next_framework_id().as_str(),
+            "5d6f2a1c-0b5e-4e07-9d1a-1f2e3d4c5b6a-0001"
+        );
+        assert_eq!(
+            ids.next_agent_id().as_str(),
+            "5d6f2a1c-0b5e-4e07-9d1a-1f2e3d4c5b6a-S0"
+        );
+        assert_eq!(
+            ids.next_offer_id().as_str(),
+            "5d6f2a1c-0b5e-4e07-9d1a-1f2e3d4c5b6a-O0"
+        );
+        assert_eq!(
+            ids.next_offer_id().as_str(),
+            "5d6f2a1c-0b5e-4e07-9d1a-1f2e3d4c5b6a-O1"
+        );
         for _ in 0..10_000 {
             ids.next_framework_id();
         }

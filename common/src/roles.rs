@@ -22,7 +22,9 @@ pub enum RoleError {
     AdjacentSlashes(String),
     #[error("role '{role}' cannot include '{component}' as a component")]
     ReservedComponent { role: String, component: String },
-    #[error("role component '{component}' of role '{role}' is invalid because it starts with a dash")]
+    #[error(
+        "role component '{component}' of role '{role}' is invalid because it starts with a dash"
+    )]
     LeadingDash { role: String, component: String },
     #[error(
         "role component '{component}' of role '{role}' is invalid because it contains backspace or whitespace"
@@ -61,7 +63,10 @@ pub fn validate(role: &str) -> Result<(), RoleError> {
             });
         }
         if component.starts_with('-') {
-            return Err(RoleError::LeadingDash { role: role.into(), component: component.into() });
+            return Err(RoleError::LeadingDash {
+                role: role.into(),
+                component: component.into(),
+            });
         }
         if component.contains(INVALID_CHARACTERS) {
             return Err(RoleError::InvalidCharacter {
@@ -76,7 +81,10 @@ pub fn validate(role: &str) -> Result<(), RoleError> {
 /// Parses a comma-separated role list (the deprecated master `--roles`
 /// flag), validating each; empty items are skipped as stout's tokenizer does.
 pub fn parse_list(text: &str) -> Result<Vec<Role>, RoleError> {
-    text.split(',').filter(|item| !item.is_empty()).map(Role::new).collect()
+    text.split(',')
+        .filter(|item| !item.is_empty())
+        .map(Role::new)
+        .collect()
 }
 
 /// True when `child` is strictly below `parent` in the hierarchy
@@ -89,7 +97,9 @@ pub fn is_strict_subrole_of(child: &str, parent: &str) -> bool {
 
 /// The ancestors of `role`, nearest first: `a/b/c` gives `a/b`, then `a`.
 pub fn ancestors(role: &str) -> Vec<&str> {
-    role.rmatch_indices('/').map(|(index, _)| &role[..index]).collect()
+    role.rmatch_indices('/')
+        .map(|(index, _)| &role[..index])
+        .collect()
 }
 
 /// A validated role name. Cheap to clone (shared string).
@@ -200,7 +210,9 @@ mod tests {
 
     #[test]
     fn accepts_valid_names() {
-        for role in ["*", "role", "a/b", "a/b/c", "eng-ops", "a.b", "a..b", "x*y", "_", "a-"] {
+        for role in [
+            "*", "role", "a/b", "a/b/c", "eng-ops", "a.b", "a..b", "x*y", "_", "a-",
+        ] {
             assert_eq!(validate(role), Ok(()), "{role:?}");
         }
     }
@@ -211,17 +223,37 @@ mod tests {
         assert_eq!(validate("/a"), Err(RoleError::LeadingSlash("/a".into())));
         assert_eq!(validate("/"), Err(RoleError::LeadingSlash("/".into())));
         assert_eq!(validate("a/"), Err(RoleError::TrailingSlash("a/".into())));
-        assert_eq!(validate("a//b"), Err(RoleError::AdjacentSlashes("a//b".into())));
-        for (role, component) in [(".", "."), ("..", ".."), ("a/./b", "."), ("a/..", ".."), ("a/*", "*")] {
+        assert_eq!(
+            validate("a//b"),
+            Err(RoleError::AdjacentSlashes("a//b".into()))
+        );
+        for (role, component) in [
+            (".", "."),
+            ("..", ".."),
+            ("a/./b", "."),
+            ("a/..", ".."),
+            ("a/*", "*"),
+        ] {
             assert_eq!(
                 validate(role),
-                Err(RoleError::ReservedComponent { role: role.into(), component: component.into() })
+                Err(RoleError::ReservedComponent {
+                    role: role.into(),
+                    component: component.into()
+                })
             );
         }
         assert!(matches!(validate("-a"), Err(RoleError::LeadingDash { .. })));
-        assert!(matches!(validate("a/-b"), Err(RoleError::LeadingDash { .. })));
-        for bad in ["a b", "a\tb", "a\nb", "a\u{0b}", "a\u{0c}", "a\rb", "a\u{7f}"] {
-            assert!(matches!(validate(bad), Err(RoleError::InvalidCharacter { .. })), "{bad:?}");
+        assert!(matches!(
+            validate("a/-b"),
+            Err(RoleError::LeadingDash { .. })
+        ));
+        for bad in [
+            "a b", "a\tb", "a\nb", "a\u{0b}", "a\u{0c}", "a\rb", "a\u{7f}",
+        ] {
+            assert!(
+                matches!(validate(bad), Err(RoleError::InvalidCharacter { .. })),
+                "{bad:?}"
+            );
         }
     }
 
@@ -243,7 +275,10 @@ mod tests {
     #[test]
     fn parses_role_lists() {
         let roles = parse_list("a,b/c,,d").unwrap();
-        assert_eq!(roles.iter().map(Role::as_str).collect::<Vec<_>>(), ["a", "b/c", "d"]);
+        assert_eq!(
+            roles.iter().map(Role::as_str).collect::<Vec<_>>(),
+            ["a", "b/c", "d"]
+        );
         assert!(parse_list("a,/b").is_err());
     }
 }

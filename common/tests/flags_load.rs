@@ -58,7 +58,9 @@ type Env = Vec<(String, String)>;
 fn load_with(args: &[&str], env: Env) -> Result<Loaded<MasterFlags>, FlagError> {
     let mut argv = vec!["/usr/sbin/mesos-master"];
     argv.extend_from_slice(args);
-    FlagsLoader::new().env_prefix("MESOS_").load::<MasterFlags>(&argv, env)
+    FlagsLoader::new()
+        .env_prefix("MESOS_")
+        .load::<MasterFlags>(&argv, env)
 }
 
 fn load(args: &[&str]) -> Result<Loaded<MasterFlags>, FlagError> {
@@ -66,7 +68,10 @@ fn load(args: &[&str]) -> Result<Loaded<MasterFlags>, FlagError> {
 }
 
 fn env(pairs: &[(&str, &str)]) -> Env {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 #[test]
@@ -107,15 +112,34 @@ fn argv_forms() {
     assert!(!f.hostname_lookup);
     assert!(f.authenticate_agents);
     assert_eq!(f.max_completed_frameworks, 7);
-    assert_eq!(f.cluster.as_deref(), Some("prod"), "flag names are lower-cased");
+    assert_eq!(
+        f.cluster.as_deref(),
+        Some("prod"),
+        "flag names are lower-cased"
+    );
     assert_eq!(loaded.positional, ["positional", "--port=1"]);
 }
 
 #[test]
 fn boolean_values() {
-    assert!(!load(&["--hostname_lookup=false"]).unwrap().flags.hostname_lookup);
-    assert!(!load(&["--hostname_lookup=0"]).unwrap().flags.hostname_lookup);
-    assert!(load(&["--hostname_lookup=1"]).unwrap().flags.hostname_lookup);
+    assert!(
+        !load(&["--hostname_lookup=false"])
+            .unwrap()
+            .flags
+            .hostname_lookup
+    );
+    assert!(
+        !load(&["--hostname_lookup=0"])
+            .unwrap()
+            .flags
+            .hostname_lookup
+    );
+    assert!(
+        load(&["--hostname_lookup=1"])
+            .unwrap()
+            .flags
+            .hostname_lookup
+    );
     assert!(load(&["--hostname_lookup="]).unwrap().flags.hostname_lookup);
     assert!(matches!(
         load(&["--hostname_lookup=yes"]),
@@ -130,7 +154,9 @@ fn boolean_values() {
 #[test]
 fn name_space_value_is_not_a_flag() {
     // stout reads only `--name=value`: `--port 5051` is a missing value.
-    assert!(matches!(load(&["--port", "5051"]), Err(FlagError::MissingValue { name }) if name == "port"));
+    assert!(
+        matches!(load(&["--port", "5051"]), Err(FlagError::MissingValue { name }) if name == "port")
+    );
 }
 
 #[test]
@@ -160,20 +186,41 @@ fn environment_is_read_and_argv_wins() {
 
 #[test]
 fn aliases_and_deprecation_warnings() {
-    let loaded = load(&["--slave_ping_timeout=20secs", "--authenticate_slaves", "--cluster_name=c"]).unwrap();
+    let loaded = load(&[
+        "--slave_ping_timeout=20secs",
+        "--authenticate_slaves",
+        "--cluster_name=c",
+    ])
+    .unwrap();
     assert_eq!(loaded.flags.agent_ping_timeout, Duration::from_secs(20));
     assert!(loaded.flags.authenticate_agents);
     assert_eq!(loaded.flags.cluster.as_deref(), Some("c"));
     let messages: Vec<&str> = loaded.warnings.iter().map(|w| w.message.as_str()).collect();
-    assert_eq!(messages, ["Loaded deprecated flag 'authenticate_slaves'", "Loaded deprecated flag 'slave_ping_timeout'"]);
-    assert_eq!(loaded.loaded_name("agent_ping_timeout"), Some("slave_ping_timeout"));
+    assert_eq!(
+        messages,
+        [
+            "Loaded deprecated flag 'authenticate_slaves'",
+            "Loaded deprecated flag 'slave_ping_timeout'"
+        ]
+    );
+    assert_eq!(
+        loaded.loaded_name("agent_ping_timeout"),
+        Some("slave_ping_timeout")
+    );
     // A negated alias works for booleans.
-    assert!(!load(&["--no-authenticate_slaves"]).unwrap().flags.authenticate_agents);
+    assert!(
+        !load(&["--no-authenticate_slaves"])
+            .unwrap()
+            .flags
+            .authenticate_agents
+    );
 }
 
 #[test]
 fn loading_errors_name_the_flag() {
-    assert!(matches!(load(&["--bogus=1"]), Err(FlagError::Unknown { name, via: None }) if name == "bogus"));
+    assert!(
+        matches!(load(&["--bogus=1"]), Err(FlagError::Unknown { name, via: None }) if name == "bogus")
+    );
     assert!(matches!(
         load(&["--no-bogus"]),
         Err(FlagError::Unknown { name, via: Some(via) }) if name == "bogus" && via == "no-bogus"
@@ -190,17 +237,34 @@ fn loading_errors_name_the_flag() {
         load_with(&["--port=1"], env(&[("MESOS_NO-HOSTNAME_LOOKUP", ""), ("MESOS_HOSTNAME_LOOKUP", "1")])),
         Err(FlagError::Duplicate { name, .. }) if name == "hostname_lookup"
     ));
-    assert!(matches!(load(&["--no-port"]), Err(FlagError::NegatedNonBoolean { name, .. }) if name == "port"));
+    assert!(
+        matches!(load(&["--no-port"]), Err(FlagError::NegatedNonBoolean { name, .. }) if name == "port")
+    );
     assert!(matches!(load(&["--port"]), Err(FlagError::MissingValue { name }) if name == "port"));
     assert!(matches!(
         load(&["--port=70000"]),
         Err(FlagError::BadValue { name, value, .. }) if name == "port" && value == "70000"
     ));
-    assert!(matches!(load(&["--port=-1"]), Err(FlagError::BadValue { .. })));
-    assert!(matches!(load(&["--allocation_interval=1"]), Err(FlagError::BadValue { .. })));
-    assert!(matches!(load(&["--sandbox_bytes=1.5GB"]), Err(FlagError::BadValue { .. })));
-    assert!(matches!(load(&["--weights=[1]"]), Err(FlagError::BadValue { .. })));
-    assert!(matches!(load(&["--fraction=nan"]), Err(FlagError::BadValue { .. })));
+    assert!(matches!(
+        load(&["--port=-1"]),
+        Err(FlagError::BadValue { .. })
+    ));
+    assert!(matches!(
+        load(&["--allocation_interval=1"]),
+        Err(FlagError::BadValue { .. })
+    ));
+    assert!(matches!(
+        load(&["--sandbox_bytes=1.5GB"]),
+        Err(FlagError::BadValue { .. })
+    ));
+    assert!(matches!(
+        load(&["--weights=[1]"]),
+        Err(FlagError::BadValue { .. })
+    ));
+    assert!(matches!(
+        load(&["--fraction=nan"]),
+        Err(FlagError::BadValue { .. })
+    ));
     assert!(matches!(
         load(&["--allocation_interval=0secs"]),
         Err(FlagError::Invalid { name, reason }) if name == "allocation_interval" && reason == "must be positive"
@@ -210,8 +274,12 @@ fn loading_errors_name_the_flag() {
         "failed to load flag 'port': failed to load value 'x': failed to convert into required type: invalid digit found in string"
     );
     // Unknown flags can be tolerated, and duplicates allowed (last wins).
-    let tolerant = FlagsLoader::new().allow_unknown(true).allow_duplicates(true);
-    let loaded = tolerant.load::<MasterFlags>(&["m", "--bogus=1", "--port=1", "--port=2"], Vec::new()).unwrap();
+    let tolerant = FlagsLoader::new()
+        .allow_unknown(true)
+        .allow_duplicates(true);
+    let loaded = tolerant
+        .load::<MasterFlags>(&["m", "--bogus=1", "--port=1", "--port=2"], Vec::new())
+        .unwrap();
     assert_eq!(loaded.flags.port, 2);
 }
 
@@ -219,7 +287,10 @@ fn loading_errors_name_the_flag() {
 fn required_flags() {
     let load = |args: &[&str]| FlagsLoader::new().load::<AgentFlags>(args, Vec::new());
     assert!(matches!(load(&["a"]), Err(FlagError::Required { name }) if name == "master"));
-    assert_eq!(load(&["a", "--master=m:5050"]).unwrap().flags.master, "m:5050");
+    assert_eq!(
+        load(&["a", "--master=m:5050"]).unwrap().flags.master,
+        "m:5050"
+    );
 }
 
 #[test]
@@ -238,11 +309,22 @@ fn file_values_are_read() {
     assert_eq!(loaded.flags.work_dir.as_deref(), Some("/from/file"));
     assert_eq!(loaded.flags.weights.as_ref().unwrap()["role1"], 2.5);
     // Path flags are not fetched: the value is the path as given.
-    assert_eq!(loaded.flags.credentials, Some(PathBuf::from(format!("file://{}", work.display()))));
+    assert_eq!(
+        loaded.flags.credentials,
+        Some(PathBuf::from(format!("file://{}", work.display())))
+    );
     // JSON flags also accept a bare absolute path (deprecated in stout).
-    assert!(load(&[&legacy_weights_arg]).unwrap().flags.weights.is_some());
+    assert!(
+        load(&[&legacy_weights_arg])
+            .unwrap()
+            .flags
+            .weights
+            .is_some()
+    );
     let missing = format!("--work_dir=file://{}/missing", dir.display());
-    assert!(matches!(load(&[&missing]), Err(FlagError::BadValue { name, .. }) if name == "work_dir"));
+    assert!(
+        matches!(load(&[&missing]), Err(FlagError::BadValue { name, .. }) if name == "work_dir")
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -266,7 +348,10 @@ fn effective_values_for_the_flags_endpoint() {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    assert_eq!(values, expected, "unset optional flags are absent; aliases show as loaded");
+    assert_eq!(
+        values, expected,
+        "unset optional flags are absent; aliases show as loaded"
+    );
 }
 
 #[test]
@@ -274,22 +359,41 @@ fn help_flag_and_usage_text() {
     let loaded = load(&["--help"]).unwrap();
     assert!(loaded.help);
     let usage = loaded.usage(Some("Missing required --foo"));
-    assert!(usage.starts_with("Missing required --foo\n\nUsage: mesos-master [options]\n\n"), "{usage}");
+    assert!(
+        usage.starts_with("Missing required --foo\n\nUsage: mesos-master [options]\n\n"),
+        "{usage}"
+    );
     let line = |prefix: &str| {
-        usage.lines().find(|l| l.trim_start().starts_with(prefix)).unwrap_or_else(|| panic!("{prefix} in {usage}"))
+        usage
+            .lines()
+            .find(|l| l.trim_start().starts_with(prefix))
+            .unwrap_or_else(|| panic!("{prefix} in {usage}"))
     };
     assert!(line("--port=VALUE").ends_with("Port to listen on. (default: 5050)"));
     assert!(line("--[no-]hostname_lookup").ends_with("Look up the hostname. (default: true)"));
     assert!(line("--[no-]help").ends_with("Prints this help message (default: false)"));
-    assert!(line("--agent_ping_timeout=VALUE, --slave_ping_timeout=VALUE").ends_with("(default: 15secs)"));
+    assert!(
+        line("--agent_ping_timeout=VALUE, --slave_ping_timeout=VALUE")
+            .ends_with("(default: 15secs)")
+    );
     assert!(line("--work_dir=VALUE").ends_with("Path of the master work directory."));
     assert!(line("--registry_store_timeout=VALUE").ends_with("(default: 20secs)"));
     // A multi-line help continues under the help column.
     let lines: Vec<&str> = usage.lines().collect();
-    let at = lines.iter().position(|l| l.contains("--allocation_interval")).unwrap();
-    assert!(lines[at + 1].trim_start().starts_with("(batch) allocations. (default: 1secs)"));
+    let at = lines
+        .iter()
+        .position(|l| l.contains("--allocation_interval"))
+        .unwrap();
+    assert!(
+        lines[at + 1]
+            .trim_start()
+            .starts_with("(batch) allocations. (default: 1secs)")
+    );
     let column = lines[at].find("Amount").unwrap();
-    assert_eq!(lines[at + 1].len() - lines[at + 1].trim_start().len(), column);
+    assert_eq!(
+        lines[at + 1].len() - lines[at + 1].trim_start().len(),
+        column
+    );
     // Flags are listed by name.
     let names: Vec<&str> = lines
         .iter()

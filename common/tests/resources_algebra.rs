@@ -36,8 +36,15 @@ fn volume(id: &str, mb: f64, role: &str, shared: bool) -> Resource {
         ..Default::default()
     });
     spec.disk = Some(DiskInfo {
-        persistence: Some(Persistence { id: id.into(), principal: Some("principal1".into()) }),
-        volume: Some(Volume { container_path: "path1".into(), host_path: None, mode: Some(VolumeMode::Rw) }),
+        persistence: Some(Persistence {
+            id: id.into(),
+            principal: Some("principal1".into()),
+        }),
+        volume: Some(Volume {
+            container_path: "path1".into(),
+            host_path: None,
+            mode: Some(VolumeMode::Rw),
+        }),
         source: None,
     });
     spec.shared = shared;
@@ -48,12 +55,24 @@ fn sourced_disk(kind: DiskSourceType, root: Option<&str>, id: Option<&str>, mb: 
     let mut spec = ResourceSpec::new("disk", RawValue::Scalar(mb));
     let mut source = DiskSource::new(kind);
     match kind {
-        DiskSourceType::Mount => source.mount = Some(SourceRoot { root: root.map(Into::into) }),
-        DiskSourceType::Path => source.path = Some(SourceRoot { root: root.map(Into::into) }),
+        DiskSourceType::Mount => {
+            source.mount = Some(SourceRoot {
+                root: root.map(Into::into),
+            })
+        }
+        DiskSourceType::Path => {
+            source.path = Some(SourceRoot {
+                root: root.map(Into::into),
+            })
+        }
         _ => {}
     }
     source.id = id.map(Into::into);
-    spec.disk = Some(DiskInfo { persistence: None, volume: None, source: Some(source) });
+    spec.disk = Some(DiskInfo {
+        persistence: None,
+        volume: None,
+        source: Some(source),
+    });
     spec.validate().unwrap()
 }
 
@@ -109,7 +128,10 @@ fn ranges_arithmetic() {
     assert!(!ports.contains(&r("ports:[19999-20001]")));
     // Ranges that touch merge into one.
     assert_eq!(r("ports:[1-10];ports:[11-20]").to_string(), "ports:[1-20]");
-    assert_eq!((&r("ports:[1-10, 5-30, 50-60]") + &r("ports:[1-65, 70-80]")).to_string(), "ports:[1-65, 70-80]");
+    assert_eq!(
+        (&r("ports:[1-10, 5-30, 50-60]") + &r("ports:[1-65, 70-80]")).to_string(),
+        "ports:[1-65, 70-80]"
+    );
 }
 
 #[test]
@@ -133,7 +155,10 @@ fn reservations_keep_resources_apart() {
     assert_eq!(total.reserved(Some("role1")), r("cpus(role1):2"));
     assert_eq!(total.reserved(None), r("cpus(role1):2;cpus(role2):3"));
     let by_role = total.reservations();
-    assert_eq!(by_role.keys().map(Role::as_str).collect::<Vec<_>>(), ["role1", "role2"]);
+    assert_eq!(
+        by_role.keys().map(Role::as_str).collect::<Vec<_>>(),
+        ["role1", "role2"]
+    );
     assert_eq!(by_role[&Role::new("role2").unwrap()], r("cpus(role2):3"));
     assert!(!total.contains(&r("cpus(role1):3")));
     assert!(!r("cpus(role1):1").contains(&r("cpus:1")));
@@ -142,7 +167,12 @@ fn reservations_keep_resources_apart() {
 
 #[test]
 fn dynamic_reservations_compare_labels() {
-    let labels = |v: &str| Some(Labels(vec![Label { key: "k".into(), value: Some(v.into()) }]));
+    let labels = |v: &str| {
+        Some(Labels(vec![Label {
+            key: "k".into(),
+            value: Some(v.into()),
+        }]))
+    };
     let a = dynamic("cpus", 1.0, "role", labels("a"));
     let a2 = dynamic("cpus", 2.0, "role", labels("a"));
     let b = dynamic("cpus", 1.0, "role", labels("b"));
@@ -156,12 +186,24 @@ fn dynamic_reservations_compare_labels() {
     assert!(total.iter().all(Resource::is_dynamically_reserved));
     // Label order does not matter; a missing value equals an empty one.
     let l1 = Labels(vec![
-        Label { key: "x".into(), value: None },
-        Label { key: "y".into(), value: Some("1".into()) },
+        Label {
+            key: "x".into(),
+            value: None,
+        },
+        Label {
+            key: "y".into(),
+            value: Some("1".into()),
+        },
     ]);
     let l2 = Labels(vec![
-        Label { key: "y".into(), value: Some("1".into()) },
-        Label { key: "x".into(), value: Some(String::new()) },
+        Label {
+            key: "y".into(),
+            value: Some("1".into()),
+        },
+        Label {
+            key: "x".into(),
+            value: Some(String::new()),
+        },
     ]);
     assert_eq!(l1, l2);
 }
@@ -171,7 +213,9 @@ fn hierarchical_reservations() {
     let parent = Role::new("a").unwrap();
     let child = Role::new("a/b").unwrap();
     let base = r("cpus(a):4");
-    let refined = base.push_reservation(&Reservation::new_dynamic(child.clone(), None)).unwrap();
+    let refined = base
+        .push_reservation(&Reservation::new_dynamic(child.clone(), None))
+        .unwrap();
     let top = refined.iter().next().unwrap();
     assert_eq!(top.reservations().len(), 2);
     assert_eq!(top.reservation_role(), Some(&child));
@@ -194,7 +238,10 @@ fn hierarchical_reservations() {
         base.push_reservation(&Reservation::new_dynamic(parent, None)),
         Err(ResourceError::NotARefinement { .. })
     ));
-    assert!(matches!(r("cpus:1").pop_reservation(), Err(ResourceError::NotReserved { .. })));
+    assert!(matches!(
+        r("cpus:1").pop_reservation(),
+        Err(ResourceError::NotReserved { .. })
+    ));
     let ancestor = Resources::reservation_ancestor(&refined, &base).unwrap();
     assert_eq!(ancestor, base);
 }
@@ -209,13 +256,25 @@ fn validation_of_reservation_formats() {
     assert!(spec.validate().unwrap().is_unreserved());
     spec.role = Some("foo".into());
     assert!(!spec.validate().unwrap().is_dynamically_reserved());
-    spec.reservation = Some(ReservationSpec { principal: Some("principal1".into()), ..Default::default() });
+    spec.reservation = Some(ReservationSpec {
+        principal: Some("principal1".into()),
+        ..Default::default()
+    });
     let dynamic = spec.validate().unwrap();
     assert!(dynamic.is_dynamically_reserved());
-    assert_eq!(dynamic.reservations()[0].principal.as_deref(), Some("principal1"));
+    assert_eq!(
+        dynamic.reservations()[0].principal.as_deref(),
+        Some("principal1")
+    );
     // `type` or `role` inside the legacy reservation is refused.
-    spec.reservation = Some(ReservationSpec { kind: Some(ReservationKind::Dynamic), ..Default::default() });
-    assert!(matches!(spec.validate(), Err(ResourceError::LegacyReservationField { field: "type", .. })));
+    spec.reservation = Some(ReservationSpec {
+        kind: Some(ReservationKind::Dynamic),
+        ..Default::default()
+    });
+    assert!(matches!(
+        spec.validate(),
+        Err(ResourceError::LegacyReservationField { field: "type", .. })
+    ));
 
     // Post-refinement: a refined STATIC is refused, refined DYNAMIC accepted.
     let entry = |kind, role: &str| ReservationSpec {
@@ -225,25 +284,49 @@ fn validation_of_reservation_formats() {
         labels: None,
     };
     let mut spec = cpus();
-    spec.reservations = vec![entry(ReservationKind::Static, "foo"), entry(ReservationKind::Static, "foo/bar")];
-    assert!(matches!(spec.validate(), Err(ResourceError::StaticRefinement { .. })));
+    spec.reservations = vec![
+        entry(ReservationKind::Static, "foo"),
+        entry(ReservationKind::Static, "foo/bar"),
+    ];
+    assert!(matches!(
+        spec.validate(),
+        Err(ResourceError::StaticRefinement { .. })
+    ));
     spec.reservations[1].kind = Some(ReservationKind::Dynamic);
     assert!(spec.validate().is_ok());
     spec.reservations[0].kind = Some(ReservationKind::Dynamic);
     assert!(spec.validate().is_ok());
     spec.reservations[1].role = Some("other".into());
-    assert!(matches!(spec.validate(), Err(ResourceError::NotARefinement { .. })));
+    assert!(matches!(
+        spec.validate(),
+        Err(ResourceError::NotARefinement { .. })
+    ));
     spec.reservations = vec![entry(ReservationKind::Static, "*")];
-    assert!(matches!(spec.validate(), Err(ResourceError::StarReserved { .. })));
-    spec.reservations = vec![ReservationSpec { role: Some("r".into()), ..Default::default() }];
-    assert!(matches!(spec.validate(), Err(ResourceError::ReservationFieldMissing { field: "type", .. })));
+    assert!(matches!(
+        spec.validate(),
+        Err(ResourceError::StarReserved { .. })
+    ));
+    spec.reservations = vec![ReservationSpec {
+        role: Some("r".into()),
+        ..Default::default()
+    }];
+    assert!(matches!(
+        spec.validate(),
+        Err(ResourceError::ReservationFieldMissing { field: "type", .. })
+    ));
     spec.reservations = vec![entry(ReservationKind::Unknown, "r")];
-    assert!(matches!(spec.validate(), Err(ResourceError::UnknownReservationType { .. })));
+    assert!(matches!(
+        spec.validate(),
+        Err(ResourceError::UnknownReservationType { .. })
+    ));
 
     // Endpoint format: both forms set, and they must agree.
     let mut spec = cpus();
     spec.role = Some("r1".into());
-    spec.reservation = Some(ReservationSpec { principal: Some("principal1".into()), ..Default::default() });
+    spec.reservation = Some(ReservationSpec {
+        principal: Some("principal1".into()),
+        ..Default::default()
+    });
     spec.reservations = vec![ReservationSpec {
         kind: Some(ReservationKind::Dynamic),
         role: Some("r1".into()),
@@ -252,14 +335,29 @@ fn validation_of_reservation_formats() {
     }];
     assert!(spec.validate().is_ok());
     spec.reservations[0].role = Some("r2".into());
-    assert!(matches!(spec.validate(), Err(ResourceError::InconsistentFormat { .. })));
+    assert!(matches!(
+        spec.validate(),
+        Err(ResourceError::InconsistentFormat { .. })
+    ));
     spec.reservations[0].role = Some("r1".into());
     spec.reservations[0].kind = Some(ReservationKind::Static);
-    assert!(matches!(spec.validate(), Err(ResourceError::InconsistentFormat { .. })));
+    assert!(matches!(
+        spec.validate(),
+        Err(ResourceError::InconsistentFormat { .. })
+    ));
     spec.reservations[0].kind = Some(ReservationKind::Dynamic);
-    spec.reservation = Some(ReservationSpec { principal: Some("principal2".into()), ..Default::default() });
-    assert!(matches!(spec.validate(), Err(ResourceError::InconsistentFormat { .. })));
-    spec.reservation = Some(ReservationSpec { principal: Some("principal1".into()), ..Default::default() });
+    spec.reservation = Some(ReservationSpec {
+        principal: Some("principal2".into()),
+        ..Default::default()
+    });
+    assert!(matches!(
+        spec.validate(),
+        Err(ResourceError::InconsistentFormat { .. })
+    ));
+    spec.reservation = Some(ReservationSpec {
+        principal: Some("principal1".into()),
+        ..Default::default()
+    });
     assert!(spec.validate().is_ok());
     spec.reservations.push(ReservationSpec {
         kind: Some(ReservationKind::Dynamic),
@@ -267,13 +365,19 @@ fn validation_of_reservation_formats() {
         principal: Some("principal1".into()),
         labels: None,
     });
-    assert!(matches!(spec.validate(), Err(ResourceError::InconsistentFormat { .. })));
+    assert!(matches!(
+        spec.validate(),
+        Err(ResourceError::InconsistentFormat { .. })
+    ));
 }
 
 #[test]
 fn format_conversion() {
     let refined = r("cpus(a):1")
-        .push_reservation(&Reservation::new_dynamic(Role::new("a/b").unwrap(), Some("p".into())))
+        .push_reservation(&Reservation::new_dynamic(
+            Role::new("a/b").unwrap(),
+            Some("p".into()),
+        ))
         .unwrap();
     let resource = refined.iter().next().unwrap();
     assert!(matches!(
@@ -284,16 +388,37 @@ fn format_conversion() {
     assert_eq!(endpoint.role, None);
     assert_eq!(endpoint.reservations.len(), 2);
 
-    let unreserved = one("cpus:1").to_spec(ResourceFormat::PreReservationRefinement).unwrap();
+    let unreserved = one("cpus:1")
+        .to_spec(ResourceFormat::PreReservationRefinement)
+        .unwrap();
     assert_eq!(unreserved.role.as_deref(), Some("*"));
-    let statically = one("cpus(r):1").to_spec(ResourceFormat::PreReservationRefinement).unwrap();
-    assert_eq!((statically.role.as_deref(), statically.reservation.is_none()), (Some("r"), true));
+    let statically = one("cpus(r):1")
+        .to_spec(ResourceFormat::PreReservationRefinement)
+        .unwrap();
+    assert_eq!(
+        (statically.role.as_deref(), statically.reservation.is_none()),
+        (Some("r"), true)
+    );
     assert!(statically.reservations.is_empty());
-    let dynamically = dynamic("cpus", 1.0, "r", None).to_spec(ResourceFormat::PreReservationRefinement).unwrap();
-    assert_eq!(dynamically.reservation.unwrap().principal.as_deref(), Some("principal"));
-    let mut upgraded = dynamic("cpus", 1.0, "r", None).to_spec(ResourceFormat::Endpoint).unwrap();
+    let dynamically = dynamic("cpus", 1.0, "r", None)
+        .to_spec(ResourceFormat::PreReservationRefinement)
+        .unwrap();
+    assert_eq!(
+        dynamically.reservation.unwrap().principal.as_deref(),
+        Some("principal")
+    );
+    let mut upgraded = dynamic("cpus", 1.0, "r", None)
+        .to_spec(ResourceFormat::Endpoint)
+        .unwrap();
     upgraded.upgrade().unwrap();
-    assert_eq!((upgraded.role, upgraded.reservation, upgraded.reservations.len()), (None, None, 1));
+    assert_eq!(
+        (
+            upgraded.role,
+            upgraded.reservation,
+            upgraded.reservations.len()
+        ),
+        (None, None, 1)
+    );
 }
 
 #[test]
@@ -327,21 +452,48 @@ fn disks_with_identity_never_merge() {
 #[test]
 fn disk_validation() {
     let mut spec = ResourceSpec::new("cpus", RawValue::Scalar(1.0));
-    spec.disk = Some(DiskInfo { persistence: None, volume: None, source: None });
-    assert!(matches!(spec.validate(), Err(ResourceError::DiskInfoOnNonDisk { .. })));
+    spec.disk = Some(DiskInfo {
+        persistence: None,
+        volume: None,
+        source: None,
+    });
+    assert!(matches!(
+        spec.validate(),
+        Err(ResourceError::DiskInfoOnNonDisk { .. })
+    ));
     let mut spec = ResourceSpec::new("disk", RawValue::Scalar(1.0));
     let mut source = DiskSource::new(DiskSourceType::Block);
     source.mount = Some(SourceRoot::default());
-    spec.disk = Some(DiskInfo { persistence: None, volume: None, source: Some(source) });
-    assert!(matches!(spec.validate(), Err(ResourceError::DiskSourceField { field: "mount", .. })));
-    spec.disk = Some(DiskInfo { persistence: None, volume: None, source: Some(DiskSource::new(DiskSourceType::Unknown)) });
-    assert!(matches!(spec.validate(), Err(ResourceError::UnknownDiskSource { .. })));
+    spec.disk = Some(DiskInfo {
+        persistence: None,
+        volume: None,
+        source: Some(source),
+    });
+    assert!(matches!(
+        spec.validate(),
+        Err(ResourceError::DiskSourceField { field: "mount", .. })
+    ));
+    spec.disk = Some(DiskInfo {
+        persistence: None,
+        volume: None,
+        source: Some(DiskSource::new(DiskSourceType::Unknown)),
+    });
+    assert!(matches!(
+        spec.validate(),
+        Err(ResourceError::UnknownDiskSource { .. })
+    ));
     let mut spec = ResourceSpec::new("disk", RawValue::Scalar(1.0));
     spec.shared = true;
-    assert!(matches!(spec.validate(), Err(ResourceError::SharedNonPersistent { .. })));
+    assert!(matches!(
+        spec.validate(),
+        Err(ResourceError::SharedNonPersistent { .. })
+    ));
     let mut spec = ResourceSpec::new("cpus", RawValue::Scalar(1.0));
     spec.shared = true;
-    assert!(matches!(spec.validate(), Err(ResourceError::SharedNonDisk { .. })));
+    assert!(matches!(
+        spec.validate(),
+        Err(ResourceError::SharedNonDisk { .. })
+    ));
 }
 
 #[test]
@@ -372,9 +524,15 @@ fn persistent_volumes() {
 fn shared_volumes_are_counted() {
     let shared = volume("id1", 64.0, "role1", true);
     let once = Resources::from(shared.clone());
-    assert_eq!(once.to_string(), "disk(reservations: [(STATIC,role1)])[id1:path1]<SHARED>:64<1>");
+    assert_eq!(
+        once.to_string(),
+        "disk(reservations: [(STATIC,role1)])[id1:path1]<SHARED>:64<1>"
+    );
     let twice = &once + &once;
-    assert_eq!(twice.to_string(), "disk(reservations: [(STATIC,role1)])[id1:path1]<SHARED>:64<2>");
+    assert_eq!(
+        twice.to_string(),
+        "disk(reservations: [(STATIC,role1)])[id1:path1]<SHARED>:64<2>"
+    );
     assert_eq!(twice.count(&shared), 2);
     assert!(twice.contains(&once));
     assert!(!once.contains(&twice));
@@ -401,7 +559,11 @@ fn revocable_and_allocated_resources_are_distinct() {
 
     let mut allocated = r("cpus:2;mem:10");
     allocated.allocate("role1");
-    assert!(allocated.iter().all(|r| r.allocation_role() == Some("role1")));
+    assert!(
+        allocated
+            .iter()
+            .all(|r| r.allocation_role() == Some("role1"))
+    );
     assert_ne!(allocated, r("cpus:2;mem:10"));
     let mut other = r("cpus:1");
     other.allocate("role2");
@@ -415,7 +577,9 @@ fn revocable_and_allocated_resources_are_distinct() {
     assert_eq!(unallocated.len(), 2, "entries merge once unallocated");
     assert_eq!(
         one("cpus:1").allocated_to("r").allocation_info(),
-        Some(&AllocationInfo { role: Some("r".into()) })
+        Some(&AllocationInfo {
+            role: Some("r".into())
+        })
     );
 }
 
@@ -433,18 +597,25 @@ fn provider_ids_keep_resources_apart() {
 
 #[test]
 fn accessors_and_filters() {
-    let total = r("cpus:2;mem:1024.5;disk:2048;ports:[1-10];ephemeral_ports:[100-200];gpus:1;disks:{a}");
+    let total =
+        r("cpus:2;mem:1024.5;disk:2048;ports:[1-10];ephemeral_ports:[100-200];gpus:1;disks:{a}");
     assert_eq!(total.mem().unwrap().megabytes(), 1024);
     assert_eq!(total.ports().unwrap().to_string(), "[1-10]");
     assert_eq!(total.ephemeral_ports().unwrap().count(), 101);
     assert_eq!(total.names().len(), 7);
-    assert_eq!(total.types()["disks"], mesos_common::resources::ValueType::Set);
+    assert_eq!(
+        total.types()["disks"],
+        mesos_common::resources::ValueType::Set
+    );
     assert_eq!(total.scalars(), r("cpus:2;mem:1024.5;disk:2048;gpus:1"));
     assert_eq!(total.named("cpus"), r("cpus:2"));
     assert_eq!(total.stripped_scalar_quantity(), total.scalars());
     assert_eq!(r("cpus(r):2").stripped_scalar_quantity(), r("cpus:2"));
     assert!(r("mem:1").cpus().is_none());
-    assert_eq!(total.filter(|r| r.name().starts_with('d')), r("disk:2048;disks:{a}"));
+    assert_eq!(
+        total.filter(|r| r.name().starts_with('d')),
+        r("disk:2048;disks:{a}")
+    );
 }
 
 #[test]
@@ -463,11 +634,26 @@ fn quantities() {
     let difference = &sum - &ResourceQuantities::parse("cpus:4;mem:1;ports:20").unwrap();
     assert_eq!(difference.to_string(), "disks:2; mem:31");
     assert_eq!(ResourceQuantities::new().to_string(), "{}");
-    assert!(r("cpus:2;ports:[1-5]").contains_quantities(&ResourceQuantities::parse("cpus:2;ports:5").unwrap()));
-    assert!(!r("cpus:2;ports:[1-5]").contains_quantities(&ResourceQuantities::parse("ports:6").unwrap()));
-    assert!(matches!(ResourceQuantities::parse("cpus:-1"), Err(ResourceError::BadQuantity { .. })));
-    assert!(matches!(ResourceQuantities::parse("ports:[1-2]"), Err(ResourceError::BadQuantity { .. })));
-    assert!(matches!(ResourceQuantities::parse("cpus"), Err(ResourceError::QuantityToken { .. })));
+    assert!(
+        r("cpus:2;ports:[1-5]")
+            .contains_quantities(&ResourceQuantities::parse("cpus:2;ports:5").unwrap())
+    );
+    assert!(
+        !r("cpus:2;ports:[1-5]")
+            .contains_quantities(&ResourceQuantities::parse("ports:6").unwrap())
+    );
+    assert!(matches!(
+        ResourceQuantities::parse("cpus:-1"),
+        Err(ResourceError::BadQuantity { .. })
+    ));
+    assert!(matches!(
+        ResourceQuantities::parse("ports:[1-2]"),
+        Err(ResourceError::BadQuantity { .. })
+    ));
+    assert!(matches!(
+        ResourceQuantities::parse("cpus"),
+        Err(ResourceError::QuantityToken { .. })
+    ));
 }
 
 #[test]
@@ -477,13 +663,23 @@ fn limits() {
     assert_eq!(limits.get("disk"), None);
     assert!(limits.contains_quantities(&ResourceQuantities::parse("cpus:10;disk:100").unwrap()));
     assert!(!limits.contains_quantities(&ResourceQuantities::parse("mem:1").unwrap()));
-    assert!(ResourceLimits::new().contains(&limits), "no limit is the most permissive");
+    assert!(
+        ResourceLimits::new().contains(&limits),
+        "no limit is the most permissive"
+    );
     assert!(!limits.contains(&ResourceLimits::new()));
-    assert!(ResourceLimits::parse("cpus:20;mem:0").unwrap().contains(&limits));
+    assert!(
+        ResourceLimits::parse("cpus:20;mem:0")
+            .unwrap()
+            .contains(&limits)
+    );
     let mut lowered = limits.clone();
     lowered.subtract_quantities(&ResourceQuantities::parse("cpus:4;mem:5;disk:1").unwrap());
     assert_eq!(lowered.to_string(), "cpus:6; mem:0");
-    assert!(matches!(ResourceLimits::parse("cpus:1;cpus:2"), Err(ResourceError::BadQuantity { .. })));
+    assert!(matches!(
+        ResourceLimits::parse("cpus:1;cpus:2"),
+        Err(ResourceError::BadQuantity { .. })
+    ));
 }
 
 #[test]
@@ -504,7 +700,10 @@ fn conversions_apply_like_operations() {
             Err(ResourceError::Conversion("no reservations allowed".into()))
         }
     }));
-    assert!(matches!(total.apply(&checked), Err(ResourceError::Conversion(_))));
+    assert!(matches!(
+        total.apply(&checked),
+        Err(ResourceError::Conversion(_))
+    ));
 }
 
 #[test]
@@ -522,8 +721,15 @@ fn legacy_state_json_flattens() {
         })
     );
     // Scalars are doubles on the wire: `1.0`, not `1`.
-    let text = serde_json::to_string(&legacy_state_json(&r("cpus:1;mem:128;ports:[31000-32000]"))).unwrap();
-    for part in [r#""cpus":1.0"#, r#""gpus":0.0"#, r#""mem":128.0"#, r#""disk":0.0"#, r#""ports":"[31000-32000]""#] {
+    let text = serde_json::to_string(&legacy_state_json(&r("cpus:1;mem:128;ports:[31000-32000]")))
+        .unwrap();
+    for part in [
+        r#""cpus":1.0"#,
+        r#""gpus":0.0"#,
+        r#""mem":128.0"#,
+        r#""disk":0.0"#,
+        r#""ports":"[31000-32000]""#,
+    ] {
         assert!(text.contains(part), "{part} missing from {text}");
     }
 }

@@ -2,9 +2,9 @@
 //! the cases Mesos's own resources tests use.
 
 use mesos_common::resources::{
-    DiskInfo, Persistence, RawValue, ReservationKind, ReservationSpec, ReservationType,
-    Resource, ResourceError, ResourceFormat, ResourceSpec, Resources, Scalar, ValueError,
-    ValueType, Volume, parse_resource, parse_resources,
+    DiskInfo, Persistence, RawValue, ReservationKind, ReservationSpec, ReservationType, Resource,
+    ResourceError, ResourceFormat, ResourceSpec, Resources, Scalar, ValueError, ValueType, Volume,
+    parse_resource, parse_resources,
 };
 use mesos_common::roles::{Role, RoleError};
 
@@ -46,8 +46,12 @@ fn parses_each_value_type() {
 #[test]
 fn roles_become_static_reservations() {
     let parsed = parse("cpus(role1):2;mem(role1):3");
-    let expected: Resources =
-        [static_reserved("cpus", 2.0, "role1"), static_reserved("mem", 3.0, "role1")].into_iter().collect();
+    let expected: Resources = [
+        static_reserved("cpus", 2.0, "role1"),
+        static_reserved("mem", 3.0, "role1"),
+    ]
+    .into_iter()
+    .collect();
     assert_eq!(parsed, expected);
     for r in parsed.iter() {
         assert_eq!(r.reservations()[0].kind, ReservationType::Static);
@@ -74,7 +78,10 @@ fn text_form_quirks_match_mesos() {
     // The same name twice adds up.
     assert_eq!(parse("cpus:1;cpus:2").cpus(), Some(3.0));
     // Overlapping ranges in text are merged before validation.
-    assert_eq!(parse("ports:[1-10, 5-30]").ports().unwrap().to_string(), "[1-30]");
+    assert_eq!(
+        parse("ports:[1-10, 5-30]").ports().unwrap().to_string(),
+        "[1-30]"
+    );
     // Exactly zero is valid (and adds nothing).
     assert!(parse("cpus:0").is_empty());
     // -0 is classified as zero and slips through, as in Mesos.
@@ -91,22 +98,41 @@ fn the_wire_facts_example_parses() {
     assert_eq!(r.mem().unwrap().megabytes(), 24576);
     assert_eq!(r.disk().unwrap().megabytes(), 409600);
     assert_eq!(r.ports().unwrap().to_string(), "[21000-24000, 30000-34000]");
-    assert_eq!(r.reserved(Some("debug_role")).set_union("bugs").unwrap().to_string(), "{a, b, c}");
+    assert_eq!(
+        r.reserved(Some("debug_role"))
+            .set_union("bugs")
+            .unwrap()
+            .to_string(),
+        "{a, b, c}"
+    );
 }
 
 #[test]
 fn bad_text_gives_typed_errors_naming_the_token() {
-    assert!(matches!(error("cpus(role1)"), ResourceError::BadToken { token } if token == "cpus(role1)"));
+    assert!(
+        matches!(error("cpus(role1)"), ResourceError::BadToken { token } if token == "cpus(role1)")
+    );
     assert!(matches!(error("cpus:1:2"), ResourceError::BadToken { .. }));
-    assert!(matches!(error("cpus(role1:1"), ResourceError::MismatchedParentheses { .. }));
-    assert!(matches!(error("cpus)(role1:1"), ResourceError::MismatchedParentheses { .. }));
+    assert!(matches!(
+        error("cpus(role1:1"),
+        ResourceError::MismatchedParentheses { .. }
+    ));
+    assert!(matches!(
+        error("cpus)(role1:1"),
+        ResourceError::MismatchedParentheses { .. }
+    ));
     assert!(matches!(
         error("foo(role1):1;foo(role2):[0-1]"),
         ResourceError::MixedTypes { name, first: ValueType::Scalar, second: ValueType::Ranges } if name == "foo"
     ));
     // Negative, infinite and NaN values are text, which is not a resource type.
     match error("cpus:-1") {
-        ResourceError::BadType { name, value, value_type: ValueType::Text, hint } => {
+        ResourceError::BadType {
+            name,
+            value,
+            value_type: ValueType::Text,
+            hint,
+        } => {
             assert_eq!((name.as_str(), value.as_str()), ("cpus", "-1"));
             assert_eq!(hint, Some("negative values are not supported"));
         }
@@ -118,29 +144,50 @@ fn bad_text_gives_typed_errors_naming_the_token() {
             "{bad}"
         );
     }
-    assert!(matches!(error("cpus:abc"), ResourceError::BadType { hint: None, .. }));
+    assert!(matches!(
+        error("cpus:abc"),
+        ResourceError::BadType { hint: None, .. }
+    ));
     assert!(matches!(
         error("cpus:7.63918e-313"),
-        ResourceError::BadValue { source: ValueError::Subnormal(_), .. }
+        ResourceError::BadValue {
+            source: ValueError::Subnormal(_),
+            ..
+        }
     ));
     // A non-zero value that rounds to zero is refused.
-    assert!(matches!(error("cpus:0.0001"), ResourceError::ScalarNotPositive { .. }));
+    assert!(matches!(
+        error("cpus:0.0001"),
+        ResourceError::ScalarNotPositive { .. }
+    ));
     // Ranges.
     assert!(matches!(
         error("ports:[5-1]"),
-        ResourceError::InvalidValue { source: ValueError::InvertedRange { begin: 5, end: 1 }, .. }
+        ResourceError::InvalidValue {
+            source: ValueError::InvertedRange { begin: 5, end: 1 },
+            ..
+        }
     ));
     assert!(matches!(
         error("ports:[1-2]]"),
-        ResourceError::BadValue { source: ValueError::MismatchedBrackets(_), .. }
+        ResourceError::BadValue {
+            source: ValueError::MismatchedBrackets(_),
+            ..
+        }
     ));
     assert!(matches!(
         error("ports:[1-2b]"),
-        ResourceError::BadValue { source: ValueError::BadRangeBound(_), .. }
+        ResourceError::BadValue {
+            source: ValueError::BadRangeBound(_),
+            ..
+        }
     ));
     assert!(matches!(
         error("ports:[1-2,3]"),
-        ResourceError::BadValue { source: ValueError::OddRangeBounds(_), .. }
+        ResourceError::BadValue {
+            source: ValueError::OddRangeBounds(_),
+            ..
+        }
     ));
     // Sets.
     assert!(matches!(
@@ -149,23 +196,41 @@ fn bad_text_gives_typed_errors_naming_the_token() {
     ));
     assert!(matches!(
         error("disks:{a,b"),
-        ResourceError::BadValue { source: ValueError::MismatchedBrackets(_), .. }
+        ResourceError::BadValue {
+            source: ValueError::MismatchedBrackets(_),
+            ..
+        }
     ));
     // Names and roles.
     assert!(matches!(error(":1"), ResourceError::BadToken { .. }));
     assert!(matches!(error(" :1"), ResourceError::EmptyName));
     assert!(matches!(
         error("cpus(/bad):1"),
-        ResourceError::InvalidRole { source: RoleError::LeadingSlash(_), .. }
+        ResourceError::InvalidRole {
+            source: RoleError::LeadingSlash(_),
+            ..
+        }
     ));
     assert!(matches!(
         error("cpus(a//b):1"),
-        ResourceError::InvalidRole { source: RoleError::AdjacentSlashes(_), .. }
+        ResourceError::InvalidRole {
+            source: RoleError::AdjacentSlashes(_),
+            ..
+        }
     ));
-    assert!(matches!(error("cpus():1"), ResourceError::InvalidRole { source: RoleError::Empty, .. }));
+    assert!(matches!(
+        error("cpus():1"),
+        ResourceError::InvalidRole {
+            source: RoleError::Empty,
+            ..
+        }
+    ));
     assert!(matches!(
         error("cpus(-r):1"),
-        ResourceError::InvalidRole { source: RoleError::LeadingDash { .. }, .. }
+        ResourceError::InvalidRole {
+            source: RoleError::LeadingDash { .. },
+            ..
+        }
     ));
 }
 
@@ -199,7 +264,10 @@ fn parses_the_json_form() {
           {"name": "pandas", "type": "SET", "set": {"item": ["lun_lun", "yang_yang"]}}
         ]"#,
     );
-    assert_eq!(all, parse("cpus:45.55;ports:[10000-20000,30000-50000];pandas:{lun_lun,yang_yang}"));
+    assert_eq!(
+        all,
+        parse("cpus:45.55;ports:[10000-20000,30000-50000];pandas:{lun_lun,yang_yang}")
+    );
 }
 
 #[test]
@@ -212,7 +280,8 @@ fn json_roles_and_reservations() {
     assert_eq!(r.reservation_role().map(Role::as_str), Some("role1"));
 
     // The legacy `role` field upgrades to a STATIC reservation.
-    let legacy = parse(r#"[{"name": "cpus", "type": "SCALAR", "scalar": {"value": 1}, "role": "role1"}]"#);
+    let legacy =
+        parse(r#"[{"name": "cpus", "type": "SCALAR", "scalar": {"value": 1}, "role": "role1"}]"#);
     assert_eq!(legacy, parse("cpus(role1):1"));
 
     // The default role applies to entries with neither `role` nor `reservations`.
@@ -220,7 +289,9 @@ fn json_roles_and_reservations() {
     assert_eq!(defaulted, parse("cpus(role2):45.55"));
 
     // Summing reserved and unreserved keeps them apart; contains works per role.
-    let mut total = parse(r#"[{"name": "cpus", "type": "SCALAR", "scalar": {"value": 54.44}, "role": "role2"}]"#);
+    let mut total = parse(
+        r#"[{"name": "cpus", "type": "SCALAR", "scalar": {"value": 54.44}, "role": "role2"}]"#,
+    );
     total += &reserved;
     total += &reserved;
     assert_eq!(total.cpus(), Some(145.54));
@@ -237,24 +308,47 @@ fn bad_json_gives_typed_errors() {
     ));
     // Malformed JSON arrays fall back to text as well, and fail there.
     assert!(parse_resources(r#"[{"name": "a", "type": "SET" "set": {}}]"#, "*").is_err());
-    assert!(parse_resources(r#"[{"name":"a","type":"SET","set":{"item":["x"]}}] trailing"#, "*").is_err());
+    assert!(
+        parse_resources(
+            r#"[{"name":"a","type":"SET","set":{"item":["x"]}}] trailing"#,
+            "*"
+        )
+        .is_err()
+    );
     // Well-formed arrays with bad content are JSON errors naming the field.
     let json_error = |text: &str| match error(text) {
         ResourceError::Json { path, .. } => path,
         other => panic!("{text}: {other:?}"),
     };
     assert_eq!(json_error(r#"[[{"name": "a"}]]"#), "[0]");
-    assert_eq!(json_error(r#"[{"name": "pandas", "set": {"item": ["a"]}}]"#), "[0].type");
-    assert_eq!(json_error(r#"[{"name": "pandas", "type": "FLOATINGPOINT", "set": {"item": []}}]"#), "[0].type");
-    assert_eq!(json_error(r#"[{"type": "SCALAR", "scalar": {"value": 1}}]"#), "[0].name");
     assert_eq!(
-        json_error(r#"[{"name": "p", "type": "RANGES", "ranges": {"range": [{"begin": -1, "end": 2}]}}]"#),
+        json_error(r#"[{"name": "pandas", "set": {"item": ["a"]}}]"#),
+        "[0].type"
+    );
+    assert_eq!(
+        json_error(r#"[{"name": "pandas", "type": "FLOATINGPOINT", "set": {"item": []}}]"#),
+        "[0].type"
+    );
+    assert_eq!(
+        json_error(r#"[{"type": "SCALAR", "scalar": {"value": 1}}]"#),
+        "[0].name"
+    );
+    assert_eq!(
+        json_error(
+            r#"[{"name": "p", "type": "RANGES", "ranges": {"range": [{"begin": -1, "end": 2}]}}]"#
+        ),
         "[0].ranges.range[0].begin"
     );
-    assert_eq!(json_error(r#"[{"name": "p", "type": "SET", "set": {"item": [1]}}]"#), "[0].set.item[0]");
+    assert_eq!(
+        json_error(r#"[{"name": "p", "type": "SET", "set": {"item": [1]}}]"#),
+        "[0].set.item[0]"
+    );
     assert!(matches!(
         error(r#"[{"name": "p", "type": "SCALAR", "set": {"item": []}}]"#),
-        ResourceError::TypeMismatch { declared: ValueType::Scalar, .. }
+        ResourceError::TypeMismatch {
+            declared: ValueType::Scalar,
+            ..
+        }
     ));
     // Empty name, negative scalar.
     assert!(matches!(
@@ -267,13 +361,21 @@ fn bad_json_gives_typed_errors() {
     ));
     // Overlapping ranges in JSON are refused (Mesos's forward check).
     assert!(matches!(
-        error(r#"[{"name": "p", "type": "RANGES", "ranges": {"range": [{"begin": 1, "end": 10}, {"begin": 5, "end": 20}]}}]"#),
-        ResourceError::InvalidValue { source: ValueError::OverlappingRanges { .. }, .. }
+        error(
+            r#"[{"name": "p", "type": "RANGES", "ranges": {"range": [{"begin": 1, "end": 10}, {"begin": 5, "end": 20}]}}]"#
+        ),
+        ResourceError::InvalidValue {
+            source: ValueError::OverlappingRanges { .. },
+            ..
+        }
     ));
     // TEXT is not a resource type.
     assert!(matches!(
         error(r#"[{"name": "t", "type": "TEXT"}]"#),
-        ResourceError::UnsupportedType { value_type: ValueType::Text, .. }
+        ResourceError::UnsupportedType {
+            value_type: ValueType::Text,
+            ..
+        }
     ));
 }
 
@@ -322,17 +424,31 @@ fn command_line_refuses_volumes_revocable_and_dynamic_reservations() {
 #[test]
 fn prints_like_mesos() {
     let r = parse("cpus:45.55;ports:[10000-20000, 30000-50000];disks:{sda1}");
-    assert_eq!(r.to_string(), "cpus:45.55; ports:[10000-20000, 30000-50000]; disks:{sda1}");
-    assert_eq!(Resources::new().to_string(), "{}");
-    assert_eq!(parse("cpus(alice):1").to_string(), "cpus(reservations: [(STATIC,alice)]):1");
     assert_eq!(
-        parse("cpus(alice):1").iter().next().unwrap().allocated_to("role").to_string(),
+        r.to_string(),
+        "cpus:45.55; ports:[10000-20000, 30000-50000]; disks:{sda1}"
+    );
+    assert_eq!(Resources::new().to_string(), "{}");
+    assert_eq!(
+        parse("cpus(alice):1").to_string(),
+        "cpus(reservations: [(STATIC,alice)]):1"
+    );
+    assert_eq!(
+        parse("cpus(alice):1")
+            .iter()
+            .next()
+            .unwrap()
+            .allocated_to("role")
+            .to_string(),
         "cpus(allocated: role)(reservations: [(STATIC,alice)]):1"
     );
     assert_eq!(parse("cpus:1.2345").to_string(), "cpus:1.235");
     assert_eq!(parse("cpus:1.2344").to_string(), "cpus:1.234");
     assert_eq!(parse("cpus:1000001").to_string(), "cpus:1000001");
-    assert_eq!(parse("cpus:99999999999.9994").to_string(), "cpus:99999999999.999");
+    assert_eq!(
+        parse("cpus:99999999999.9994").to_string(),
+        "cpus:99999999999.999"
+    );
 }
 
 #[test]
@@ -345,8 +461,15 @@ fn prints_extended_attributes() {
     });
     spec.revocable = true;
     spec.disk = Some(DiskInfo {
-        persistence: Some(Persistence { id: "hadoop".into(), principal: None }),
-        volume: Some(Volume { container_path: "/data".into(), host_path: None, mode: None }),
+        persistence: Some(Persistence {
+            id: "hadoop".into(),
+            principal: None,
+        }),
+        volume: Some(Volume {
+            container_path: "/data".into(),
+            host_path: None,
+            mode: None,
+        }),
         source: None,
     });
     assert_eq!(
@@ -359,8 +482,14 @@ fn prints_extended_attributes() {
         role: Some("alice/refined".into()),
         principal: Some("hdfs-p".into()),
         labels: Some(mesos_common::resources::Labels(vec![
-            mesos_common::resources::Label { key: "foo".into(), value: Some("bar".into()) },
-            mesos_common::resources::Label { key: "foo".into(), value: None },
+            mesos_common::resources::Label {
+                key: "foo".into(),
+                value: Some("bar".into()),
+            },
+            mesos_common::resources::Label {
+                key: "foo".into(),
+                value: None,
+            },
         ])),
     });
     if let Some(disk) = &mut spec.disk {

@@ -6,8 +6,7 @@ use std::collections::BTreeSet;
 use mesos_common::attributes::Attributes;
 use mesos_common::resources::{
     Range, Ranges, RawValue, ReservationKind, ReservationSpec, Resource, ResourceFormat,
-    ResourceLimits, ResourceQuantities, ResourceSpec, Resources, Value, ValueType,
-    parse_resources,
+    ResourceLimits, ResourceQuantities, ResourceSpec, Resources, Value, ValueType, parse_resources,
 };
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
@@ -22,7 +21,12 @@ enum Half {
 }
 
 fn role() -> impl Strategy<Value = Option<&'static str>> {
-    prop_oneof![Just(None), Just(Some("r1")), Just(Some("r2")), Just(Some("r1/a"))]
+    prop_oneof![
+        Just(None),
+        Just(Some("r1")),
+        Just(Some("r2")),
+        Just(Some("r1/a"))
+    ]
 }
 
 fn spec_with_role(mut spec: ResourceSpec, role: Option<&str>, revocable: bool) -> ResourceSpec {
@@ -42,21 +46,39 @@ fn resource(half: Half) -> impl Strategy<Value = Resource> {
         Half::Low => (0u64, b'a'),
         Half::High => (100_000u64, b'n'),
     };
-    let scalar = (prop_oneof![Just("cpus"), Just("mem"), Just("disk")], 0i64..10_000_000)
+    let scalar = (
+        prop_oneof![Just("cpus"), Just("mem"), Just("disk")],
+        0i64..10_000_000,
+    )
         .prop_map(|(name, fixed)| ResourceSpec::new(name, RawValue::Scalar(fixed as f64 / 1000.0)));
-    let ranges = proptest::collection::vec((0u64..50_000, 0u64..500), 0..6).prop_map(move |pairs| {
-        let ranges: Vec<Range> =
-            pairs.into_iter().map(|(b, len)| Range { begin: port_base + b, end: port_base + b + len }).collect();
-        let normalised = Ranges::merged(ranges).expect("generated ranges are not inverted");
-        ResourceSpec::new("ports", RawValue::Ranges(normalised.ranges().to_vec()))
-    });
+    let ranges =
+        proptest::collection::vec((0u64..50_000, 0u64..500), 0..6).prop_map(move |pairs| {
+            let ranges: Vec<Range> = pairs
+                .into_iter()
+                .map(|(b, len)| Range {
+                    begin: port_base + b,
+                    end: port_base + b + len,
+                })
+                .collect();
+            let normalised = Ranges::merged(ranges).expect("generated ranges are not inverted");
+            ResourceSpec::new("ports", RawValue::Ranges(normalised.ranges().to_vec()))
+        });
     let set = proptest::collection::btree_set(0u8..12, 0..5).prop_map(move |items| {
-        let items = items.into_iter().map(|i| ((item_base + i) as char).to_string()).collect();
+        let items = items
+            .into_iter()
+            .map(|i| ((item_base + i) as char).to_string())
+            .collect();
         ResourceSpec::new("bugs", RawValue::Set(items))
     });
-    (prop_oneof![4 => scalar, 2 => ranges, 1 => set], role(), proptest::bool::weighted(0.2))
+    (
+        prop_oneof![4 => scalar, 2 => ranges, 1 => set],
+        role(),
+        proptest::bool::weighted(0.2),
+    )
         .prop_map(|(spec, role, revocable)| {
-            spec_with_role(spec, role, revocable).validate().expect("generated resources are valid")
+            spec_with_role(spec, role, revocable)
+                .validate()
+                .expect("generated resources are valid")
         })
 }
 
@@ -71,7 +93,10 @@ fn assert_normalised(resources: &Resources) {
         assert!(!a.is_empty(), "empty entry in {resources}");
         if let Some(ranges) = a.value().clone().into_ranges() {
             for pair in ranges.ranges().windows(2) {
-                assert!(pair[0].end.saturating_add(1) < pair[1].begin, "not coalesced: {ranges}");
+                assert!(
+                    pair[0].end.saturating_add(1) < pair[1].begin,
+                    "not coalesced: {ranges}"
+                );
             }
             assert!(ranges.ranges().iter().all(|r| r.begin <= r.end));
         }
@@ -210,12 +235,43 @@ proptest! {
 fn grammar_text() -> impl Strategy<Value = String> {
     proptest::collection::vec(
         prop_oneof![
-            Just("cpus"), Just("mem"), Just("ports"), Just(":"), Just(";"), Just("("), Just(")"),
-            Just("["), Just("]"), Just("{"), Just("}"), Just("-"), Just(","), Just("."), Just("e"),
-            Just("*"), Just("/"), Just(" "), Just("\n"), Just("1"), Just("0"), Just("9"),
-            Just("18446744073709551615"), Just("1e308"), Just("nan"), Just("inf"), Just("0x"),
-            Just("secs"), Just("MB"), Just("r1"), Just("\""), Just("\"name\""), Just("\"type\""),
-            Just("\"SCALAR\""), Just("\"RANGES\""), Just("\"scalar\""), Just("\"value\""),
+            Just("cpus"),
+            Just("mem"),
+            Just("ports"),
+            Just(":"),
+            Just(";"),
+            Just("("),
+            Just(")"),
+            Just("["),
+            Just("]"),
+            Just("{"),
+            Just("}"),
+            Just("-"),
+            Just(","),
+            Just("."),
+            Just("e"),
+            Just("*"),
+            Just("/"),
+            Just(" "),
+            Just("\n"),
+            Just("1"),
+            Just("0"),
+            Just("9"),
+            Just("18446744073709551615"),
+            Just("1e308"),
+            Just("nan"),
+            Just("inf"),
+            Just("0x"),
+            Just("secs"),
+            Just("MB"),
+            Just("r1"),
+            Just("\""),
+            Just("\"name\""),
+            Just("\"type\""),
+            Just("\"SCALAR\""),
+            Just("\"RANGES\""),
+            Just("\"scalar\""),
+            Just("\"value\""),
         ],
         0..24,
     )
@@ -283,5 +339,10 @@ fn generated_types_cover_every_value_type() {
         let r = resource(Half::Low).new_tree(&mut runner).unwrap().current();
         seen.insert(r.value_type());
     }
-    assert_eq!(seen, [ValueType::Scalar, ValueType::Ranges, ValueType::Set].into_iter().collect());
+    assert_eq!(
+        seen,
+        [ValueType::Scalar, ValueType::Ranges, ValueType::Set]
+            .into_iter()
+            .collect()
+    );
 }

@@ -66,14 +66,23 @@ proptest! {
 
 #[test]
 fn stout_prints_some_whole_durations_with_a_fraction() {
-    assert_eq!(Duration::from_mins(1492).to_string(), "1.03611111111111days");
+    assert_eq!(
+        Duration::from_mins(1492).to_string(),
+        "1.03611111111111days"
+    );
     assert_eq!(Duration::from_mins(1440).to_string(), "1days");
 }
 
 #[test]
 fn std_conversions() {
-    assert_eq!(Duration::from(std::time::Duration::from_millis(1500)).to_string(), "1500ms");
-    assert_eq!(Duration::from_secs(2).to_std(), Some(std::time::Duration::from_secs(2)));
+    assert_eq!(
+        Duration::from(std::time::Duration::from_millis(1500)).to_string(),
+        "1500ms"
+    );
+    assert_eq!(
+        Duration::from_secs(2).to_std(),
+        Some(std::time::Duration::from_secs(2))
+    );
     assert_eq!(Duration::from_nanos(-1).to_std(), None);
     assert_eq!(Duration::from(std::time::Duration::MAX), Duration::MAX);
     assert_eq!(Duration::MIN.to_string(), "-15250.2844524715weeks");

@@ -57,7 +57,10 @@ pub trait Flags: Sized {
 }
 
 /// Runs a validation hook (a helper so closures get their argument type).
-pub fn run_validation<T>(value: &T, hook: impl FnOnce(&T) -> Result<(), String>) -> Result<(), String> {
+pub fn run_validation<T>(
+    value: &T,
+    hook: impl FnOnce(&T) -> Result<(), String>,
+) -> Result<(), String> {
     hook(value)
 }
 
@@ -73,9 +76,17 @@ pub enum FlagError {
     #[error("failed to load non-boolean flag '{name}': missing value")]
     MissingValue { name: String },
     #[error("failed to load boolean flag '{name}' via '{via}' with value '{value}'")]
-    NegatedBooleanWithValue { name: String, via: String, value: String },
+    NegatedBooleanWithValue {
+        name: String,
+        via: String,
+        value: String,
+    },
     #[error("failed to load flag '{name}': failed to load value '{value}': {reason}")]
-    BadValue { name: String, value: String, reason: String },
+    BadValue {
+        name: String,
+        value: String,
+        reason: String,
+    },
     #[error("flag '{name}' is required, but it was not provided")]
     Required { name: String },
     #[error("invalid flag '{name}': {reason}")]
@@ -131,7 +142,10 @@ impl<F: Flags> Loaded<F> {
         if flag == HELP_FLAG && self.help_loaded {
             return Some(HELP_FLAG);
         }
-        F::flag_specs().iter().position(|s| s.name == flag).and_then(|i| self.loaded_as[i])
+        F::flag_specs()
+            .iter()
+            .position(|s| s.name == flag)
+            .and_then(|i| self.loaded_as[i])
     }
 
     /// The `--help` text, with an optional message first.
@@ -150,7 +164,10 @@ pub fn usage<F: Flags>(usage_line: &str, message: Option<&str>) -> String {
     if !F::flag_specs().iter().any(|s| s.name == HELP_FLAG) {
         rows.insert(
             HELP_FLAG,
-            (format!("  --[no-]{HELP_FLAG}"), format!("{HELP_TEXT} (default: false)")),
+            (
+                format!("  --[no-]{HELP_FLAG}"),
+                format!("{HELP_TEXT} (default: false)"),
+            ),
         );
     }
     for spec in F::flag_specs() {
@@ -172,7 +189,11 @@ pub fn usage<F: Flags>(usage_line: &str, message: Option<&str>) -> String {
         let optional = !spec.required && !spec.has_default;
         if !optional {
             let continues_line = !help.is_empty() && !help.ends_with(['\n', '\r']);
-            help.push_str(if continues_line { " (default: " } else { "(default: " });
+            help.push_str(if continues_line {
+                " (default: "
+            } else {
+                "(default: "
+            });
             if spec.has_default {
                 help.push_str(&defaults.stringify_field(spec.name).unwrap_or_default());
             }
@@ -180,7 +201,11 @@ pub fn usage<F: Flags>(usage_line: &str, message: Option<&str>) -> String {
         }
         rows.insert(spec.name, (names, help));
     }
-    let width = rows.values().map(|(names, _)| names.len()).max().unwrap_or(0);
+    let width = rows
+        .values()
+        .map(|(names, _)| names.len())
+        .max()
+        .unwrap_or(0);
     let mut text = String::new();
     if let Some(message) = message {
         text.push_str(message);
@@ -216,7 +241,11 @@ impl Default for FlagsLoader {
 impl FlagsLoader {
     /// argv only; unknown and duplicate flags are errors.
     pub fn new() -> Self {
-        FlagsLoader { env_prefix: None, allow_unknown: false, allow_duplicates: false }
+        FlagsLoader {
+            env_prefix: None,
+            allow_unknown: false,
+            allow_duplicates: false,
+        }
     }
 
     /// Also read `<prefix><NAME>` environment variables (Mesos uses `MESOS_`).
@@ -239,10 +268,15 @@ impl FlagsLoader {
 
     /// Loads from this process's argv and environment.
     pub fn load_from_process<F: Flags>(&self) -> Result<Loaded<F>, FlagError> {
-        let args: Vec<String> =
-            std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect();
-        let env = std::env::vars_os()
-            .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()));
+        let args: Vec<String> = std::env::args_os()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let env = std::env::vars_os().map(|(k, v)| {
+            (
+                k.to_string_lossy().into_owned(),
+                v.to_string_lossy().into_owned(),
+            )
+        });
         self.load(&args, env)
     }
 
@@ -256,12 +290,20 @@ impl FlagsLoader {
         let builtin_help = !specs.iter().any(|s| s.name == HELP_FLAG);
         let known = |name: &str| {
             (builtin_help && name == HELP_FLAG)
-                || specs.iter().any(|s| s.name == name || s.alias == Some(name))
+                || specs
+                    .iter()
+                    .any(|s| s.name == name || s.alias == Some(name))
         };
 
         let program_name = args
             .first()
-            .map(|a| a.as_ref().rsplit('/').next().unwrap_or_default().to_string())
+            .map(|a| {
+                a.as_ref()
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            })
             .unwrap_or_default();
         let mut values: BTreeMap<String, Vec<Option<String>>> = BTreeMap::new();
         let mut positional = Vec::new();
@@ -307,7 +349,9 @@ impl FlagsLoader {
             for value in occurrences {
                 let negated = name.starts_with("no-");
                 let flag_name = if negated { &name[3..] } else { name.as_str() };
-                let found = specs.iter().position(|s| s.name == flag_name || s.alias == Some(flag_name));
+                let found = specs
+                    .iter()
+                    .position(|s| s.name == flag_name || s.alias == Some(flag_name));
                 let (index, boolean) = match found {
                     Some(index) => (Some(index), specs[index].boolean),
                     None if builtin_help && flag_name == HELP_FLAG => (None, true),
@@ -337,7 +381,11 @@ impl FlagsLoader {
                         });
                     }
                     match value {
-                        None => return Err(FlagError::MissingValue { name: flag_name.into() }),
+                        None => {
+                            return Err(FlagError::MissingValue {
+                                name: flag_name.into(),
+                            });
+                        }
                         Some(v) => v.clone(),
                     }
                 } else {
@@ -370,7 +418,11 @@ impl FlagsLoader {
                 };
                 flags.load_field(spec.name, &fetched).map_err(bad)?;
                 let via_alias = spec.alias == Some(flag_name);
-                loaded_as[index] = Some(if via_alias { spec.alias.unwrap_or(spec.name) } else { spec.name });
+                loaded_as[index] = Some(if via_alias {
+                    spec.alias.unwrap_or(spec.name)
+                } else {
+                    spec.name
+                });
                 if via_alias && spec.alias_deprecated {
                     warnings.push(FlagWarning {
                         message: format!("Loaded deprecated flag '{flag_name}'"),
@@ -383,12 +435,25 @@ impl FlagsLoader {
         by_name.sort_by_key(|(_, s)| s.name);
         for (index, spec) in by_name {
             if spec.required && loaded_as[index].is_none() {
-                return Err(FlagError::Required { name: spec.name.into() });
+                return Err(FlagError::Required {
+                    name: spec.name.into(),
+                });
             }
             flags
                 .validate_field(spec.name)
-                .map_err(|reason| FlagError::Invalid { name: spec.name.into(), reason })?;
+                .map_err(|reason| FlagError::Invalid {
+                    name: spec.name.into(),
+                    reason,
+                })?;
         }
-        Ok(Loaded { flags, help, warnings, program_name, positional, loaded_as, help_loaded })
+        Ok(Loaded {
+            flags,
+            help,
+            warnings,
+            program_name,
+            positional,
+            loaded_as,
+            help_loaded,
+        })
     }
 }

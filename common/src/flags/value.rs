@@ -123,13 +123,16 @@ pub const FLAG_FILE_BYTES_MAX: u64 = 16 * 1024 * 1024;
 /// Reads a flag file, bounded by [`FLAG_FILE_BYTES_MAX`].
 pub(crate) fn read_flag_file(path: &str) -> Result<String, String> {
     use std::io::Read;
-    let file = std::fs::File::open(path).map_err(|e| format!("error reading file '{path}': {e}"))?;
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("error reading file '{path}': {e}"))?;
     let mut contents = String::new();
     file.take(FLAG_FILE_BYTES_MAX + 1)
         .read_to_string(&mut contents)
         .map_err(|e| format!("error reading file '{path}': {e}"))?;
     if contents.len() as u64 > FLAG_FILE_BYTES_MAX {
-        return Err(format!("file '{path}' is larger than {FLAG_FILE_BYTES_MAX} bytes"));
+        return Err(format!(
+            "file '{path}' is larger than {FLAG_FILE_BYTES_MAX} bytes"
+        ));
     }
     Ok(contents)
 }

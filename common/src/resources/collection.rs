@@ -53,7 +53,9 @@ pub struct Resources {
 impl Resources {
     /// No resources.
     pub const fn new() -> Resources {
-        Resources { entries: Vec::new() }
+        Resources {
+            entries: Vec::new(),
+        }
     }
 
     /// Number of entries (not of copies of shared resources).
@@ -74,7 +76,9 @@ impl Resources {
     /// Each resource with its count (the number of copies for a shared
     /// resource, 1 otherwise).
     pub fn iter_counted(&self) -> impl ExactSizeIterator<Item = (&Resource, u64)> + '_ {
-        self.entries.iter().map(|e| (&e.resource, e.count.max(0) as u64))
+        self.entries
+            .iter()
+            .map(|e| (&e.resource, e.count.max(0) as u64))
     }
 
     /// Adds one resource (empty ones are ignored), merging with an addable
@@ -88,7 +92,11 @@ impl Resources {
         if resource.is_empty() {
             return;
         }
-        if let Some(entry) = self.entries.iter_mut().find(|e| e.resource.addable(resource)) {
+        if let Some(entry) = self
+            .entries
+            .iter_mut()
+            .find(|e| e.resource.addable(resource))
+        {
             merge_into(entry, resource, 1);
             return;
         }
@@ -99,7 +107,11 @@ impl Resources {
         if that.is_empty() {
             return;
         }
-        if let Some(entry) = self.entries.iter_mut().find(|e| e.resource.addable(&that.resource)) {
+        if let Some(entry) = self
+            .entries
+            .iter_mut()
+            .find(|e| e.resource.addable(&that.resource))
+        {
             merge_into(entry, &that.resource, that.count);
             return;
         }
@@ -110,7 +122,11 @@ impl Resources {
         if that.is_empty() {
             return;
         }
-        if let Some(entry) = self.entries.iter_mut().find(|e| e.resource.addable(&that.resource)) {
+        if let Some(entry) = self
+            .entries
+            .iter_mut()
+            .find(|e| e.resource.addable(&that.resource))
+        {
             merge_into(entry, &that.resource, that.count);
             return;
         }
@@ -128,7 +144,11 @@ impl Resources {
         if resource.is_empty() || (resource.shared && count == 0) {
             return;
         }
-        let Some(index) = self.entries.iter().position(|e| e.resource.subtractable(resource)) else {
+        let Some(index) = self
+            .entries
+            .iter()
+            .position(|e| e.resource.subtractable(resource))
+        else {
             return;
         };
         let entry = &mut self.entries[index];
@@ -160,8 +180,15 @@ impl Resources {
     /// Holds at least `other`. Allocation-free unless `other` has
     /// persistent volumes, which must each be matched by a distinct volume.
     pub fn contains(&self, other: &Resources) -> bool {
-        if !other.entries.iter().any(|e| e.resource.is_persistent_volume()) {
-            return other.entries.iter().all(|want| self.entries.iter().any(|have| have.contains(want)));
+        if !other
+            .entries
+            .iter()
+            .any(|e| e.resource.is_persistent_volume())
+        {
+            return other
+                .entries
+                .iter()
+                .all(|want| self.entries.iter().any(|have| have.contains(want)));
         }
         let mut remaining = self.clone();
         for want in &other.entries {
@@ -202,14 +229,22 @@ impl Resources {
         self.entries
             .iter()
             .find(|e| e.resource == *resource)
-            .map_or(0, |e| if e.resource.shared { e.count.max(0) as u64 } else { 1 })
+            .map_or(0, |e| {
+                if e.resource.shared {
+                    e.count.max(0) as u64
+                } else {
+                    1
+                }
+            })
     }
 
     /// Marks every entry as allocated to `role`.
     pub fn allocate(&mut self, role: &str) {
         let role: Arc<str> = Arc::from(role);
         for entry in &mut self.entries {
-            entry.resource.allocation = Some(AllocationInfo { role: Some(role.clone()) });
+            entry.resource.allocation = Some(AllocationInfo {
+                role: Some(role.clone()),
+            });
         }
     }
 
@@ -228,7 +263,12 @@ impl Resources {
     /// The entries `predicate` accepts.
     pub fn filter(&self, mut predicate: impl FnMut(&Resource) -> bool) -> Resources {
         Resources {
-            entries: self.entries.iter().filter(|e| predicate(&e.resource)).cloned().collect(),
+            entries: self
+                .entries
+                .iter()
+                .filter(|e| predicate(&e.resource))
+                .cloned()
+                .collect(),
         }
     }
 
@@ -309,7 +349,12 @@ impl Resources {
     pub fn allocations(&self) -> BTreeMap<Arc<str>, Resources> {
         let mut result: BTreeMap<Arc<str>, Resources> = BTreeMap::new();
         for entry in &self.entries {
-            if let Some(role) = entry.resource.allocation.as_ref().and_then(|a| a.role.clone()) {
+            if let Some(role) = entry
+                .resource
+                .allocation
+                .as_ref()
+                .and_then(|a| a.role.clone())
+            {
                 result.entry(role).or_default().add_entry_ref(entry);
             }
         }
@@ -321,7 +366,10 @@ impl Resources {
         let mut result = Resources::new();
         for entry in &self.entries {
             let resource = entry.resource.push_reservation(reservation.clone())?;
-            result.add_entry(Entry { resource, count: entry.count });
+            result.add_entry(Entry {
+                resource,
+                count: entry.count,
+            });
         }
         Ok(result)
     }
@@ -332,7 +380,10 @@ impl Resources {
         let mut result = Resources::new();
         for entry in &self.entries {
             let resource = entry.resource.pop_reservation()?;
-            result.add_entry(Entry { resource, count: entry.count });
+            result.add_entry(Entry {
+                resource,
+                count: entry.count,
+            });
         }
         Ok(result)
     }
@@ -346,7 +397,10 @@ impl Resources {
             } else {
                 entry.resource.to_unreserved()
             };
-            result.add_entry(Entry { resource, count: entry.count });
+            result.add_entry(Entry {
+                resource,
+                count: entry.count,
+            });
         }
         result
     }
@@ -355,10 +409,10 @@ impl Resources {
     pub fn stripped_scalar_quantity(&self) -> Resources {
         let mut result = Resources::new();
         for r in self.iter() {
-            if let ResourceValue::Scalar(s) = r.value() {
-                if let Ok(stripped) = Resource::scalar(r.name(), s.value()) {
-                    result.add(stripped);
-                }
+            if let ResourceValue::Scalar(s) = r.value()
+                && let Ok(stripped) = Resource::scalar(r.name(), s.value())
+            {
+                result.add(stripped);
             }
         }
         result
@@ -369,7 +423,9 @@ impl Resources {
     /// first entries of both share.
     pub fn reservation_ancestor(a: &Resources, b: &Resources) -> Result<Resources, ResourceError> {
         let (Some(first_a), Some(first_b)) = (a.iter().next(), b.iter().next()) else {
-            return Err(ResourceError::Conversion("reservation ancestor of empty resources".into()));
+            return Err(ResourceError::Conversion(
+                "reservation ancestor of empty resources".into(),
+            ));
         };
         if a.to_unreserved() != b.to_unreserved() {
             return Err(ResourceError::Conversion(format!(
@@ -389,11 +445,11 @@ impl Resources {
         let mut found = false;
         let mut total = Scalar::ZERO;
         for r in self.iter() {
-            if let ResourceValue::Scalar(s) = r.value() {
-                if r.name() == name {
-                    found = true;
-                    total += *s;
-                }
+            if let ResourceValue::Scalar(s) = r.value()
+                && r.name() == name
+            {
+                found = true;
+                total += *s;
             }
         }
         found.then_some(total)
@@ -403,10 +459,10 @@ impl Resources {
     pub fn ranges_union(&self, name: &str) -> Option<Ranges> {
         let mut total: Option<Ranges> = None;
         for r in self.iter() {
-            if let ResourceValue::Ranges(ranges) = r.value() {
-                if r.name() == name {
-                    total.get_or_insert_with(Ranges::new).add(ranges);
-                }
+            if let ResourceValue::Ranges(ranges) = r.value()
+                && r.name() == name
+            {
+                total.get_or_insert_with(Ranges::new).add(ranges);
             }
         }
         total
@@ -416,10 +472,10 @@ impl Resources {
     pub fn set_union(&self, name: &str) -> Option<Set> {
         let mut total: Option<Set> = None;
         for r in self.iter() {
-            if let ResourceValue::Set(set) = r.value() {
-                if r.name() == name {
-                    total.get_or_insert_with(Set::new).add(set);
-                }
+            if let ResourceValue::Set(set) = r.value()
+                && r.name() == name
+            {
+                total.get_or_insert_with(Set::new).add(set);
             }
         }
         total
@@ -437,12 +493,14 @@ impl Resources {
 
     /// Memory (the `mem` scalar counts megabytes; fractions are dropped).
     pub fn mem(&self) -> Option<Bytes> {
-        self.scalar_sum("mem").map(|s| Bytes::from_megabytes(s.value().max(0.0) as u64))
+        self.scalar_sum("mem")
+            .map(|s| Bytes::from_megabytes(s.value().max(0.0) as u64))
     }
 
     /// Disk (the `disk` scalar counts megabytes; fractions are dropped).
     pub fn disk(&self) -> Option<Bytes> {
-        self.scalar_sum("disk").map(|s| Bytes::from_megabytes(s.value().max(0.0) as u64))
+        self.scalar_sum("disk")
+            .map(|s| Bytes::from_megabytes(s.value().max(0.0) as u64))
     }
 
     /// Ports.
@@ -650,7 +708,11 @@ pub struct ResourceConversion {
 impl ResourceConversion {
     /// A conversion without a post-check.
     pub fn new(consumed: Resources, converted: Resources) -> Self {
-        ResourceConversion { consumed, converted, post_validation: None }
+        ResourceConversion {
+            consumed,
+            converted,
+            post_validation: None,
+        }
     }
 
     /// `resources - consumed + converted`, refused when `consumed` is not

@@ -12,7 +12,7 @@ use super::resource::{
     ResourceValue, SourceRoot, Volume, VolumeMode,
 };
 use super::spec::{ReservationKind, ReservationSpec, ResourceFormat, ResourceSpec};
-use super::values::{Range, RawValue, Ranges, Scalar, Set, ValueType};
+use super::values::{Range, Ranges, RawValue, Scalar, Set, ValueType};
 
 /// A JSON object being read, with its path for error messages.
 struct Reader<'a> {
@@ -21,14 +21,23 @@ struct Reader<'a> {
 }
 
 fn json_error(path: &str, reason: impl Into<String>) -> ResourceError {
-    ResourceError::Json { path: path.into(), reason: reason.into() }
+    ResourceError::Json {
+        path: path.into(),
+        reason: reason.into(),
+    }
 }
 
 impl<'a> Reader<'a> {
     fn new(value: &'a Json, path: &str) -> Result<Reader<'a>, ResourceError> {
         match value {
-            Json::Object(map) => Ok(Reader { map, path: path.into() }),
-            other => Err(json_error(path, format!("expecting a JSON object, got {}", kind(other)))),
+            Json::Object(map) => Ok(Reader {
+                map,
+                path: path.into(),
+            }),
+            other => Err(json_error(
+                path,
+                format!("expecting a JSON object, got {}", kind(other)),
+            )),
         }
     }
 
@@ -58,7 +67,9 @@ impl<'a> Reader<'a> {
     }
 
     fn object(&self, field: &str) -> Result<Option<Reader<'a>>, ResourceError> {
-        self.get(field).map(|v| Reader::new(v, &self.field_path(field))).transpose()
+        self.get(field)
+            .map(|v| Reader::new(v, &self.field_path(field)))
+            .transpose()
     }
 
     fn array(&self, field: &str) -> Result<&'a [Json], ResourceError> {
@@ -97,9 +108,10 @@ impl<'a> Reader<'a> {
             Some(Json::String(s)) => s
                 .parse::<u64>()
                 .map_err(|_| json_error(&path, format!("'{s}' is not an unsigned 64-bit integer"))),
-            Some(other) => {
-                Err(json_error(&path, format!("expecting an integer, got {}", kind(other))))
-            }
+            Some(other) => Err(json_error(
+                &path,
+                format!("expecting an integer, got {}", kind(other)),
+            )),
         }
     }
 }
@@ -122,7 +134,10 @@ fn labels_from(reader: Option<Reader<'_>>) -> Result<Option<Labels>, ResourceErr
     let mut labels = Vec::new();
     for (i, item) in reader.array("labels")?.iter().enumerate() {
         let label = Reader::new(item, &format!("{}.labels[{i}]", reader.path))?;
-        labels.push(Label { key: label.required_string("key")?, value: label.string("value")? });
+        labels.push(Label {
+            key: label.required_string("key")?,
+            value: label.string("value")?,
+        });
     }
     Ok(Some(Labels(labels)))
 }
@@ -131,7 +146,10 @@ fn reservation_from(reader: &Reader<'_>) -> Result<ReservationSpec, ResourceErro
     let kind = match reader.string("type")? {
         None => None,
         Some(name) => Some(ReservationKind::from_name(&name).ok_or_else(|| {
-            json_error(&reader.field_path("type"), format!("unknown enum value '{name}'"))
+            json_error(
+                &reader.field_path("type"),
+                format!("unknown enum value '{name}'"),
+            )
         })?),
     };
     Ok(ReservationSpec {
@@ -143,13 +161,22 @@ fn reservation_from(reader: &Reader<'_>) -> Result<ReservationSpec, ResourceErro
 }
 
 fn root_from(reader: Option<Reader<'_>>) -> Result<Option<SourceRoot>, ResourceError> {
-    reader.map(|r| Ok(SourceRoot { root: r.string("root")? })).transpose()
+    reader
+        .map(|r| {
+            Ok(SourceRoot {
+                root: r.string("root")?,
+            })
+        })
+        .transpose()
 }
 
 fn disk_from(reader: &Reader<'_>) -> Result<DiskInfo, ResourceError> {
     let persistence = match reader.object("persistence")? {
         None => None,
-        Some(p) => Some(Persistence { id: p.required_string("id")?, principal: p.string("principal")? }),
+        Some(p) => Some(Persistence {
+            id: p.required_string("id")?,
+            principal: p.string("principal")?,
+        }),
     };
     let volume = match reader.object("volume")? {
         None => None,
@@ -200,7 +227,11 @@ fn disk_from(reader: &Reader<'_>) -> Result<DiskInfo, ResourceError> {
             })
         }
     };
-    Ok(DiskInfo { persistence, volume, source })
+    Ok(DiskInfo {
+        persistence,
+        volume,
+        source,
+    })
 }
 
 impl ResourceSpec {
@@ -215,20 +246,26 @@ impl ResourceSpec {
         let name = r.required_string("name")?;
         let type_name = r.required_string("type")?;
         let declared = ValueType::from_name(&type_name).ok_or_else(|| {
-            json_error(&r.field_path("type"), format!("unknown enum value '{type_name}'"))
+            json_error(
+                &r.field_path("type"),
+                format!("unknown enum value '{type_name}'"),
+            )
         })?;
         let scalar = r.object("scalar")?;
         let ranges = r.object("ranges")?;
         let set = r.object("set")?;
-        let mismatch = || ResourceError::TypeMismatch { name: name.clone(), declared };
+        let mismatch = || ResourceError::TypeMismatch {
+            name: name.clone(),
+            declared,
+        };
         let value = match declared {
             ValueType::Scalar => {
                 let (Some(scalar), None, None) = (&scalar, &ranges, &set) else {
                     return Err(mismatch());
                 };
-                let number = scalar
-                    .number("value")?
-                    .ok_or_else(|| json_error(&scalar.field_path("value"), "missing required field"))?;
+                let number = scalar.number("value")?.ok_or_else(|| {
+                    json_error(&scalar.field_path("value"), "missing required field")
+                })?;
                 RawValue::Scalar(number)
             }
             ValueType::Ranges => {
@@ -238,7 +275,10 @@ impl ResourceSpec {
                 let mut result = Vec::new();
                 for (i, item) in ranges.array("range")?.iter().enumerate() {
                     let range = Reader::new(item, &format!("{}.range[{i}]", ranges.path))?;
-                    result.push(Range { begin: range.unsigned("begin")?, end: range.unsigned("end")? });
+                    result.push(Range {
+                        begin: range.unsigned("begin")?,
+                        end: range.unsigned("end")?,
+                    });
                 }
                 RawValue::Ranges(result)
             }
@@ -264,11 +304,16 @@ impl ResourceSpec {
         };
         let mut reservations = Vec::new();
         for (i, item) in r.array("reservations")?.iter().enumerate() {
-            reservations.push(reservation_from(&Reader::new(item, &format!("{path}.reservations[{i}]"))?)?);
+            reservations.push(reservation_from(&Reader::new(
+                item,
+                &format!("{path}.reservations[{i}]"),
+            )?)?);
         }
         let allocation_info = match r.object("allocation_info")? {
             None => None,
-            Some(a) => Some(AllocationInfo { role: a.string("role")?.map(|s| s.into()) }),
+            Some(a) => Some(AllocationInfo {
+                role: a.string("role")?.map(|s| s.into()),
+            }),
         };
         let provider_id = match r.object("provider_id")? {
             None => None,
@@ -278,7 +323,10 @@ impl ResourceSpec {
             name,
             value,
             role: r.string("role")?,
-            reservation: r.object("reservation")?.map(|o| reservation_from(&o)).transpose()?,
+            reservation: r
+                .object("reservation")?
+                .map(|o| reservation_from(&o))
+                .transpose()?,
             reservations,
             allocation_info,
             disk: r.object("disk")?.map(|o| disk_from(&o)).transpose()?,
@@ -299,8 +347,10 @@ impl ResourceSpec {
                 object.insert("scalar".into(), json!({ "value": v }));
             }
             RawValue::Ranges(ranges) => {
-                let items: Vec<Json> =
-                    ranges.iter().map(|r| json!({ "begin": r.begin, "end": r.end })).collect();
+                let items: Vec<Json> = ranges
+                    .iter()
+                    .map(|r| json!({ "begin": r.begin, "end": r.end }))
+                    .collect();
                 object.insert("ranges".into(), json!({ "range": items }));
             }
             RawValue::Set(items) => {
@@ -389,7 +439,10 @@ fn disk_json(disk: &DiskInfo) -> Json {
             vo.insert("host_path".into(), json!(host));
         }
         if let Some(mode) = v.mode {
-            vo.insert("mode".into(), json!(if mode == VolumeMode::Rw { "RW" } else { "RO" }));
+            vo.insert(
+                "mode".into(),
+                json!(if mode == VolumeMode::Rw { "RW" } else { "RO" }),
+            );
         }
         object.insert("volume".into(), Json::Object(vo));
     }
@@ -406,7 +459,11 @@ fn disk_json(disk: &DiskInfo) -> Json {
         if let Some(mount) = &s.mount {
             so.insert("mount".into(), root(mount));
         }
-        for (field, value) in [("vendor", &s.vendor), ("id", &s.id), ("profile", &s.profile)] {
+        for (field, value) in [
+            ("vendor", &s.vendor),
+            ("id", &s.id),
+            ("profile", &s.profile),
+        ] {
             if let Some(value) = value {
                 so.insert(field.into(), json!(value));
             }
@@ -433,9 +490,13 @@ impl Resource {
 /// and written as their text form, revocable amounts under
 /// `<name>_revocable`. Sums use the fixed-point scalar (Mesos adds doubles;
 /// both print the same at 15 significant digits).
-pub fn legacy_state_json<'a>(resources: impl IntoIterator<Item = &'a Resource>) -> Map<String, Json> {
-    let mut scalars: Vec<(String, Scalar)> =
-        ["cpus", "gpus", "mem", "disk"].iter().map(|n| (n.to_string(), Scalar::ZERO)).collect();
+pub fn legacy_state_json<'a>(
+    resources: impl IntoIterator<Item = &'a Resource>,
+) -> Map<String, Json> {
+    let mut scalars: Vec<(String, Scalar)> = ["cpus", "gpus", "mem", "disk"]
+        .iter()
+        .map(|n| (n.to_string(), Scalar::ZERO))
+        .collect();
     let mut ranges: Vec<(String, Ranges)> = Vec::new();
     let mut sets: Vec<(String, Set)> = Vec::new();
     for resource in resources {

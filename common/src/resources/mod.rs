@@ -33,8 +33,8 @@ pub use collection::{Iter, PostValidation, ResourceConversion, Resources};
 pub use error::ResourceError;
 pub use json::legacy_state_json;
 pub use parse::{
-    parse_resource, parse_resources, resource_specs_from_simple_string,
-    resource_specs_from_string, validate_command_line,
+    parse_resource, parse_resources, resource_specs_from_simple_string, resource_specs_from_string,
+    validate_command_line,
 };
 pub use quantities::{ResourceLimits, ResourceQuantities};
 pub use resource::{

@@ -67,14 +67,20 @@ pub fn resource_specs_from_simple_string(
     for token in split_nonempty(text, &[';']) {
         let parts: Vec<&str> = split_nonempty(token, &[':']).collect();
         let [left, value] = parts.as_slice() else {
-            return Err(ResourceError::BadToken { token: token.into() });
+            return Err(ResourceError::BadToken {
+                token: token.into(),
+            });
         };
         let (name, role) = match left.find('(') {
             None => (left.trim_matches(WHITESPACE), default_role),
             Some(open) => {
                 let close = match left.find(')') {
                     Some(close) if close > open => close,
-                    _ => return Err(ResourceError::MismatchedParentheses { token: token.into() }),
+                    _ => {
+                        return Err(ResourceError::MismatchedParentheses {
+                            token: token.into(),
+                        });
+                    }
                 };
                 (
                     left[..open].trim_matches(WHITESPACE),

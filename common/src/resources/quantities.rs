@@ -118,7 +118,10 @@ impl ResourceQuantities {
 impl std::ops::AddAssign<&ResourceQuantities> for ResourceQuantities {
     fn add_assign(&mut self, other: &ResourceQuantities) {
         let mut merged = Vec::with_capacity(self.0.len() + other.0.len());
-        let (mut a, mut b) = (std::mem::take(&mut self.0).into_iter().peekable(), other.0.iter().peekable());
+        let (mut a, mut b) = (
+            std::mem::take(&mut self.0).into_iter().peekable(),
+            other.0.iter().peekable(),
+        );
         loop {
             match (a.peek(), b.peek()) {
                 (Some((an, _)), Some((bn, _))) if an < bn => merged.extend(a.next()),
@@ -205,7 +208,10 @@ impl ResourceLimits {
 
     /// The limit for `name`, `None` when unlimited.
     pub fn get(&self, name: &str) -> Option<Scalar> {
-        self.0.binary_search_by(|(n, _)| n.as_str().cmp(name)).ok().map(|index| self.0[index].1)
+        self.0
+            .binary_search_by(|(n, _)| n.as_str().cmp(name))
+            .ok()
+            .map(|index| self.0[index].1)
     }
 
     /// Sets (or replaces) the limit for `name`.
@@ -233,12 +239,16 @@ impl ResourceLimits {
 
     /// `self` is at least as permissive as `other` for every name.
     pub fn contains(&self, other: &ResourceLimits) -> bool {
-        self.0.iter().all(|(name, mine)| other.get(name).is_some_and(|theirs| theirs <= *mine))
+        self.0
+            .iter()
+            .all(|(name, mine)| other.get(name).is_some_and(|theirs| theirs <= *mine))
     }
 
     /// Every quantity is within its limit.
     pub fn contains_quantities(&self, quantities: &ResourceQuantities) -> bool {
-        quantities.iter().all(|(name, amount)| self.get(name).is_none_or(|limit| amount <= limit))
+        quantities
+            .iter()
+            .all(|(name, amount)| self.get(name).is_none_or(|limit| amount <= limit))
     }
 
     /// Lowers each limit by the matching quantity, not below zero.
@@ -272,12 +282,17 @@ fn write_pairs(f: &mut fmt::Formatter<'_>, pairs: &[(Name, Scalar)]) -> fmt::Res
 /// The shared grammar of quantities and limits: `;`-separated tokens, each
 /// exactly `name:value` with a non-negative scalar value; the name is
 /// trimmed.
-fn parse_scalar_pairs(text: &str, kind: &'static str) -> Result<Vec<(String, Scalar)>, ResourceError> {
+fn parse_scalar_pairs(
+    text: &str,
+    kind: &'static str,
+) -> Result<Vec<(String, Scalar)>, ResourceError> {
     let mut pairs = Vec::new();
     for token in split_nonempty(text, &[';']) {
         let parts: Vec<&str> = split_nonempty(token, &[':']).collect();
         let [name, value] = parts.as_slice() else {
-            return Err(ResourceError::QuantityToken { token: token.into() });
+            return Err(ResourceError::QuantityToken {
+                token: token.into(),
+            });
         };
         let bad = |reason: String| ResourceError::BadQuantity {
             value: (*value).into(),

@@ -19,9 +19,8 @@ use crate::roles::{self, Role};
 #[derive(Clone)]
 pub struct Name(Arc<str>);
 
-static WELL_KNOWN_NAMES: LazyLock<[Arc<str>; 6]> = LazyLock::new(|| {
-    ["cpus", "mem", "disk", "ports", "gpus", "ephemeral_ports"].map(Arc::from)
-});
+static WELL_KNOWN_NAMES: LazyLock<[Arc<str>; 6]> =
+    LazyLock::new(|| ["cpus", "mem", "disk", "ports", "gpus", "ephemeral_ports"].map(Arc::from));
 
 impl Name {
     /// A name (not validated: the empty name is refused by resource
@@ -95,7 +94,7 @@ impl fmt::Debug for Name {
 
 /// One label (`Label`): equality treats an absent value as `""`, as
 /// protobuf's accessor does in Mesos's comparison.
-#[derive(Debug, Clone, Eq, Hash)]
+#[derive(Debug, Clone, Eq)]
 pub struct Label {
     pub key: String,
     pub value: Option<String>,
@@ -165,12 +164,22 @@ pub struct Reservation {
 impl Reservation {
     /// A STATIC reservation for `role`.
     pub fn new_static(role: Role) -> Reservation {
-        Reservation { kind: ReservationType::Static, role, principal: None, labels: None }
+        Reservation {
+            kind: ReservationType::Static,
+            role,
+            principal: None,
+            labels: None,
+        }
     }
 
     /// A DYNAMIC reservation for `role`.
     pub fn new_dynamic(role: Role, principal: Option<String>) -> Reservation {
-        Reservation { kind: ReservationType::Dynamic, role, principal, labels: None }
+        Reservation {
+            kind: ReservationType::Dynamic,
+            role,
+            principal,
+            labels: None,
+        }
     }
 }
 
@@ -298,7 +307,13 @@ impl fmt::Display for DiskSource {
         f.write_str(self.kind.name())?;
         if self.id.is_some() || self.profile.is_some() {
             let part = |v: &Option<String>| v.clone().unwrap_or_default();
-            return write!(f, "({},{},{})", part(&self.vendor), part(&self.id), part(&self.profile));
+            return write!(
+                f,
+                "({},{},{})",
+                part(&self.vendor),
+                part(&self.id),
+                part(&self.profile)
+            );
         }
         let root = match self.kind {
             DiskSourceType::Mount => self.mount.as_ref(),
@@ -347,7 +362,7 @@ impl fmt::Display for DiskInfo {
 }
 
 /// The value of a resource (TEXT is not a resource type).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResourceValue {
     Scalar(Scalar),
     Ranges(Ranges),
@@ -420,7 +435,11 @@ pub(crate) struct ReservationStack(Option<Arc<[Reservation]>>);
 
 impl ReservationStack {
     pub(crate) fn from_vec(stack: Vec<Reservation>) -> Self {
-        if stack.is_empty() { ReservationStack(None) } else { ReservationStack(Some(stack.into())) }
+        if stack.is_empty() {
+            ReservationStack(None)
+        } else {
+            ReservationStack(Some(stack.into()))
+        }
     }
 
     pub(crate) fn as_slice(&self) -> &[Reservation] {
@@ -461,8 +480,7 @@ impl Resource {
 
     /// An unreserved ranges resource (`ports`).
     pub fn ranges(name: &str, ranges: Ranges) -> Result<Resource, super::ResourceError> {
-        super::ResourceSpec::new(name, super::RawValue::Ranges(ranges.ranges().to_vec()))
-            .validate()
+        super::ResourceSpec::new(name, super::RawValue::Ranges(ranges.ranges().to_vec())).validate()
     }
 
     /// An unreserved set resource.
@@ -548,7 +566,9 @@ impl Resource {
 
     /// Reserved, and the top reservation is DYNAMIC.
     pub fn is_dynamically_reserved(&self) -> bool {
-        self.reservations().last().is_some_and(|r| r.kind == ReservationType::Dynamic)
+        self.reservations()
+            .last()
+            .is_some_and(|r| r.kind == ReservationType::Dynamic)
     }
 
     /// More than one reservation.
@@ -572,7 +592,8 @@ impl Resource {
 
     /// Reserved to `role` or a role below it.
     pub fn is_reserved_to_role_subtree(&self, role: &str) -> bool {
-        self.reservation_role().is_some_and(|have| have.is_in_subtree_of(role))
+        self.reservation_role()
+            .is_some_and(|have| have.is_in_subtree_of(role))
     }
 
     /// A disk with a persistence ID.
@@ -582,7 +603,10 @@ impl Resource {
 
     /// A disk whose source is of `kind`.
     pub fn is_disk(&self, kind: DiskSourceType) -> bool {
-        self.disk.as_ref().and_then(|d| d.source.as_ref()).is_some_and(|s| s.kind == kind)
+        self.disk
+            .as_ref()
+            .and_then(|d| d.source.as_ref())
+            .is_some_and(|s| s.kind == kind)
     }
 
     /// Revocable (oversubscribed) resource.
@@ -687,7 +711,9 @@ impl Resource {
     /// The same resource allocated to `role`.
     pub fn allocated_to(&self, role: &str) -> Resource {
         let mut r = self.clone();
-        r.allocation = Some(AllocationInfo { role: Some(Arc::from(role)) });
+        r.allocation = Some(AllocationInfo {
+            role: Some(Arc::from(role)),
+        });
         r
     }
 
@@ -701,9 +727,14 @@ impl Resource {
     /// Pushes a refinement (or first) reservation, checking Mesos's rules:
     /// a refined reservation is DYNAMIC and its role is strictly below the
     /// role of the reservation it refines; `*` cannot be reserved.
-    pub fn push_reservation(&self, reservation: Reservation) -> Result<Resource, super::ResourceError> {
+    pub fn push_reservation(
+        &self,
+        reservation: Reservation,
+    ) -> Result<Resource, super::ResourceError> {
         if reservation.role.is_star() {
-            return Err(super::ResourceError::StarReserved { name: self.name().into() });
+            return Err(super::ResourceError::StarReserved {
+                name: self.name().into(),
+            });
         }
         if let Some(top) = self.reservations().last() {
             if reservation.kind == ReservationType::Static {
@@ -731,7 +762,9 @@ impl Resource {
     pub fn pop_reservation(&self) -> Result<Resource, super::ResourceError> {
         let stack = self.reservations();
         if stack.is_empty() {
-            return Err(super::ResourceError::NotReserved { resource: self.to_string() });
+            return Err(super::ResourceError::NotReserved {
+                resource: self.to_string(),
+            });
         }
         let mut r = self.clone();
         r.reservations = ReservationStack::from_vec(stack[..stack.len() - 1].to_vec());
@@ -802,7 +835,11 @@ impl fmt::Display for Resource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.name)?;
         if let Some(allocation) = &self.allocation {
-            write!(f, "(allocated: {})", allocation.role.as_deref().unwrap_or(""))?;
+            write!(
+                f,
+                "(allocated: {})",
+                allocation.role.as_deref().unwrap_or("")
+            )?;
         }
         if !self.reservations().is_empty() {
             f.write_str("(reservations: [")?;

@@ -16,7 +16,7 @@ use super::resource::{
     AllocationInfo, DiskInfo, DiskSourceType, Labels, Name, Reservation, ReservationStack,
     ReservationType, Resource, ResourceValue,
 };
-use super::values::{RawValue, Ranges, Scalar, Set, ValueType};
+use super::values::{Ranges, RawValue, Scalar, Set, ValueType};
 use crate::roles::{self, Role};
 
 /// The three resource formats of Mesos's `ResourceFormat`.
@@ -134,7 +134,9 @@ impl ResourceSpec {
         let role = self.role.take().unwrap_or_else(|| roles::STAR.to_string());
         if role == roles::STAR {
             if self.reservation.is_some() {
-                return Err(ResourceError::StarDynamicallyReserved { name: self.name.clone() });
+                return Err(ResourceError::StarDynamicallyReserved {
+                    name: self.name.clone(),
+                });
             }
             return Ok(());
         }
@@ -173,7 +175,7 @@ impl ResourceSpec {
             if name != "disk" {
                 return Err(ResourceError::SharedNonDisk { name: name.clone() });
             }
-            if !self.disk.as_ref().is_some_and(|d| d.persistence.is_some()) {
+            if self.disk.as_ref().is_none_or(|d| d.persistence.is_none()) {
                 return Err(ResourceError::SharedNonPersistent { name: name.clone() });
             }
         }
@@ -190,7 +192,10 @@ impl ResourceSpec {
     }
 
     fn validate_value(&self) -> Result<ResourceValue, ResourceError> {
-        let invalid = |source| ResourceError::InvalidValue { name: self.name.clone(), source };
+        let invalid = |source| ResourceError::InvalidValue {
+            name: self.name.clone(),
+            source,
+        };
         match &self.value {
             RawValue::Scalar(v) => {
                 if !v.is_finite() {
@@ -209,12 +214,12 @@ impl ResourceSpec {
                 }
                 Ok(ResourceValue::Scalar(scalar))
             }
-            RawValue::Ranges(ranges) => {
-                Ranges::from_unnormalised(ranges).map(ResourceValue::Ranges).map_err(invalid)
-            }
-            RawValue::Set(items) => {
-                Set::from_items(items.iter().cloned()).map(ResourceValue::Set).map_err(invalid)
-            }
+            RawValue::Ranges(ranges) => Ranges::from_unnormalised(ranges)
+                .map(ResourceValue::Ranges)
+                .map_err(invalid),
+            RawValue::Set(items) => Set::from_items(items.iter().cloned())
+                .map(ResourceValue::Set)
+                .map_err(invalid),
             RawValue::Text(_) => Err(ResourceError::UnsupportedType {
                 name: self.name.clone(),
                 value_type: ValueType::Text,
@@ -227,7 +232,9 @@ impl ResourceSpec {
             return Ok(());
         };
         if self.name != "disk" {
-            return Err(ResourceError::DiskInfoOnNonDisk { name: self.name.clone() });
+            return Err(ResourceError::DiskInfoOnNonDisk {
+                name: self.name.clone(),
+            });
         }
         if let Some(source) = &disk.source {
             match source.kind {
@@ -249,7 +256,9 @@ impl ResourceSpec {
                     }
                 }
                 DiskSourceType::Unknown => {
-                    return Err(ResourceError::UnknownDiskSource { name: self.name.clone() });
+                    return Err(ResourceError::UnknownDiskSource {
+                        name: self.name.clone(),
+                    });
                 }
             }
         }
@@ -257,7 +266,10 @@ impl ResourceSpec {
     }
 
     fn role_of(&self, role: &str) -> Result<Role, ResourceError> {
-        Role::new(role).map_err(|source| ResourceError::InvalidRole { name: self.name.clone(), source })
+        Role::new(role).map_err(|source| ResourceError::InvalidRole {
+            name: self.name.clone(),
+            source,
+        })
     }
 
     fn validate_pre_refinement(&self) -> Result<Vec<Reservation>, ResourceError> {
@@ -279,7 +291,9 @@ impl ResourceSpec {
                     });
                 }
                 if role.is_star() {
-                    return Err(ResourceError::StarDynamicallyReserved { name: self.name.clone() });
+                    return Err(ResourceError::StarDynamicallyReserved {
+                        name: self.name.clone(),
+                    });
                 }
                 Ok(vec![Reservation {
                     kind: ReservationType::Dynamic,
@@ -296,10 +310,16 @@ impl ResourceSpec {
         let mut stack: Vec<Reservation> = Vec::with_capacity(self.reservations.len());
         for spec in &self.reservations {
             let Some(kind) = spec.kind else {
-                return Err(ResourceError::ReservationFieldMissing { name: name(), field: "type" });
+                return Err(ResourceError::ReservationFieldMissing {
+                    name: name(),
+                    field: "type",
+                });
             };
             let Some(role) = &spec.role else {
-                return Err(ResourceError::ReservationFieldMissing { name: name(), field: "role" });
+                return Err(ResourceError::ReservationFieldMissing {
+                    name: name(),
+                    field: "role",
+                });
             };
             let role = self.role_of(role)?;
             if role.is_star() {
@@ -334,16 +354,20 @@ impl ResourceSpec {
                 labels: spec.labels.clone(),
             });
         }
-        let inconsistent =
-            |reason: String| Err(ResourceError::InconsistentFormat { name: name(), reason });
+        let inconsistent = |reason: String| {
+            Err(ResourceError::InconsistentFormat {
+                name: name(),
+                reason,
+            })
+        };
         if let [only] = stack.as_slice() {
-            if let Some(role) = &self.role {
-                if **role != *only.role {
-                    return inconsistent(format!(
-                        "'Resource.role' field with '{role}' does not match the role '{}' in 'Resource.reservations'",
-                        only.role
-                    ));
-                }
+            if let Some(role) = &self.role
+                && **role != *only.role
+            {
+                return inconsistent(format!(
+                    "'Resource.role' field with '{role}' does not match the role '{}' in 'Resource.reservations'",
+                    only.role
+                ));
             }
             match only.kind {
                 ReservationType::Static if self.reservation.is_some() => {
@@ -407,7 +431,11 @@ impl Resource {
             },
             role: None,
             reservation: None,
-            reservations: self.reservations().iter().map(ReservationSpec::from).collect(),
+            reservations: self
+                .reservations()
+                .iter()
+                .map(ReservationSpec::from)
+                .collect(),
             allocation_info: self.allocation.clone(),
             disk: self.disk().cloned(),
             revocable: self.revocable,
@@ -435,7 +463,9 @@ impl Resource {
             }
             _ => {
                 if format == ResourceFormat::PreReservationRefinement {
-                    return Err(ResourceError::RefinedReservations { resource: self.to_string() });
+                    return Err(ResourceError::RefinedReservations {
+                        resource: self.to_string(),
+                    });
                 }
             }
         }

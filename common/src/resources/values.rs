@@ -215,7 +215,10 @@ impl Ranges {
     pub fn from_unnormalised(ranges: &[Range]) -> Result<Ranges, ValueError> {
         for (i, range) in ranges.iter().enumerate() {
             if range.begin > range.end {
-                return Err(ValueError::InvertedRange { begin: range.begin, end: range.end });
+                return Err(ValueError::InvertedRange {
+                    begin: range.begin,
+                    end: range.end,
+                });
             }
             for later in &ranges[i + 1..] {
                 if range.begin <= later.begin && later.begin <= range.end {
@@ -236,7 +239,10 @@ impl Ranges {
     pub fn merged(ranges: impl IntoIterator<Item = Range>) -> Result<Ranges, ValueError> {
         let ranges: Vec<Range> = ranges.into_iter().collect();
         if let Some(bad) = ranges.iter().find(|r| r.begin > r.end) {
-            return Err(ValueError::InvertedRange { begin: bad.begin, end: bad.end });
+            return Err(ValueError::InvertedRange {
+                begin: bad.begin,
+                end: bad.end,
+            });
         }
         let mut result = Ranges(ranges);
         result.normalise();
@@ -255,7 +261,9 @@ impl Ranges {
 
     /// The number of values covered, saturating.
     pub fn count(&self) -> u64 {
-        self.0.iter().fold(0u64, |sum, r| sum.saturating_add(r.count()))
+        self.0
+            .iter()
+            .fold(0u64, |sum, r| sum.saturating_add(r.count()))
     }
 
     /// True when `value` lies in one of the intervals.
@@ -335,7 +343,10 @@ impl Ranges {
                     break;
                 }
                 if c.begin > begin {
-                    result.push(Range { begin, end: c.begin - 1 });
+                    result.push(Range {
+                        begin,
+                        end: c.begin - 1,
+                    });
                 }
                 if c.end >= end {
                     consumed = true;
@@ -364,11 +375,11 @@ impl Ranges {
 
 /// Appends `range` (not before the last one) merging overlap or adjacency.
 fn push_coalescing(result: &mut Vec<Range>, range: Range) {
-    if let Some(last) = result.last_mut() {
-        if range.begin <= last.end.saturating_add(1) {
-            last.end = last.end.max(range.end);
-            return;
-        }
+    if let Some(last) = result.last_mut()
+        && range.begin <= last.end.saturating_add(1)
+    {
+        last.end = last.end.max(range.end);
+        return;
     }
     result.push(range);
 }
@@ -395,7 +406,7 @@ impl fmt::Debug for Ranges {
 
 /// A set of distinct strings, in insertion order (Mesos prints them in the
 /// order given).
-#[derive(Clone, Default, Eq, Hash)]
+#[derive(Clone, Default, Eq)]
 pub struct Set(Vec<String>);
 
 impl Set {
@@ -546,7 +557,7 @@ impl fmt::Display for ValueType {
 }
 
 /// A value of any type, as `values::parse` yields it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Value {
     Scalar(Scalar),
     Ranges(Ranges),
@@ -639,15 +650,27 @@ pub fn parse_raw(text: &str) -> Result<RawValue, ValueError> {
     }
     match compact.find('[') {
         Some(0) => return parse_ranges(&compact).map(RawValue::Ranges),
-        Some(_) => return Err(ValueError::UnexpectedBracket { bracket: '[', text: compact }),
+        Some(_) => {
+            return Err(ValueError::UnexpectedBracket {
+                bracket: '[',
+                text: compact,
+            });
+        }
         None => {}
     }
     match compact.find('{') {
         Some(0) => {
-            let items = compact.split(['{', '}', ',', '\n']).filter(|t| !t.is_empty());
+            let items = compact
+                .split(['{', '}', ',', '\n'])
+                .filter(|t| !t.is_empty());
             return Ok(RawValue::Set(items.map(str::to_string).collect()));
         }
-        Some(_) => return Err(ValueError::UnexpectedBracket { bracket: '{', text: compact }),
+        Some(_) => {
+            return Err(ValueError::UnexpectedBracket {
+                bracket: '{',
+                text: compact,
+            });
+        }
         None => {}
     }
     match compact.parse::<f64>() {
@@ -688,15 +711,20 @@ fn brackets_balance(text: &str, open: char, close: char) -> bool {
 /// validation, so overlaps merge and only a surviving inverted pair is
 /// refused later).
 fn parse_ranges(text: &str) -> Result<Vec<Range>, ValueError> {
-    let tokens: Vec<&str> =
-        text.split(['[', ']', '-', ',', '\n']).filter(|t| !t.is_empty()).collect();
-    if tokens.len() % 2 != 0 {
+    let tokens: Vec<&str> = text
+        .split(['[', ']', '-', ',', '\n'])
+        .filter(|t| !t.is_empty())
+        .collect();
+    if !tokens.len().is_multiple_of(2) {
         return Err(ValueError::OddRangeBounds(text.into()));
     }
     let mut ranges = Vec::with_capacity(tokens.len() / 2);
     for pair in tokens.chunks_exact(2) {
         let (Some(begin), Some(end)) = (parse_u64(pair[0]), parse_u64(pair[1])) else {
-            return Err(ValueError::BadRangeBound(format!("{}-{}", pair[0], pair[1])));
+            return Err(ValueError::BadRangeBound(format!(
+                "{}-{}",
+                pair[0], pair[1]
+            )));
         };
         ranges.push(Range { begin, end });
     }
@@ -735,7 +763,10 @@ fn mesos_coalesce(mut ranges: Vec<Range>) -> Vec<Range> {
 /// An unsigned integer as stout's `numify` reads it: decimal with an
 /// optional `+`, or `0x` hexadecimal.
 fn parse_u64(token: &str) -> Option<u64> {
-    if let Some(hex) = token.strip_prefix("0x").or_else(|| token.strip_prefix("0X")) {
+    if let Some(hex) = token
+        .strip_prefix("0x")
+        .or_else(|| token.strip_prefix("0X"))
+    {
         return u64::from_str_radix(hex, 16).ok();
     }
     let digits = token.strip_prefix('+').unwrap_or(token);
@@ -771,8 +802,14 @@ mod tests {
         assert_eq!(Scalar::from_f64(0.0004).fixed(), 0);
         assert_eq!(Scalar::from_f64(1.1).to_string(), "1.1");
         assert_eq!(Scalar::from_f64(1000001.0).to_string(), "1000001");
-        assert_eq!(Scalar::from_f64(99999999999.9994).to_string(), "99999999999.999");
-        assert_eq!(Scalar::from_f64(0.1) + Scalar::from_f64(0.2), Scalar::from_f64(0.3));
+        assert_eq!(
+            Scalar::from_f64(99999999999.9994).to_string(),
+            "99999999999.999"
+        );
+        assert_eq!(
+            Scalar::from_f64(0.1) + Scalar::from_f64(0.2),
+            Scalar::from_f64(0.3)
+        );
         let mut sum = Scalar::ZERO;
         for _ in 0..1000 {
             sum += Scalar::from_f64(0.001);
@@ -786,34 +823,94 @@ mod tests {
 
     #[test]
     fn parses_each_type() {
-        assert_eq!(Value::parse("45.55").unwrap(), Value::Scalar(Scalar::from_f64(45.55)));
-        assert_eq!(ranges("[10000-20000, 30000-50000]").to_string(), "[10000-20000, 30000-50000]");
+        assert_eq!(
+            Value::parse("45.55").unwrap(),
+            Value::Scalar(Scalar::from_f64(45.55))
+        );
+        assert_eq!(
+            ranges("[10000-20000, 30000-50000]").to_string(),
+            "[10000-20000, 30000-50000]"
+        );
         assert_eq!(set("{sda1, sda2}").items(), ["sda1", "sda2"]);
-        assert_eq!(Value::parse("123abc,s").unwrap(), Value::Text("123abc,s".into()));
-        for text in ["inf", "-inf", "infinity", "-infinity", "nan", "-nan", "-1", "-0.5"] {
-            assert_eq!(Value::parse(text).unwrap(), Value::Text(text.into()), "{text}");
+        assert_eq!(
+            Value::parse("123abc,s").unwrap(),
+            Value::Text("123abc,s".into())
+        );
+        for text in [
+            "inf",
+            "-inf",
+            "infinity",
+            "-infinity",
+            "nan",
+            "-nan",
+            "-1",
+            "-0.5",
+        ] {
+            assert_eq!(
+                Value::parse(text).unwrap(),
+                Value::Text(text.into()),
+                "{text}"
+            );
         }
         // fpclassify(-0.0) is ZERO, so Mesos lets a plain -0 through.
         assert_eq!(Value::parse("-0").unwrap(), Value::Scalar(Scalar::ZERO));
         assert_eq!(Value::parse("0").unwrap(), Value::Scalar(Scalar::ZERO));
-        assert_eq!(Value::parse(" 1 0 ").unwrap(), Value::Scalar(Scalar::from_int(10)));
+        assert_eq!(
+            Value::parse(" 1 0 ").unwrap(),
+            Value::Scalar(Scalar::from_int(10))
+        );
     }
 
     #[test]
     fn refuses_bad_text() {
-        assert!(matches!(Value::parse("{aa,b}}"), Err(ValueError::MismatchedBrackets(_))));
-        assert!(matches!(Value::parse("[1-2]]"), Err(ValueError::MismatchedBrackets(_))));
-        assert!(matches!(Value::parse("(1"), Err(ValueError::MismatchedBrackets(_))));
-        assert!(matches!(Value::parse("[1-2b]"), Err(ValueError::BadRangeBound(_))));
-        assert!(matches!(Value::parse("[1-2,3]"), Err(ValueError::OddRangeBounds(_))));
+        assert!(matches!(
+            Value::parse("{aa,b}}"),
+            Err(ValueError::MismatchedBrackets(_))
+        ));
+        assert!(matches!(
+            Value::parse("[1-2]]"),
+            Err(ValueError::MismatchedBrackets(_))
+        ));
+        assert!(matches!(
+            Value::parse("(1"),
+            Err(ValueError::MismatchedBrackets(_))
+        ));
+        assert!(matches!(
+            Value::parse("[1-2b]"),
+            Err(ValueError::BadRangeBound(_))
+        ));
+        assert!(matches!(
+            Value::parse("[1-2,3]"),
+            Err(ValueError::OddRangeBounds(_))
+        ));
         assert!(matches!(Value::parse("  "), Err(ValueError::Empty)));
-        assert!(matches!(Value::parse("7.63918e-313"), Err(ValueError::Subnormal(_))));
-        assert!(matches!(Value::parse("-7.63918e-313"), Err(ValueError::Subnormal(_))));
-        assert!(matches!(Value::parse("a[1-2]"), Err(ValueError::UnexpectedBracket { .. })));
-        assert!(matches!(Value::parse("a{b}"), Err(ValueError::UnexpectedBracket { .. })));
-        assert!(matches!(Value::parse("[5-1]"), Err(ValueError::InvertedRange { begin: 5, end: 1 })));
-        assert!(matches!(Value::parse("{a,a}"), Err(ValueError::DuplicateSetItem(item)) if item == "a"));
-        assert_eq!(parse_raw("{a,a}").unwrap(), RawValue::Set(vec!["a".into(), "a".into()]));
+        assert!(matches!(
+            Value::parse("7.63918e-313"),
+            Err(ValueError::Subnormal(_))
+        ));
+        assert!(matches!(
+            Value::parse("-7.63918e-313"),
+            Err(ValueError::Subnormal(_))
+        ));
+        assert!(matches!(
+            Value::parse("a[1-2]"),
+            Err(ValueError::UnexpectedBracket { .. })
+        ));
+        assert!(matches!(
+            Value::parse("a{b}"),
+            Err(ValueError::UnexpectedBracket { .. })
+        ));
+        assert!(matches!(
+            Value::parse("[5-1]"),
+            Err(ValueError::InvertedRange { begin: 5, end: 1 })
+        ));
+        assert!(
+            matches!(Value::parse("{a,a}"), Err(ValueError::DuplicateSetItem(item)) if item == "a")
+        );
+        assert_eq!(
+            parse_raw("{a,a}").unwrap(),
+            RawValue::Set(vec!["a".into(), "a".into()])
+        );
         assert_eq!(parse_raw("0.0001").unwrap(), RawValue::Scalar(0.0001));
     }
 
@@ -843,7 +940,13 @@ mod tests {
         assert_eq!(r.to_string(), "[5-7]");
         let mut r = Ranges::single(u64::MAX - 1, u64::MAX).unwrap();
         r.add(&Ranges::single(0, u64::MAX - 2).unwrap());
-        assert_eq!(r.ranges(), [Range { begin: 0, end: u64::MAX }]);
+        assert_eq!(
+            r.ranges(),
+            [Range {
+                begin: 0,
+                end: u64::MAX
+            }]
+        );
         assert_eq!(r.count(), u64::MAX);
     }
 
@@ -871,8 +974,18 @@ mod tests {
             Err(ValueError::InvertedRange { .. })
         ));
         // Mesos's check only looks forward; this order passes and merges.
-        assert_eq!(Ranges::from_unnormalised(&[r(5, 10), r(1, 6)]).unwrap().to_string(), "[1-10]");
-        assert_eq!(Ranges::from_unnormalised(&[r(1, 2), r(3, 4)]).unwrap().to_string(), "[1-4]");
+        assert_eq!(
+            Ranges::from_unnormalised(&[r(5, 10), r(1, 6)])
+                .unwrap()
+                .to_string(),
+            "[1-10]"
+        );
+        assert_eq!(
+            Ranges::from_unnormalised(&[r(1, 2), r(3, 4)])
+                .unwrap()
+                .to_string(),
+            "[1-4]"
+        );
     }
 
     #[test]

@@ -72,7 +72,10 @@ impl Bytes {
     /// A fraction is refused (`1.5GB`); so is a count the unit overflows.
     pub fn parse(text: &str) -> Result<Bytes, UnitError> {
         let Some(index) = text.bytes().position(|b| !b.is_ascii_digit()) else {
-            return Err(UnitError::MissingUnit { kind: "bytes", text: text.into() });
+            return Err(UnitError::MissingUnit {
+                kind: "bytes",
+                text: text.into(),
+            });
         };
         if text.as_bytes()[index] == b'.' {
             return Err(UnitError::FractionalBytes { text: text.into() });
@@ -101,7 +104,10 @@ impl Bytes {
         value
             .checked_mul(factor)
             .map(Bytes)
-            .ok_or_else(|| UnitError::OutOfRange { kind: "bytes", text: text.into() })
+            .ok_or_else(|| UnitError::OutOfRange {
+                kind: "bytes",
+                text: text.into(),
+            })
     }
 }
 
@@ -134,13 +140,13 @@ impl fmt::Display for Bytes {
         let b = self.0;
         if b == 0 {
             f.write_str("0B")
-        } else if b % KILOBYTES != 0 {
+        } else if !b.is_multiple_of(KILOBYTES) {
             write!(f, "{b}B")
-        } else if b % MEGABYTES != 0 {
+        } else if !b.is_multiple_of(MEGABYTES) {
             write!(f, "{}KB", b / KILOBYTES)
-        } else if b % GIGABYTES != 0 {
+        } else if !b.is_multiple_of(GIGABYTES) {
             write!(f, "{}MB", b / MEGABYTES)
-        } else if b % TERABYTES != 0 {
+        } else if !b.is_multiple_of(TERABYTES) {
             write!(f, "{}GB", b / GIGABYTES)
         } else {
             write!(f, "{}TB", b / TERABYTES)
@@ -164,12 +170,30 @@ mod tests {
 
     #[test]
     fn refuses_bad_text() {
-        assert!(matches!(Bytes::parse("1.5GB"), Err(UnitError::FractionalBytes { .. })));
-        assert!(matches!(Bytes::parse("10"), Err(UnitError::MissingUnit { .. })));
-        assert!(matches!(Bytes::parse("MB"), Err(UnitError::BadNumber { .. })));
-        assert!(matches!(Bytes::parse("10XB"), Err(UnitError::UnknownUnit { .. })));
-        assert!(matches!(Bytes::parse("-10MB"), Err(UnitError::BadNumber { .. })));
-        assert!(matches!(Bytes::parse("99999999999TB"), Err(UnitError::OutOfRange { .. })));
+        assert!(matches!(
+            Bytes::parse("1.5GB"),
+            Err(UnitError::FractionalBytes { .. })
+        ));
+        assert!(matches!(
+            Bytes::parse("10"),
+            Err(UnitError::MissingUnit { .. })
+        ));
+        assert!(matches!(
+            Bytes::parse("MB"),
+            Err(UnitError::BadNumber { .. })
+        ));
+        assert!(matches!(
+            Bytes::parse("10XB"),
+            Err(UnitError::UnknownUnit { .. })
+        ));
+        assert!(matches!(
+            Bytes::parse("-10MB"),
+            Err(UnitError::BadNumber { .. })
+        ));
+        assert!(matches!(
+            Bytes::parse("99999999999TB"),
+            Err(UnitError::OutOfRange { .. })
+        ));
         assert!(Bytes::parse("").is_err());
     }
 

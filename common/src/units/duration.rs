@@ -40,37 +40,51 @@ impl Duration {
 
     /// A duration of whole microseconds (saturating).
     pub const fn from_micros(micros: i64) -> Self {
-        Duration { nanos: micros.saturating_mul(MICROSECONDS) }
+        Duration {
+            nanos: micros.saturating_mul(MICROSECONDS),
+        }
     }
 
     /// A duration of whole milliseconds (saturating).
     pub const fn from_millis(millis: i64) -> Self {
-        Duration { nanos: millis.saturating_mul(MILLISECONDS) }
+        Duration {
+            nanos: millis.saturating_mul(MILLISECONDS),
+        }
     }
 
     /// A duration of whole seconds (saturating).
     pub const fn from_secs(secs: i64) -> Self {
-        Duration { nanos: secs.saturating_mul(SECONDS) }
+        Duration {
+            nanos: secs.saturating_mul(SECONDS),
+        }
     }
 
     /// A duration of whole minutes (saturating).
     pub const fn from_mins(mins: i64) -> Self {
-        Duration { nanos: mins.saturating_mul(MINUTES) }
+        Duration {
+            nanos: mins.saturating_mul(MINUTES),
+        }
     }
 
     /// A duration of whole hours (saturating).
     pub const fn from_hours(hours: i64) -> Self {
-        Duration { nanos: hours.saturating_mul(HOURS) }
+        Duration {
+            nanos: hours.saturating_mul(HOURS),
+        }
     }
 
     /// A duration of whole days (saturating).
     pub const fn from_days(days: i64) -> Self {
-        Duration { nanos: days.saturating_mul(DAYS) }
+        Duration {
+            nanos: days.saturating_mul(DAYS),
+        }
     }
 
     /// A duration of whole weeks (saturating).
     pub const fn from_weeks(weeks: i64) -> Self {
-        Duration { nanos: weeks.saturating_mul(WEEKS) }
+        Duration {
+            nanos: weeks.saturating_mul(WEEKS),
+        }
     }
 
     /// `Duration::create(seconds)`: fractional seconds as carried by
@@ -79,9 +93,14 @@ impl Duration {
     pub fn from_secs_f64(seconds: f64) -> Result<Self, UnitError> {
         let nanos = seconds * SECONDS as f64;
         if nanos.is_nan() || nanos >= i64::MAX as f64 || nanos < i64::MIN as f64 {
-            return Err(UnitError::OutOfRange { kind: "duration", text: format_g(seconds, 15) });
+            return Err(UnitError::OutOfRange {
+                kind: "duration",
+                text: format_g(seconds, 15),
+            });
         }
-        Ok(Duration { nanos: nanos as i64 })
+        Ok(Duration {
+            nanos: nanos as i64,
+        })
     }
 
     /// Nanoseconds.
@@ -126,31 +145,44 @@ impl Duration {
 
     /// Sum, saturating at the representable bounds.
     pub const fn saturating_add(self, other: Duration) -> Duration {
-        Duration { nanos: self.nanos.saturating_add(other.nanos) }
+        Duration {
+            nanos: self.nanos.saturating_add(other.nanos),
+        }
     }
 
     /// Difference, saturating at the representable bounds.
     pub const fn saturating_sub(self, other: Duration) -> Duration {
-        Duration { nanos: self.nanos.saturating_sub(other.nanos) }
+        Duration {
+            nanos: self.nanos.saturating_sub(other.nanos),
+        }
     }
 
     /// Multiplication by a whole factor, saturating.
     pub const fn saturating_mul(self, factor: i64) -> Duration {
-        Duration { nanos: self.nanos.saturating_mul(factor) }
+        Duration {
+            nanos: self.nanos.saturating_mul(factor),
+        }
     }
 
     /// The std duration for timers; `None` when negative.
     pub fn to_std(self) -> Option<std::time::Duration> {
-        u64::try_from(self.nanos).ok().map(std::time::Duration::from_nanos)
+        u64::try_from(self.nanos)
+            .ok()
+            .map(std::time::Duration::from_nanos)
     }
 
     /// Parses stout's format: a non-negative decimal number (digits and
     /// `.`) immediately followed by one of `ns`, `us`, `ms`, `secs`, `mins`,
     /// `hrs`, `days`, `weeks`. No spaces, no sign, no other unit spellings.
     pub fn parse(text: &str) -> Result<Duration, UnitError> {
-        let split = text.bytes().position(|b| !(b.is_ascii_digit() || b == b'.'));
+        let split = text
+            .bytes()
+            .position(|b| !(b.is_ascii_digit() || b == b'.'));
         let Some(index) = split else {
-            return Err(UnitError::MissingUnit { kind: "duration", text: text.into() });
+            return Err(UnitError::MissingUnit {
+                kind: "duration",
+                text: text.into(),
+            });
         };
         let (number, unit) = text.split_at(index);
         let value: f64 = parse_decimal(number).ok_or_else(|| UnitError::BadNumber {
@@ -180,10 +212,15 @@ impl Duration {
         // i64::MAX is not exactly representable as f64 (it rounds up to
         // 2^63), so `>=` is the check that keeps the cast below exact.
         if nanos >= i64::MAX as f64 {
-            return Err(UnitError::OutOfRange { kind: "duration", text: text.into() });
+            return Err(UnitError::OutOfRange {
+                kind: "duration",
+                text: text.into(),
+            });
         }
         // Truncation toward zero, as stout's `static_cast<int64_t>`.
-        Ok(Duration { nanos: nanos as i64 })
+        Ok(Duration {
+            nanos: nanos as i64,
+        })
     }
 }
 
@@ -206,7 +243,9 @@ impl FromStr for Duration {
 impl From<std::time::Duration> for Duration {
     /// Saturates at `Duration::MAX` (292 years).
     fn from(value: std::time::Duration) -> Self {
-        Duration { nanos: i64::try_from(value.as_nanos()).unwrap_or(i64::MAX) }
+        Duration {
+            nanos: i64::try_from(value.as_nanos()).unwrap_or(i64::MAX),
+        }
     }
 }
 
@@ -234,8 +273,11 @@ impl fmt::Display for Duration {
         let mut magnitude = *self;
         if self.nanos < 0 {
             f.write_str("-")?;
-            magnitude =
-                if self.nanos == i64::MIN { Duration::MAX } else { Duration { nanos: -self.nanos } };
+            magnitude = if self.nanos == i64::MIN {
+                Duration::MAX
+            } else {
+                Duration { nanos: -self.nanos }
+            };
         }
         let n = magnitude.nanos;
         let whole_in = |unit: i64| n % unit == 0;
@@ -301,13 +343,29 @@ mod tests {
         assert_eq!(Duration::parse("3days").unwrap(), Duration::from_days(3));
         assert_eq!(Duration::parse("2weeks").unwrap(), Duration::from_weeks(2));
         assert_eq!(Duration::parse("1.5hrs").unwrap(), Duration::from_mins(90));
-        assert_eq!(Duration::parse("0.5secs").unwrap(), Duration::from_millis(500));
-        assert_eq!(Duration::parse(".5secs").unwrap(), Duration::from_millis(500));
+        assert_eq!(
+            Duration::parse("0.5secs").unwrap(),
+            Duration::from_millis(500)
+        );
+        assert_eq!(
+            Duration::parse(".5secs").unwrap(),
+            Duration::from_millis(500)
+        );
     }
 
     #[test]
     fn refuses_what_stout_refuses() {
-        for bad in ["", "10", "secs", "10 secs", "10s", "10sec", "-5secs", "1.2.3secs", ".secs"] {
+        for bad in [
+            "",
+            "10",
+            "secs",
+            "10 secs",
+            "10s",
+            "10sec",
+            "-5secs",
+            "1.2.3secs",
+            ".secs",
+        ] {
             assert!(Duration::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(matches!(
@@ -347,7 +405,10 @@ mod tests {
 
     #[test]
     fn creates_from_fractional_seconds() {
-        assert_eq!(Duration::from_secs_f64(1.5).unwrap(), Duration::from_millis(1500));
+        assert_eq!(
+            Duration::from_secs_f64(1.5).unwrap(),
+            Duration::from_millis(1500)
+        );
         assert!(Duration::from_secs_f64(1e12).is_err());
         assert!(Duration::from_secs_f64(f64::NAN).is_err());
     }

@@ -19,10 +19,19 @@ pub enum UnitError {
     MissingUnit { kind: &'static str, text: String },
     /// The number in front of the unit could not be read (`secs`, `1.2.3secs`).
     #[error("invalid {kind} '{text}': '{number}' is not a number")]
-    BadNumber { kind: &'static str, text: String, number: String },
+    BadNumber {
+        kind: &'static str,
+        text: String,
+        number: String,
+    },
     /// The unit is not one stout knows.
     #[error("unknown {kind} unit '{unit}' in '{text}'; supported units are {supported}")]
-    UnknownUnit { kind: &'static str, text: String, unit: String, supported: &'static str },
+    UnknownUnit {
+        kind: &'static str,
+        text: String,
+        unit: String,
+        supported: &'static str,
+    },
     /// Bytes are whole numbers (`1.5GB` is refused, as stout does).
     #[error("fractional bytes '{text}'")]
     FractionalBytes { text: String },
