@@ -2,8 +2,11 @@
 //!
 //! The Mesos data model shared by master, agent, allocator, SDK and CLI.
 
-pub mod proto;
+pub mod convert;
+pub mod http;
 pub mod json;
+pub mod proto;
+pub mod recordio;
 
 // Resources, units, roles, IDs, attributes and flags (issue 3, items 5-7a).
 pub mod attributes;

@@ -40,3 +40,41 @@ pub use self::mesos::{internal, v1};
 /// defaults from it.
 pub const FILE_DESCRIPTOR_SET: &[u8] =
     include_bytes!(concat!(env!("OUT_DIR"), "/mesos_descriptors.bin"));
+
+/// Why [`decode_strict`] refused its input.
+#[derive(Debug, thiserror::Error)]
+pub enum ProtoDecodeError {
+    #[error("failed to parse {type_name}: {source}")]
+    Decode {
+        type_name: String,
+        #[source]
+        source: prost::DecodeError,
+    },
+    #[error("{type_name} is missing required fields: {}", .fields.join(", "))]
+    MissingRequired {
+        type_name: String,
+        fields: Vec<String>,
+    },
+}
+
+/// Decodes `bytes` as `M` and, like protobuf C++'s `ParseFromString`,
+/// refuses a message whose required fields (at any depth) are missing;
+/// prost alone would fill them with defaults. Use it wherever Mesos parses
+/// peer input: HTTP API bodies and libprocess message bodies.
+pub fn decode_strict<M: prost::Message + prost::Name + Default>(
+    bytes: &[u8],
+) -> Result<M, ProtoDecodeError> {
+    let type_name = M::full_name();
+    let msg = M::decode(bytes).map_err(|source| ProtoDecodeError::Decode {
+        type_name: type_name.clone(),
+        source,
+    })?;
+    // The bytes decoded, so the walk cannot fail on their syntax; any other
+    // failure (an unknown type) is reported as missing nothing.
+    let fields = crate::json::missing_required_fields(&type_name, bytes).unwrap_or_default();
+    if fields.is_empty() {
+        Ok(msg)
+    } else {
+        Err(ProtoDecodeError::MissingRequired { type_name, fields })
+    }
+}

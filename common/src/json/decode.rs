@@ -405,9 +405,10 @@ impl<'s> FieldSeed<'_, 's> {
         let out = self.out;
         let number = ctx.schema.messages[self.index as usize].fields[self.decl as usize].number;
         let entry_schema = &ctx.schema.messages[entry as usize];
-        let (Some(key_decl), Some(value_decl)) =
-            (entry_schema.field_by_number(1), entry_schema.field_by_number(2))
-        else {
+        let (Some(key_decl), Some(value_decl)) = (
+            entry_schema.field_by_number(1),
+            entry_schema.field_by_number(2),
+        ) else {
             return Err(ctx.fail(FieldError::WrongType {
                 expected: "a map entry",
                 found: "object",
@@ -529,7 +530,11 @@ impl Num {
         match self {
             Num::I(v) => Some(v),
             Num::U(v) => i64::try_from(v).ok(),
-            Num::F(v) if v.is_finite() && v > -9.223_372_036_854_777e18 && v < 9.223_372_036_854_775e18 => {
+            Num::F(v)
+                if v.is_finite()
+                    && v > -9.223_372_036_854_777e18
+                    && v < 9.223_372_036_854_775e18 =>
+            {
                 Some(v.trunc() as i64)
             }
             Num::F(_) => None,
@@ -637,7 +642,8 @@ impl<'de> Visitor<'de> for FieldSeed<'_, '_> {
                     "Infinity" => Num::F(f64::INFINITY),
                     "-Infinity" => Num::F(f64::NEG_INFINITY),
                     "NaN" => Num::F(f64::NAN),
-                    _ => parse_num(s).ok_or_else(|| self.ctx.fail(FieldError::NotANumber(s.to_owned())))?,
+                    _ => parse_num(s)
+                        .ok_or_else(|| self.ctx.fail(FieldError::NotANumber(s.to_owned())))?,
                 };
                 self.number(n, "string")
             }
@@ -653,7 +659,8 @@ impl<'de> Visitor<'de> for FieldSeed<'_, '_> {
             }
             Kind::Message(_) => Err(self.wrong("string")),
             _ => {
-                let n = parse_num(s).ok_or_else(|| self.ctx.fail(FieldError::NotANumber(s.to_owned())))?;
+                let n = parse_num(s)
+                    .ok_or_else(|| self.ctx.fail(FieldError::NotANumber(s.to_owned())))?;
                 self.number(n, "string")
             }
         }
@@ -700,7 +707,10 @@ pub(crate) fn decode_base64(s: &str) -> Result<Vec<u8>, String> {
     );
     let body = s.split('=').next().unwrap_or("");
     let compact: Vec<u8> = body.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
-    if let Some(bad) = compact.iter().find(|b| !(b.is_ascii_alphanumeric() || **b == b'+' || **b == b'/')) {
+    if let Some(bad) = compact
+        .iter()
+        .find(|b| !(b.is_ascii_alphanumeric() || **b == b'+' || **b == b'/'))
+    {
         return Err(format!("invalid character {:?}", char::from(*bad)));
     }
     LENIENT.decode(&compact).map_err(|e| e.to_string())

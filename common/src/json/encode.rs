@@ -98,7 +98,9 @@ impl<'s> Encoder<'s> {
         let end = self.entries.len();
 
         // prost writes fields by number; Mesos writes them by declaration.
-        let sorted = self.entries[start..end].windows(2).all(|w| w[0].decl <= w[1].decl);
+        let sorted = self.entries[start..end]
+            .windows(2)
+            .all(|w| w[0].decl <= w[1].decl);
         if !sorted {
             self.entries[start..end].sort_by_key(|e| e.decl);
         }
@@ -108,7 +110,11 @@ impl<'s> Encoder<'s> {
         let mut i = start;
         let mut d = 0usize; // next candidate in msg.defaults
         loop {
-            let next_set = if i < end { Some(self.entries[i].decl) } else { None };
+            let next_set = if i < end {
+                Some(self.entries[i].decl)
+            } else {
+                None
+            };
             // Unset fields with a written default, declared before next_set.
             while d < msg.defaults.len() && next_set.is_none_or(|n| msg.defaults[d] < n) {
                 let field = &msg.fields[msg.defaults[d] as usize];
@@ -284,7 +290,8 @@ impl<'s> Encoder<'s> {
         };
         let schema = self.schema;
         let entry = &schema.messages[entry_index as usize];
-        let (Some(key_decl), Some(value_decl)) = (entry.field_by_number(1), entry.field_by_number(2))
+        let (Some(key_decl), Some(value_decl)) =
+            (entry.field_by_number(1), entry.field_by_number(2))
         else {
             return Err(self.error("map entry lacks key or value"));
         };
@@ -294,7 +301,8 @@ impl<'s> Encoder<'s> {
         let (mut key, mut value) = (None, None);
         let mut pos = 0usize;
         while pos < entry_bytes.len() {
-            let tag = read_varint(entry_bytes, &mut pos).ok_or_else(|| self.error("truncated map entry"))?;
+            let tag = read_varint(entry_bytes, &mut pos)
+                .ok_or_else(|| self.error("truncated map entry"))?;
             let r = read_raw(entry_bytes, &mut pos, (tag & 7) as u8)
                 .ok_or_else(|| self.error("truncated map entry"))?;
             match tag >> 3 {
@@ -336,7 +344,12 @@ impl<'s> Encoder<'s> {
         }
     }
 
-    fn default_value(&mut self, out: &mut Vec<u8>, kind: Kind, depth: usize) -> Result<(), JsonError> {
+    fn default_value(
+        &mut self,
+        out: &mut Vec<u8>,
+        kind: Kind,
+        depth: usize,
+    ) -> Result<(), JsonError> {
         match kind {
             Kind::Double | Kind::Float => out.extend_from_slice(b"0.0"),
             Kind::Bool => out.extend_from_slice(b"false"),

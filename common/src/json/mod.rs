@@ -23,6 +23,7 @@
 
 mod decode;
 mod encode;
+mod required;
 mod schema;
 mod writer;
 
@@ -32,6 +33,9 @@ use prost::{Message, Name};
 use serde::de::DeserializeSeed;
 
 pub use schema::SchemaError;
+
+#[cfg(test)]
+pub(crate) use schema::layout as schema_for_tests;
 pub use writer::JsonWriter;
 
 use decode::{Ctx, MessageSeed};
@@ -190,6 +194,19 @@ pub fn protobuf_to_json(type_name: &str, bytes: &[u8]) -> Result<Vec<u8>, JsonEr
     Ok(out)
 }
 
+/// Paths of the required fields missing from the protobuf `bytes` of
+/// message type `type_name`, found the way C++ `IsInitialized()` does.
+pub fn missing_required_fields(type_name: &str, bytes: &[u8]) -> Result<Vec<String>, JsonError> {
+    let schema = mesos_schema();
+    let index = schema
+        .message(type_name)
+        .ok_or_else(|| JsonError::UnknownType(type_name.to_owned()))?;
+    required::missing_required(schema, index, bytes).map_err(|reason| JsonError::Protobuf {
+        path: String::new(),
+        reason,
+    })
+}
+
 /// Converts Mesos JSON for message type `type_name` to protobuf bytes.
 pub fn json_to_protobuf(type_name: &str, json: &[u8]) -> Result<Vec<u8>, JsonError> {
     let schema = mesos_schema();
@@ -207,7 +224,11 @@ pub fn json_to_protobuf(type_name: &str, json: &[u8]) -> Result<Vec<u8>, JsonErr
     }
 }
 
-fn json_to_protobuf_strict(schema: &schema::Schema, index: u32, json: &[u8]) -> Result<Vec<u8>, JsonError> {
+fn json_to_protobuf_strict(
+    schema: &schema::Schema,
+    index: u32,
+    json: &[u8],
+) -> Result<Vec<u8>, JsonError> {
     let mut out = Vec::with_capacity(json.len());
     let mut ctx = Ctx::new(schema);
     let mut de = serde_json::Deserializer::from_slice(json);
@@ -252,7 +273,9 @@ fn prefix_index(e: JsonError, i: usize) -> JsonError {
             path: prefix(path),
             reason,
         },
-        JsonError::MissingRequired(fields) => JsonError::MissingRequired(fields.into_iter().map(prefix).collect()),
+        JsonError::MissingRequired(fields) => {
+            JsonError::MissingRequired(fields.into_iter().map(prefix).collect())
+        }
         other => other,
     }
 }
@@ -316,7 +339,9 @@ mod tests {
 
     #[test]
     fn bare_non_finite_tokens_are_quoted_outside_strings() {
-        let q = quote_bare_non_finite(br#"{"a":Infinity,"b":"NaN","c":[-Infinity,NaN],"d":"x\"Infinity"}"#);
+        let q = quote_bare_non_finite(
+            br#"{"a":Infinity,"b":"NaN","c":[-Infinity,NaN],"d":"x\"Infinity"}"#,
+        );
         assert_eq!(
             String::from_utf8(q.unwrap()).unwrap(),
             r#"{"a":"Infinity","b":"NaN","c":["-Infinity","NaN"],"d":"x\"Infinity"}"#

@@ -282,7 +282,8 @@ fn build_message(
     }
     let mut fields = Vec::with_capacity(m.field.len());
     for f in &m.field {
-        let number = u32::try_from(f.number()).map_err(|_| invalid("negative field number".into()))?;
+        let number =
+            u32::try_from(f.number()).map_err(|_| invalid("negative field number".into()))?;
         let type_name = f.type_name().trim_start_matches('.');
         let kind = match f.r#type() {
             PbType::Double => Kind::Double,
@@ -320,9 +321,11 @@ fn build_message(
         let is_map = label == Label::Repeated && map_entries.contains(type_name);
         let deprecated = f.options.as_ref().is_some_and(|o| o.deprecated());
         let default_json = match (&f.default_value, label) {
-            (Some(text), Label::Optional | Label::Required) if !deprecated => {
-                Some(render_default(kind, text, enums).map_err(invalid)?.into_boxed_slice())
-            }
+            (Some(text), Label::Optional | Label::Required) if !deprecated => Some(
+                render_default(kind, text, enums)
+                    .map_err(invalid)?
+                    .into_boxed_slice(),
+            ),
             _ => None,
         };
         let mut json_key = Vec::with_capacity(f.name().len() + 3);
@@ -388,10 +391,19 @@ fn render_default(kind: Kind, text: &str, enums: &[EnumSchema]) -> Result<Vec<u8
                 "nan" => f64::NAN,
                 _ => text.parse::<f64>().map_err(|_| bad())?,
             };
-            let v = if kind == Kind::Float { f64::from(v as f32) } else { v };
+            let v = if kind == Kind::Float {
+                f64::from(v as f32)
+            } else {
+                v
+            };
             write_f64(&mut out, v);
         }
-        Kind::Int32 | Kind::Int64 | Kind::Sint32 | Kind::Sint64 | Kind::Sfixed32 | Kind::Sfixed64 => {
+        Kind::Int32
+        | Kind::Int64
+        | Kind::Sint32
+        | Kind::Sint64
+        | Kind::Sfixed32
+        | Kind::Sfixed64 => {
             let v: i64 = text.parse().map_err(|_| bad())?;
             out.extend_from_slice(v.to_string().as_bytes());
         }
@@ -408,7 +420,10 @@ fn render_default(kind: Kind, text: &str, enums: &[EnumSchema]) -> Result<Vec<u8
         Kind::Bytes => {
             use base64::Engine as _;
             let raw = unescape_c(text).ok_or_else(bad)?;
-            write_json_string(&mut out, &base64::engine::general_purpose::STANDARD.encode(raw));
+            write_json_string(
+                &mut out,
+                &base64::engine::general_purpose::STANDARD.encode(raw),
+            );
         }
         Kind::Enum(e) => {
             let schema = &enums[e as usize];
@@ -471,6 +486,94 @@ pub(crate) fn mesos_schema() -> &'static Schema {
     })
 }
 
+/// Wire-layout comparison of two message types, for the v0/v1 conversion
+/// tests: same field numbers must mean the same field (name up to
+/// slave/agent, label, wire type, recursively), else re-encoding one as
+/// the other fails or silently reinterprets data.
+#[cfg(test)]
+pub(crate) mod layout {
+    use super::*;
+
+    #[derive(Debug, PartialEq, Eq)]
+    pub(crate) enum Layout {
+        Compatible,
+        Incompatible(String),
+    }
+
+    /// Compares `a` and `b`; `skip` lists (message, field number) pairs to
+    /// ignore on either side.
+    pub(crate) fn layouts_compatible(a: &str, b: &str, skip: &[(&str, u32)]) -> Layout {
+        let schema = mesos_schema();
+        let names: HashMap<u32, &str> = schema
+            .message_index
+            .iter()
+            .map(|(n, &i)| (i, n.as_ref()))
+            .collect();
+        let (Some(ai), Some(bi)) = (schema.message(a), schema.message(b)) else {
+            return Layout::Incompatible(format!("unknown type {a} or {b}"));
+        };
+        let mut seen = std::collections::HashSet::new();
+        match check(schema, &names, ai, bi, skip, &mut seen) {
+            Ok(()) => Layout::Compatible,
+            Err(e) => Layout::Incompatible(e),
+        }
+    }
+
+    fn normalize(name: &str) -> String {
+        name.to_ascii_lowercase().replace("slave", "agent")
+    }
+
+    fn check(
+        schema: &Schema,
+        names: &HashMap<u32, &str>,
+        ai: u32,
+        bi: u32,
+        skip: &[(&str, u32)],
+        seen: &mut std::collections::HashSet<(u32, u32)>,
+    ) -> Result<(), String> {
+        if !seen.insert((ai, bi)) {
+            return Ok(());
+        }
+        let (an, bn) = (names[&ai], names[&bi]);
+        let (a, b) = (&schema.messages[ai as usize], &schema.messages[bi as usize]);
+        for fa in &a.fields {
+            if skip.contains(&(an, fa.number)) || skip.contains(&(bn, fa.number)) {
+                continue;
+            }
+            let Some(fb) = b.field_by_number(fa.number).map(|i| &b.fields[i as usize]) else {
+                continue; // dropped as an unknown field, like C++ does
+            };
+            let at = format!("{an}.{} vs {bn}.{}", fa.name, fb.name);
+            if normalize(&fa.name) != normalize(&fb.name) {
+                return Err(format!("{at}: different fields share number {}", fa.number));
+            }
+            if (fa.label == Label::Repeated) != (fb.label == Label::Repeated)
+                || fa.is_map != fb.is_map
+            {
+                return Err(format!("{at}: labels differ"));
+            }
+            match (fa.kind, fb.kind) {
+                (Kind::Message(x), Kind::Message(y)) => check(schema, names, x, y, skip, seen)?,
+                (Kind::Enum(x), Kind::Enum(y)) => {
+                    let (ex, ey) = (&schema.enums[x as usize], &schema.enums[y as usize]);
+                    let norm = |e: &EnumSchema| {
+                        e.by_number
+                            .iter()
+                            .map(|(n, s)| (*n, normalize(&String::from_utf8_lossy(s))))
+                            .collect::<Vec<_>>()
+                    };
+                    if norm(ex) != norm(ey) {
+                        return Err(format!("{at}: enum values differ"));
+                    }
+                }
+                (x, y) if x == y => {}
+                (x, y) => return Err(format!("{at}: kinds {x:?} and {y:?} differ")),
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -481,13 +584,19 @@ mod tests {
         let i = schema.message("mesos.v1.FrameworkInfo").unwrap();
         let m = &schema.messages[i as usize];
         let f = m.field_by_name("failover_timeout").unwrap();
-        assert_eq!(m.fields[f as usize].default_json.as_deref(), Some(&b"0.0"[..]));
+        assert_eq!(
+            m.fields[f as usize].default_json.as_deref(),
+            Some(&b"0.0"[..])
+        );
         // Deprecated fields with a default are not written when unset.
         let role = m.field_by_name("role").unwrap();
         assert!(m.fields[role as usize].default_json.is_none());
         let user = m.field_by_name("user").unwrap();
         assert_eq!(m.fields[user as usize].label, Label::Required);
-        assert_eq!(m.field_by_number(m.fields[user as usize].number), Some(user));
+        assert_eq!(
+            m.field_by_number(m.fields[user as usize].number),
+            Some(user)
+        );
     }
 
     #[test]
@@ -496,7 +605,10 @@ mod tests {
         let i = schema.message("mesos.v1.ContainerInfo.DockerInfo").unwrap();
         let m = &schema.messages[i as usize];
         let f = m.field_by_name("network").unwrap();
-        assert_eq!(m.fields[f as usize].default_json.as_deref(), Some(&b"\"HOST\""[..]));
+        assert_eq!(
+            m.fields[f as usize].default_json.as_deref(),
+            Some(&b"\"HOST\""[..])
+        );
     }
 
     #[test]

@@ -340,11 +340,19 @@ pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64) {
         return;
     }
     if v.is_infinite() {
-        out.extend_from_slice(if v > 0.0 { b"Infinity" as &[u8] } else { b"-Infinity" });
+        out.extend_from_slice(if v > 0.0 {
+            b"Infinity" as &[u8]
+        } else {
+            b"-Infinity"
+        });
         return;
     }
     if v == 0.0 {
-        out.extend_from_slice(if v.is_sign_negative() { b"-0.0" as &[u8] } else { b"0.0" });
+        out.extend_from_slice(if v.is_sign_negative() {
+            b"-0.0" as &[u8]
+        } else {
+            b"0.0"
+        });
         return;
     }
     // Fast path for integral values: the most common doubles on the wire
@@ -461,7 +469,15 @@ mod tests {
 
     #[test]
     fn finite_doubles_round_trip() {
-        for v in [0.3, 1.0 / 3.0, 2.0e-300, 123.456e100, 4.35, 1e-5, 99999999999999.9] {
+        for v in [
+            0.3,
+            1.0 / 3.0,
+            2.0e-300,
+            123.456e100,
+            4.35,
+            1e-5,
+            99999999999999.9,
+        ] {
             let s = f(v);
             assert_eq!(s.parse::<f64>().unwrap(), v, "{s}");
             assert!(s.contains('.') || s.contains('e'), "{s}");
@@ -482,7 +498,12 @@ mod tests {
     fn integers_and_base64() {
         let mut w = JsonWriter::new();
         w.array(|w| {
-            w.i64(i64::MIN).u64(u64::MAX).i64(0).base64(b"\x00\xffhi").null().bool(false);
+            w.i64(i64::MIN)
+                .u64(u64::MAX)
+                .i64(0)
+                .base64(b"\x00\xffhi")
+                .null()
+                .bool(false);
         });
         assert_eq!(
             w.as_str(),
