@@ -300,6 +300,11 @@ impl Ranges {
             self.0.clone_from(&other.0);
             return;
         }
+        // Summing agents that offer the same ports is the common case: no
+        // new values, so no new vector.
+        if self.contains(other) {
+            return;
+        }
         // Both inputs are sorted: merge them, then coalesce in one pass.
         let mut merged = Vec::with_capacity(self.0.len() + other.0.len());
         let (mut a, mut b) = (self.0.iter().peekable(), other.0.iter().peekable());
