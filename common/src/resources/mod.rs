@@ -16,6 +16,8 @@
 //! - `parse`: `--resources` (JSON array or `name(role):value;...`).
 //! - `json`: the v0 `Resource` JSON object and the legacy flattened
 //!   `/state` rendering.
+//! - `proto`: conversions to and from the generated `mesos.Resource` /
+//!   `mesos.v1.Resource`, `Value` and `Attribute` ([`proto::v0`], [`proto::v1`]).
 //! - `error`: [`ResourceError`].
 //!
 //! Everything here is synchronous and pure.
@@ -24,6 +26,7 @@ mod collection;
 mod error;
 mod json;
 mod parse;
+pub mod proto;
 mod quantities;
 mod resource;
 mod spec;

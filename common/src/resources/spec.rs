@@ -419,10 +419,9 @@ impl ResourceSpec {
 }
 
 impl Resource {
-    /// This resource in one of Mesos's formats (`convertResourceFormat`).
-    /// The pre-refinement format cannot carry more than one reservation.
-    pub fn to_spec(&self, format: ResourceFormat) -> Result<ResourceSpec, ResourceError> {
-        let mut spec = ResourceSpec {
+    /// This resource in the post-refinement format (always possible).
+    pub fn to_post_spec(&self) -> ResourceSpec {
+        ResourceSpec {
             name: self.name().to_string(),
             value: match self.value() {
                 ResourceValue::Scalar(s) => RawValue::Scalar(s.value()),
@@ -441,7 +440,13 @@ impl Resource {
             revocable: self.revocable,
             shared: self.shared,
             provider_id: self.provider_id().map(str::to_string),
-        };
+        }
+    }
+
+    /// This resource in one of Mesos's formats (`convertResourceFormat`).
+    /// The pre-refinement format cannot carry more than one reservation.
+    pub fn to_spec(&self, format: ResourceFormat) -> Result<ResourceSpec, ResourceError> {
+        let mut spec = self.to_post_spec();
         if format == ResourceFormat::PostReservationRefinement {
             return Ok(spec);
         }
