@@ -186,10 +186,14 @@ impl<'s> Encoder<'s> {
             if number == 0 || number > u64::from(u32::MAX >> 3) {
                 return Err(self.error(format!("invalid field number {number}")));
             }
+            let decl = msg.field_by_number(number as u32);
             let raw = read_raw(bytes, &mut pos, wire).ok_or_else(|| {
-                self.error(format!("truncated or invalid value of field {number}"))
+                let name = decl.map_or("?", |d| &*msg.fields[d as usize].name);
+                self.error(format!(
+                    "truncated or invalid value of field {name} ({number})"
+                ))
             })?;
-            let Some(decl) = msg.field_by_number(number as u32) else {
+            let Some(decl) = decl else {
                 continue; // unknown field: not part of Mesos's JSON
             };
             let field = &msg.fields[decl as usize];
@@ -359,9 +363,45 @@ impl<'s> Encoder<'s> {
                 let schema = &self.schema.enums[e as usize];
                 out.extend_from_slice(schema.first_json_name());
             }
-            Kind::Message(m) => self.message(out, m, &[], depth + 1)?,
+            Kind::Message(m) => self.default_instance(out, m, depth + 1)?,
             _ => out.push(b'0'),
         }
+        Ok(())
+    }
+
+    /// A message value that is absent from a map entry. prost leaves out
+    /// values equal to their type's default, so this is `V::default()`:
+    /// required fields hold zero values (prost always has them) and fields
+    /// with a written default show it.
+    fn default_instance(
+        &mut self,
+        out: &mut Vec<u8>,
+        index: u32,
+        depth: usize,
+    ) -> Result<(), JsonError> {
+        if depth > DEPTH_MAX {
+            return Err(self.error("message nesting too deep"));
+        }
+        let schema = self.schema;
+        let msg = &schema.messages[index as usize];
+        out.push(b'{');
+        let mut first = true;
+        for field in &msg.fields {
+            let required = field.label == Label::Required;
+            if !required && field.default_json.is_none() {
+                continue;
+            }
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            out.extend_from_slice(&field.json_key);
+            match &field.default_json {
+                Some(json) => out.extend_from_slice(json),
+                None => self.default_value(out, field.kind, depth)?,
+            }
+        }
+        out.push(b'}');
         Ok(())
     }
 }

@@ -61,6 +61,20 @@ pub enum JsonError {
     Protobuf { path: String, reason: String },
 }
 
+impl JsonError {
+    /// Whether the input was not well-formed JSON (wherever it broke).
+    pub fn is_syntax(&self) -> bool {
+        matches!(
+            self,
+            JsonError::Syntax(_)
+                | JsonError::Field {
+                    reason: FieldError::Syntax(_),
+                    ..
+                }
+        )
+    }
+}
+
 fn display_field(path: &str, reason: &FieldError) -> String {
     if path.is_empty() {
         reason.to_string()
@@ -214,11 +228,11 @@ pub fn json_to_protobuf(type_name: &str, json: &[u8]) -> Result<Vec<u8>, JsonErr
         .message(type_name)
         .ok_or_else(|| JsonError::UnknownType(type_name.to_owned()))?;
     match json_to_protobuf_strict(schema, index, json) {
-        Err(JsonError::Syntax(e)) => match quote_bare_non_finite(json) {
+        Err(e) if e.is_syntax() => match quote_bare_non_finite(json) {
             // Mesos (rapidjson) writes non-finite doubles as bare tokens;
             // read them back rather than fail on our peers' output.
             Some(quoted) => json_to_protobuf_strict(schema, index, &quoted),
-            None => Err(JsonError::Syntax(e)),
+            None => Err(e),
         },
         other => other,
     }
