@@ -8,6 +8,9 @@
 //! non-empty repeated fields as arrays, maps as objects, enum values Mesos
 //! does not know dropped (C++ proto2 keeps them as unknown fields).
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+
 use prost::{Message, Name};
 
 use super::JsonError;
@@ -41,28 +44,83 @@ pub(crate) struct Encoder<'s> {
     path: Vec<&'s str>,
 }
 
+/// Per-thread scratch space, so embedding many small messages in a big
+/// hand-written document (status after status) allocates nothing per call.
+#[derive(Default)]
+struct Scratch {
+    bytes: Vec<u8>,
+    entries: Vec<Entry>,
+    path: Vec<&'static str>,
+    /// (NAME, PACKAGE) string addresses of a prost type -> schema index.
+    types: HashMap<(usize, usize, usize, usize), u32>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Schema index of `M`, cached by the addresses of its name constants to
+/// avoid building `M::full_name()` on every call.
+fn type_index<M: Name>(
+    schema: &Schema,
+    types: &mut HashMap<(usize, usize, usize, usize), u32>,
+) -> Option<u32> {
+    let key = (
+        M::NAME.as_ptr() as usize,
+        M::NAME.len(),
+        M::PACKAGE.as_ptr() as usize,
+        M::PACKAGE.len(),
+    );
+    if let Some(&index) = types.get(&key) {
+        return Some(index);
+    }
+    let index = schema.message(&M::full_name())?;
+    // Bounded by the number of message types (times constant copies).
+    types.insert(key, index);
+    Some(index)
+}
+
 /// Writes a typed message. The bytes come from prost, so the walk cannot
 /// fail unless the embedded schema and the generated types disagree, which
 /// `json::tests` rule out for every message type.
 pub(crate) fn write_typed<M: Message + Name>(w: &mut JsonWriter, msg: &M) {
-    let bytes = msg.encode_to_vec();
     let schema = mesos_schema();
-    match schema.message(&M::full_name()) {
+    let mut scratch = SCRATCH.with(|s| s.take());
+    scratch.bytes.clear();
+    // Writing into a Vec cannot run out of space.
+    let _ = msg.encode(&mut scratch.bytes);
+    let buf = w.buf_for_value();
+    // JSON of Mesos messages runs about twice the protobuf size.
+    buf.reserve(scratch.bytes.len() * 2);
+    match type_index::<M>(schema, &mut scratch.types) {
         Some(index) => {
-            let mut enc = Encoder::new(schema);
-            let buf = w.buf_for_value();
+            let mut enc = Encoder {
+                schema,
+                entries: std::mem::take(&mut scratch.entries),
+                path: std::mem::take(&mut scratch.path),
+            };
             let mark = buf.len();
-            if enc.message(buf, index, &bytes, 0).is_err() {
+            if enc.message(buf, index, &scratch.bytes, 0).is_err() {
                 // Keep the document well formed whatever happens.
                 buf.truncate(mark);
                 buf.extend_from_slice(b"{}");
             }
+            enc.entries.clear();
+            enc.path.clear();
+            scratch.entries = enc.entries;
+            scratch.path = enc.path;
         }
-        None => {
-            w.begin_object().end_object();
-        }
+        None => buf.extend_from_slice(b"{}"),
     }
+    if scratch.bytes.capacity() > SCRATCH_BYTES_KEPT_MAX {
+        scratch.bytes = Vec::new();
+    }
+    SCRATCH.with(|s| s.replace(scratch));
 }
+
+/// Scratch buffers larger than this are freed after use rather than kept
+/// per thread (one huge state document should not pin its size).
+const SCRATCH_BYTES_KEPT_MAX: usize = 1 << 20;
 
 impl<'s> Encoder<'s> {
     pub(crate) fn new(schema: &'s Schema) -> Encoder<'s> {
