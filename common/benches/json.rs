@@ -373,8 +373,7 @@ fn get_state(c: Cluster) -> v1::master::Response {
             get_executors: None,
             get_frameworks: Some(response::GetFrameworks {
                 frameworks: c.frameworks,
-                completed_frameworks: Vec::new(),
-                recovered_frameworks: Vec::new(),
+                ..Default::default()
             }),
             get_agents: Some(response::GetAgents {
                 agents: c.agents,
