@@ -35,6 +35,13 @@ include!(concat!(env!("OUT_DIR"), "/mesos_protos.rs"));
 pub use self::mesos as v0;
 pub use self::mesos::{internal, v1};
 
+/// The well-known types the Mesos protos use, at their protobuf path.
+pub mod google {
+    pub mod protobuf {
+        pub use prost_types::Duration;
+    }
+}
+
 /// The compiled `FileDescriptorSet` of every file under `common/proto/`
 /// (imports included). The JSON dialect reads field names, labels and
 /// defaults from it.

@@ -69,9 +69,9 @@ impl JsonWriter {
         &self.buf
     }
 
-    /// The output so far. Always valid UTF-8: every write appends UTF-8.
+    /// The output so far. Always valid UTF-8: strings come in as `&str`
+    /// (or are validated protobuf strings) and everything else is ASCII.
     pub fn as_str(&self) -> &str {
-        // Strings come in as &str, everything else we write is ASCII.
         std::str::from_utf8(&self.buf).unwrap_or_default()
     }
 
@@ -199,9 +199,9 @@ impl JsonWriter {
 
     /// Appends `json` verbatim as one value. The caller vouches that it is
     /// a single valid JSON value (e.g. a cached, pre-rendered document).
-    pub fn raw_value(&mut self, json: &[u8]) -> &mut Self {
+    pub fn raw_value(&mut self, json: &str) -> &mut Self {
         self.value_prefix();
-        self.buf.extend_from_slice(json);
+        self.buf.extend_from_slice(json.as_bytes());
         self
     }
 
