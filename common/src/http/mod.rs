@@ -99,6 +99,65 @@ impl ContentType {
     }
 }
 
+/// Why a message stream could not be decoded.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    #[error(transparent)]
+    Framing(#[from] recordio::RecordIoError),
+    #[error("record {index}: {source}")]
+    Message {
+        /// Zero-based position of the bad record in the stream.
+        index: u64,
+        #[source]
+        source: CodecError,
+    },
+}
+
+/// Decodes a RecordIO stream of messages of one media type (an event
+/// stream body: `SUBSCRIBE` responses, agent `ATTACH_CONTAINER_*`), fed
+/// chunks as they arrive.
+#[derive(Debug)]
+pub struct MessageStreamDecoder<M> {
+    records: recordio::Decoder,
+    content: ContentType,
+    decoded: u64,
+    _message: std::marker::PhantomData<fn() -> M>,
+}
+
+impl<M: Message + Name + Default> MessageStreamDecoder<M> {
+    /// `content` is the type of each record (JSON or protobuf);
+    /// `record_bytes_max` bounds one record.
+    pub fn new(content: ContentType, record_bytes_max: usize) -> MessageStreamDecoder<M> {
+        MessageStreamDecoder {
+            records: recordio::Decoder::new(record_bytes_max),
+            content,
+            decoded: 0,
+            _message: std::marker::PhantomData,
+        }
+    }
+
+    /// Decodes `chunk`, returning every message it completes.
+    pub fn decode(&mut self, chunk: &[u8]) -> Result<Vec<M>, StreamError> {
+        let records = self.records.decode(chunk)?;
+        let mut messages = Vec::with_capacity(records.len());
+        for record in records {
+            let index = self.decoded;
+            self.decoded += 1;
+            let msg = self
+                .content
+                .decode(&record)
+                .map_err(|source| StreamError::Message { index, source })?;
+            messages.push(msg);
+        }
+        Ok(messages)
+    }
+
+    /// Call at the end of the stream: fails if it stopped mid-record.
+    pub fn finish(&self) -> Result<(), StreamError> {
+        Ok(self.records.finish()?)
+    }
+}
+
 impl std::fmt::Display for ContentType {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
