@@ -84,7 +84,10 @@ impl Client {
                 return;
             }
             if c.received == c.last_progress {
-                let why = format!("stalled: {} of {} pongs after {STALL_TIMEOUT:?} without progress", c.received, c.count);
+                let why = format!(
+                    "stalled: {} of {} pongs after {STALL_TIMEOUT:?} without progress",
+                    c.received, c.count
+                );
                 c.finish(Err(why), ctx);
             } else {
                 c.last_progress = c.received;
@@ -171,7 +174,9 @@ fn client(args: &[String]) -> Result<(), String> {
         last_progress: 0,
         done: Some(done),
     };
-    runtime.spawn(&libprocess::generate_id("client"), client).map_err(|e| e.to_string())?;
+    runtime
+        .spawn(&libprocess::generate_id("client"), client)
+        .map_err(|e| e.to_string())?;
     let elapsed = libprocess::block_on(result).map_err(|_| "client stopped".to_string())??;
     let rate = count as f64 / elapsed.as_secs_f64();
     println!(

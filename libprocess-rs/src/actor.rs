@@ -20,8 +20,15 @@ use crate::upid::Upid;
 
 /// What the runtime delivers to a process.
 pub(crate) enum Event {
-    Message { from: Upid, name: String, body: Bytes },
-    Http { request: Request, respond: tokio::sync::oneshot::Sender<Reply> },
+    Message {
+        from: Upid,
+        name: String,
+        body: Bytes,
+    },
+    Http {
+        request: Request,
+        respond: tokio::sync::oneshot::Sender<Reply>,
+    },
     Exited(Upid),
     Timer(TimerId),
 }
@@ -31,7 +38,9 @@ impl actix::Message for Event {
 }
 
 /// A closure run inside the process (from `LocalPid::dispatch`/`call`).
-pub(crate) struct Dispatch<P: Process>(pub Box<dyn FnOnce(&mut P, &mut Context<P>) + Send>);
+pub(crate) type DispatchFn<P> = Box<dyn FnOnce(&mut P, &mut Context<P>) + Send>;
+
+pub(crate) struct Dispatch<P: Process>(pub DispatchFn<P>);
 
 impl<P: Process> actix::Message for Dispatch<P> {
     type Result = ();
@@ -113,7 +122,8 @@ impl<P: Process> Slot for SlotImpl<P> {
     }
 
     fn terminate(&self) {
-        self.addr.do_send(Dispatch::<P>(Box::new(|_, ctx| ctx.terminate())));
+        self.addr
+            .do_send(Dispatch::<P>(Box::new(|_, ctx| ctx.terminate())));
     }
 }
 
@@ -172,7 +182,11 @@ impl<P: Process> ProcessActor<P> {
         let mut request = request;
         // The path is `/<id>[/<name>]`; routes are looked up on `<name>`.
         let name = request.path.trim_start_matches('/');
-        let name = name.split_once('/').map_or("", |(_, rest)| rest).trim_matches('/').to_owned();
+        let name = name
+            .split_once('/')
+            .map_or("", |(_, rest)| rest)
+            .trim_matches('/')
+            .to_owned();
         let reply = match self.table.find_route(&name) {
             Some((handler, route, rest)) => {
                 request.route = format!("/{route}");
@@ -284,7 +298,9 @@ pub struct LocalPid<P: Process> {
 
 impl<P: Process> Clone for LocalPid<P> {
     fn clone(&self) -> Self {
-        Self { slot: self.slot.clone() }
+        Self {
+            slot: self.slot.clone(),
+        }
     }
 }
 

@@ -40,7 +40,8 @@ struct State {
 
 impl State {
     fn now(&self) -> Instant {
-        self.paused_at.unwrap_or_else(|| Instant::now() + self.offset)
+        self.paused_at
+            .unwrap_or_else(|| Instant::now() + self.offset)
     }
 
     fn take_due(&mut self, now: Instant) -> Vec<(TimerId, Fire)> {
@@ -166,7 +167,11 @@ pub(crate) fn schedule(deadline: Instant, fire: impl FnOnce(TimerId) + Send + 's
     let mut state = shared.state.lock();
     let seq = state.next_seq;
     state.next_seq += 1;
-    let earliest = state.timers.keys().next().is_none_or(|&(d, _)| deadline < d);
+    let earliest = state
+        .timers
+        .keys()
+        .next()
+        .is_none_or(|&(d, _)| deadline < d);
     state.timers.insert((deadline, seq), Box::new(fire));
     state.deadlines.insert(seq, deadline);
     if earliest {
@@ -197,14 +202,21 @@ pub fn sleep(duration: Duration) -> impl Future<Output = ()> + Send + 'static {
     }
 }
 
-/// Runs `future` with a deadline on the runtime clock.
-pub async fn timeout<F: Future>(duration: Duration, future: F) -> Result<F::Output, Elapsed> {
+/// Runs `future` with a deadline on the runtime clock. The deadline is set when
+/// this is called, not when the result is first polled.
+pub fn timeout<F: Future>(
+    duration: Duration,
+    future: F,
+) -> impl Future<Output = Result<F::Output, Elapsed>> {
     use futures::future::{Either, select};
-    let future = std::pin::pin!(future);
-    let sleep = std::pin::pin!(sleep(duration));
-    match select(future, sleep).await {
-        Either::Left((output, _)) => Ok(output),
-        Either::Right(_) => Err(Elapsed(duration)),
+    let sleep = sleep(duration);
+    async move {
+        let future = std::pin::pin!(future);
+        let sleep = std::pin::pin!(sleep);
+        match select(future, sleep).await {
+            Either::Left((output, _)) => Ok(output),
+            Either::Right(_) => Err(Elapsed(duration)),
+        }
     }
 }
 

@@ -62,7 +62,12 @@ impl<P: Process> Context<P> {
     /// Sends protobuf `msg` to `to`, named by its full type name. Fire and forget:
     /// a message to an unknown or unreachable process is dropped (and counted).
     pub fn send<M: prost::Message + prost::Name>(&self, to: &Upid, msg: &M) {
-        self.core.send(&self.me, to, &M::full_name(), Bytes::from(msg.encode_to_vec()));
+        self.core.send(
+            &self.me,
+            to,
+            &M::full_name(),
+            Bytes::from(msg.encode_to_vec()),
+        );
     }
 
     /// Sends a message with any name and raw body.
@@ -80,7 +85,9 @@ impl<P: Process> Context<P> {
     pub fn reply_raw(&self, name: &str, body: impl Into<Bytes>) {
         match &self.from {
             Some(to) => self.core.send(&self.me, to, name, body.into()),
-            None => tracing::warn!(from = %self.me, name, "reply outside a message handler dropped"),
+            None => {
+                tracing::warn!(from = %self.me, name, "reply outside a message handler dropped")
+            }
         }
     }
 
@@ -129,7 +136,8 @@ impl<P: Process> Context<P> {
         F: Future<Output = O> + 'static,
         O: 'static,
     {
-        self.pending.push(Box::new(move |actx| spawn_into(actx, future, then)));
+        self.pending
+            .push(Box::new(move |actx| spawn_into(actx, future, then)));
     }
 
     /// Terminates this process once the current handler returns: `finalize` runs,
@@ -140,7 +148,9 @@ impl<P: Process> Context<P> {
 
     /// The runtime this process runs in (to spawn more processes, read its address).
     pub fn runtime(&self) -> RuntimeHandle {
-        RuntimeHandle { core: self.core.clone() }
+        RuntimeHandle {
+            core: self.core.clone(),
+        }
     }
 
     /// The runtime's metrics registry.

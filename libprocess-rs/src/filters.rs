@@ -92,10 +92,17 @@ struct Registry {
 
 static DELIVERED_ACTIVE: AtomicUsize = AtomicUsize::new(0);
 static HANDLED_ACTIVE: AtomicUsize = AtomicUsize::new(0);
-static REGISTRY: Mutex<Registry> =
-    Mutex::new(Registry { next_key: 0, delivered: Vec::new(), handled: Vec::new() });
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    next_key: 0,
+    delivered: Vec::new(),
+    handled: Vec::new(),
+});
 
-fn add(list: impl Fn(&mut Registry) -> &mut Vec<Filter>, active: &AtomicUsize, mut f: Filter) -> u64 {
+fn add(
+    list: impl Fn(&mut Registry) -> &mut Vec<Filter>,
+    active: &AtomicUsize,
+    mut f: Filter,
+) -> u64 {
     let mut reg = REGISTRY.lock();
     f.key = reg.next_key;
     reg.next_key += 1;
@@ -126,13 +133,21 @@ where
     let mut tx = Some(tx);
     let matcher: Matcher = Box::new(move |from: &Upid, to: &Upid, body: &Bytes| {
         // A body that does not decode as M does not match; keep waiting.
-        let Ok(msg) = M::decode(body.clone()) else { return false };
+        let Ok(msg) = M::decode(body.clone()) else {
+            return false;
+        };
         if let Some(tx) = tx.take() {
             let _ = tx.send((from.clone(), to.clone(), msg));
         }
         true
     });
-    let filter = Filter { key: 0, name, from, to, action: Action::Expect(matcher) };
+    let filter = Filter {
+        key: 0,
+        name,
+        from,
+        to,
+        action: Action::Expect(matcher),
+    };
     let key = if handled {
         add(|r| &mut r.handled, &HANDLED_ACTIVE, filter)
     } else {
@@ -214,7 +229,10 @@ pub fn expect_raw(
         action: Action::Expect(matcher),
     };
     let key = add(|r| &mut r.delivered, &DELIVERED_ACTIVE, filter);
-    let guard = ExpectGuard { key, handled: false };
+    let guard = ExpectGuard {
+        key,
+        handled: false,
+    };
     async move {
         let result = rx.await;
         std::mem::drop(guard);
@@ -235,9 +253,16 @@ pub fn drop<M: prost::Name>(from: impl Into<Pattern>, to: impl Into<Pattern>) ->
 /// [`drop`] for a raw message name.
 #[must_use = "the filter is removed when the guard is dropped"]
 pub fn drop_raw(name: &str, from: impl Into<Pattern>, to: impl Into<Pattern>) -> DropGuard {
-    let filter =
-        Filter { key: 0, name: name.to_owned(), from: from.into(), to: to.into(), action: Action::Drop };
-    DropGuard { key: add(|r| &mut r.delivered, &DELIVERED_ACTIVE, filter) }
+    let filter = Filter {
+        key: 0,
+        name: name.to_owned(),
+        from: from.into(),
+        to: to.into(),
+        action: Action::Drop,
+    };
+    DropGuard {
+        key: add(|r| &mut r.delivered, &DELIVERED_ACTIVE, filter),
+    }
 }
 
 /// Keeps a drop filter installed while alive.
@@ -262,7 +287,14 @@ pub(crate) fn admit(from: &Upid, to: &Upid, name: &str, body: &Bytes) -> bool {
     if DELIVERED_ACTIVE.load(Ordering::Relaxed) == 0 {
         return true;
     }
-    run(|r| &mut r.delivered, &DELIVERED_ACTIVE, from, to, name, body)
+    run(
+        |r| &mut r.delivered,
+        &DELIVERED_ACTIVE,
+        from,
+        to,
+        name,
+        body,
+    )
 }
 
 /// Called after a process's handler for a message returned.

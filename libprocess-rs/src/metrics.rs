@@ -121,7 +121,9 @@ impl Metrics {
     /// block (it runs on the thread serving `/metrics/snapshot`); replaces any
     /// metric of the same name.
     pub fn gauge_fn(&self, name: &str, read: impl Fn() -> f64 + Send + Sync + 'static) {
-        self.entries.write().insert(name.to_owned(), Metric::Pull(Arc::new(read)));
+        self.entries
+            .write()
+            .insert(name.to_owned(), Metric::Pull(Arc::new(read)));
     }
 
     /// Removes a metric (e.g. when the framework or agent it describes is gone).
@@ -131,8 +133,12 @@ impl Metrics {
 
     /// Every metric's current value, by name.
     pub fn snapshot(&self) -> BTreeMap<String, f64> {
-        let entries: Vec<(String, Metric)> =
-            self.entries.read().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let entries: Vec<(String, Metric)> = self
+            .entries
+            .read()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         entries.into_iter().map(|(k, v)| (k, v.value())).collect()
     }
 
@@ -214,7 +220,10 @@ mod tests {
         m.counter("b/count").add(3);
         m.gauge("a/gauge").set(0.5);
         m.gauge_fn("c/pulled", || 7.0);
-        assert_eq!(m.snapshot_json(), r#"{"a/gauge":0.5,"b/count":3,"c/pulled":7}"#);
+        assert_eq!(
+            m.snapshot_json(),
+            r#"{"a/gauge":0.5,"b/count":3,"c/pulled":7}"#
+        );
     }
 
     #[test]

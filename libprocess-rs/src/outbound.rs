@@ -51,7 +51,7 @@ impl Outbound {
                     let dropped = core.counters.outbound_dropped_queue_full.get();
                     core.counters.outbound_dropped_queue_full.inc();
                     // One line per 1,000 drops keeps a flood from flooding the log.
-                    if dropped % 1000 == 0 {
+                    if dropped.is_multiple_of(1000) {
                         tracing::warn!(
                             peer = %addr,
                             queue = core.limits.peer_queue_messages_max,
@@ -103,7 +103,7 @@ impl Outbound {
     /// returns true no new message can reach the connection's queue.
     fn retire(&self, core: &Core, addr: SocketAddrV4, generation: u64) -> bool {
         let mut peers = self.peers.lock();
-        if !peers.get(&addr).is_some_and(|p| p.generation == generation) {
+        if peers.get(&addr).is_none_or(|p| p.generation != generation) {
             return true;
         }
         if core.has_links(addr) {
@@ -121,12 +121,27 @@ enum End {
     Lost(String),
 }
 
-async fn run_peer(core: Arc<Core>, addr: SocketAddrV4, generation: u64, mut rx: mpsc::Receiver<Bytes>) {
-    let stream = match tokio::time::timeout(core.limits.connect_timeout, TcpStream::connect(addr)).await {
-        Ok(Ok(stream)) => stream,
-        Ok(Err(e)) => return lost(&core, addr, generation, rx, &format!("connect failed: {e}"), true),
-        Err(_) => return lost(&core, addr, generation, rx, "connect timed out", true),
-    };
+async fn run_peer(
+    core: Arc<Core>,
+    addr: SocketAddrV4,
+    generation: u64,
+    mut rx: mpsc::Receiver<Bytes>,
+) {
+    let stream =
+        match tokio::time::timeout(core.limits.connect_timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                return lost(
+                    &core,
+                    addr,
+                    generation,
+                    rx,
+                    &format!("connect failed: {e}"),
+                    true,
+                );
+            }
+            Err(_) => return lost(&core, addr, generation, rx, "connect timed out", true),
+        };
     let _ = stream.set_nodelay(true);
     let (mut rd, mut wr) = stream.into_split();
     let mut reader = tokio::spawn(async move {
@@ -166,10 +181,10 @@ async fn run_peer(core: Arc<Core>, addr: SocketAddrV4, generation: u64, mut rx: 
                     while let Ok(m) = rx.try_recv() {
                         batch.push(m);
                     }
-                    if !batch.is_empty() {
-                        if let Err(e) = write_batch(&mut wr, &mut batch, &mut out).await {
-                            break End::Lost(format!("write failed: {e}"));
-                        }
+                    if !batch.is_empty()
+                        && let Err(e) = write_batch(&mut wr, &mut batch, &mut out).await
+                    {
+                        break End::Lost(format!("write failed: {e}"));
                     }
                     break End::Graceful;
                 }

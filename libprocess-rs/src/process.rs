@@ -67,7 +67,10 @@ pub struct Install<P: Process> {
 
 impl<P: Process> Install<P> {
     pub(crate) fn build() -> Self {
-        let mut table = Self { messages: HashMap::new(), routes: HashMap::new() };
+        let mut table = Self {
+            messages: HashMap::new(),
+            routes: HashMap::new(),
+        };
         P::install(&mut table);
         table
     }
@@ -119,7 +122,10 @@ impl<P: Process> Install<P> {
         if self.routes.contains_key(&key) {
             tracing::warn!(route = path, "route installed twice; the last one wins");
         }
-        self.routes.insert(key, Box::new(move |p, req, ctx| handler(p, req, ctx).into()));
+        self.routes.insert(
+            key,
+            Box::new(move |p, req, ctx| handler(p, req, ctx).into()),
+        );
         self
     }
 

@@ -128,7 +128,10 @@ impl RuntimeConfig {
 
     /// [`from_env`](Self::from_env) reading variables through `get` (for tests).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        fn parse<T: std::str::FromStr>(name: &str, value: Option<String>) -> Result<Option<T>, Error> {
+        fn parse<T: std::str::FromStr>(
+            name: &str,
+            value: Option<String>,
+        ) -> Result<Option<T>, Error> {
             match value {
                 None => Ok(None),
                 Some(v) => v
@@ -146,8 +149,10 @@ impl RuntimeConfig {
             config.port = port;
         }
         config.advertise_ip = parse("LIBPROCESS_ADVERTISE_IP", get("LIBPROCESS_ADVERTISE_IP"))?;
-        config.advertise_port =
-            parse("LIBPROCESS_ADVERTISE_PORT", get("LIBPROCESS_ADVERTISE_PORT"))?;
+        config.advertise_port = parse(
+            "LIBPROCESS_ADVERTISE_PORT",
+            get("LIBPROCESS_ADVERTISE_PORT"),
+        )?;
         if let Some(v) = get("LIBPROCESS_REQUIRE_PEER_ADDRESS_IP_MATCH") {
             config.require_peer_address_ip_match =
                 matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes");
@@ -192,7 +197,12 @@ impl Core {
     }
 
     pub(crate) fn process_ids(&self) -> Vec<String> {
-        let mut ids: Vec<String> = self.processes.read().keys().map(|k| k.to_string()).collect();
+        let mut ids: Vec<String> = self
+            .processes
+            .read()
+            .keys()
+            .map(|k| k.to_string())
+            .collect();
         ids.sort();
         ids
     }
@@ -254,7 +264,11 @@ impl Core {
     }
 
     fn add_link(&self, addr: SocketAddrV4, linker: &Upid, linkee: &Upid) {
-        let key = if addr == self.bound { self.address } else { addr };
+        let key = if addr == self.bound {
+            self.address
+        } else {
+            addr
+        };
         self.links
             .lock()
             .entry(key)
@@ -265,7 +279,11 @@ impl Core {
     }
 
     pub(crate) fn unlink(&self, linker: &Upid, linkee: &Upid) {
-        let addr = if self.is_local(linkee) { self.address } else { linkee.address() };
+        let addr = if self.is_local(linkee) {
+            self.address
+        } else {
+            linkee.address()
+        };
         let mut links = self.links.lock();
         if let Some(linkees) = links.get_mut(&addr) {
             if let Some(linkers) = linkees.get_mut(linkee) {
@@ -287,7 +305,9 @@ impl Core {
     /// The connection to `addr` broke or could not be made: every process linked to
     /// any UPID there gets `exited(linkee)`, and those links are gone.
     pub(crate) fn address_exited(&self, addr: SocketAddrV4) {
-        let Some(linkees) = self.links.lock().remove(&addr) else { return };
+        let Some(linkees) = self.links.lock().remove(&addr) else {
+            return;
+        };
         for (linkee, linkers) in linkees {
             for linker in linkers {
                 if let Some(slot) = self.lookup(&linker) {
@@ -303,10 +323,10 @@ impl Core {
         let linkers = {
             let mut links = self.links.lock();
             let mut linkers = HashSet::new();
-            if let Some(linkees) = links.get_mut(&self.address) {
-                if let Some(l) = linkees.remove(pid) {
-                    linkers = l;
-                }
+            if let Some(linkees) = links.get_mut(&self.address)
+                && let Some(l) = linkees.remove(pid)
+            {
+                linkers = l;
             }
             // Links this process held die with it.
             for linkees in links.values_mut() {
@@ -325,7 +345,11 @@ impl Core {
         }
     }
 
-    pub(crate) fn spawn<P: Process>(self: &Arc<Self>, id: &str, process: P) -> Result<LocalPid<P>, Error> {
+    pub(crate) fn spawn<P: Process>(
+        self: &Arc<Self>,
+        id: &str,
+        process: P,
+    ) -> Result<LocalPid<P>, Error> {
         if self.stopping.load(Ordering::Acquire) {
             return Err(Error::Stopped);
         }
@@ -342,13 +366,24 @@ impl Core {
         let addr = ProcessActor::start_in_arbiter(&self.arbiter, {
             let upid = upid.clone();
             move |_actx| {
-                let slot = slot_rx.recv().expect("spawn sends the slot before the actor starts");
+                let slot = slot_rx
+                    .recv()
+                    .expect("spawn sends the slot before the actor starts");
                 let mut ctx = Context::new(core, upid);
                 ctx.local = Some(LocalPid { slot: slot.clone() });
-                ProcessActor { process: Box::new(process), ctx, table: Install::build(), slot }
+                ProcessActor {
+                    process: Box::new(process),
+                    ctx,
+                    table: Install::build(),
+                    slot,
+                }
             }
         });
-        let slot = Arc::new(SlotImpl { upid, addr, backlog: Default::default() });
+        let slot = Arc::new(SlotImpl {
+            upid,
+            addr,
+            backlog: Default::default(),
+        });
         let _ = slot_tx.send(slot.clone());
         processes.insert(Arc::from(id), slot.clone());
         Ok(LocalPid { slot })
@@ -395,7 +430,8 @@ impl RuntimeHandle {
 
     /// Sends protobuf `msg` on behalf of `from` (see [`send_raw`](Self::send_raw)).
     pub fn send<M: prost::Message + prost::Name>(&self, from: &Upid, to: &Upid, msg: &M) {
-        self.core.send(from, to, &M::full_name(), Bytes::from(msg.encode_to_vec()));
+        self.core
+            .send(from, to, &M::full_name(), Bytes::from(msg.encode_to_vec()));
     }
 
     /// Ids of the running processes, sorted.
@@ -433,9 +469,14 @@ impl Runtime {
             std::net::SocketAddr::V6(a) => return Err(Error::Config(format!("bound to IPv6 {a}"))),
         };
         let advertise_ip = config.advertise_ip.unwrap_or_else(|| {
-            if bound.ip().is_unspecified() { host_ipv4() } else { *bound.ip() }
+            if bound.ip().is_unspecified() {
+                host_ipv4()
+            } else {
+                *bound.ip()
+            }
         });
-        let address = SocketAddrV4::new(advertise_ip, config.advertise_port.unwrap_or(bound.port()));
+        let address =
+            SocketAddrV4::new(advertise_ip, config.advertise_port.unwrap_or(bound.port()));
 
         // I/O threads: a tokio runtime owned by its own thread, so that dropping it
         // never happens inside the caller's async context.
@@ -463,7 +504,10 @@ impl Runtime {
                 rt.shutdown_timeout(Duration::from_secs(1));
             })
             .map_err(Error::Io)?;
-        let io = io_rx.recv().map_err(|_| Error::Config("I/O thread died".into()))?.map_err(Error::Io)?;
+        let io = io_rx
+            .recv()
+            .map_err(|_| Error::Config("I/O thread died".into()))?
+            .map_err(Error::Io)?;
 
         let (sys_tx, sys_rx) = std::sync::mpsc::channel();
         let actor_thread = std::thread::Builder::new()
@@ -475,8 +519,9 @@ impl Runtime {
                 let _ = runner.run();
             })
             .map_err(Error::Io)?;
-        let (actor_system, arbiter) =
-            sys_rx.recv().map_err(|_| Error::Config("actor thread died".into()))?;
+        let (actor_system, arbiter) = sys_rx
+            .recv()
+            .map_err(|_| Error::Config("actor thread died".into()))?;
 
         let metrics = Metrics::new();
         let counters = RuntimeCounters::register(&metrics);
@@ -498,7 +543,8 @@ impl Runtime {
         {
             let weak = Arc::downgrade(&core);
             core.metrics.gauge_fn("libprocess/processes", move || {
-                weak.upgrade().map_or(0.0, |c| c.processes.read().len() as f64)
+                weak.upgrade()
+                    .map_or(0.0, |c| c.processes.read().len() as f64)
             });
         }
         let runtime = Runtime {

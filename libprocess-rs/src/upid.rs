@@ -26,7 +26,11 @@ pub struct Upid {
 
 impl Upid {
     pub fn new(id: impl AsRef<str>, ip: Ipv4Addr, port: u16) -> Self {
-        Self { id: Arc::from(id.as_ref()), ip, port }
+        Self {
+            id: Arc::from(id.as_ref()),
+            ip,
+            port,
+        }
     }
 
     /// A UPID for process `id` at `address`.
@@ -94,17 +98,20 @@ impl FromStr for Upid {
         if text.contains(char::is_whitespace) {
             return Err(ParseUpidError::Whitespace(text.to_owned()));
         }
-        let (id, rest) =
-            text.split_once('@').ok_or_else(|| ParseUpidError::MissingAt(text.to_owned()))?;
-        let (host, port) =
-            rest.split_once(':').ok_or_else(|| ParseUpidError::MissingColon(text.to_owned()))?;
+        let (id, rest) = text
+            .split_once('@')
+            .ok_or_else(|| ParseUpidError::MissingAt(text.to_owned()))?;
+        let (host, port) = rest
+            .split_once(':')
+            .ok_or_else(|| ParseUpidError::MissingColon(text.to_owned()))?;
         let ip = resolve_ipv4(host)
             .ok_or_else(|| ParseUpidError::BadHost(text.to_owned(), host.to_owned()))?;
         if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
             return Err(ParseUpidError::BadPort(text.to_owned(), port.to_owned()));
         }
-        let port: u16 =
-            port.parse().map_err(|_| ParseUpidError::BadPort(text.to_owned(), port.to_owned()))?;
+        let port: u16 = port
+            .parse()
+            .map_err(|_| ParseUpidError::BadPort(text.to_owned(), port.to_owned()))?;
         Ok(Upid::new(id, ip, port))
     }
 }
@@ -134,7 +141,10 @@ fn resolve_ipv4(host: &str) -> Option<Ipv4Addr> {
 pub fn generate_id(prefix: &str) -> String {
     static COUNTERS: Mutex<Option<HashMap<String, u64>>> = Mutex::new(None);
     let mut guard = COUNTERS.lock();
-    let counter = guard.get_or_insert_with(HashMap::new).entry(prefix.to_owned()).or_insert(0);
+    let counter = guard
+        .get_or_insert_with(HashMap::new)
+        .entry(prefix.to_owned())
+        .or_insert(0);
     *counter += 1;
     format!("{prefix}({counter})")
 }
@@ -191,7 +201,8 @@ mod tests {
     #[test]
     fn rejects_malformed() {
         use ParseUpidError::*;
-        let cases: &[(&str, fn(&ParseUpidError) -> bool)] = &[
+        type Check = fn(&ParseUpidError) -> bool;
+        let cases: &[(&str, Check)] = &[
             ("", |e| matches!(e, Empty)),
             ("   ", |e| matches!(e, Empty)),
             ("master", |e| matches!(e, MissingAt(_))),
@@ -201,8 +212,12 @@ mod tests {
             ("master@1.2.3.4:65536", |e| matches!(e, BadPort(..))),
             ("master@1.2.3.4:50x", |e| matches!(e, BadPort(..))),
             ("master@1.2.3.4:-1", |e| matches!(e, BadPort(..))),
-            ("master@[::1]:5050", |e| matches!(e, MissingColon(_) | BadHost(..))),
-            ("master@no-such-host.invalid:5050", |e| matches!(e, BadHost(..))),
+            ("master@[::1]:5050", |e| {
+                matches!(e, MissingColon(_) | BadHost(..))
+            }),
+            ("master@no-such-host.invalid:5050", |e| {
+                matches!(e, BadHost(..))
+            }),
             ("mas ter@1.2.3.4:1", |e| matches!(e, Whitespace(_))),
         ];
         for (text, check) in cases {

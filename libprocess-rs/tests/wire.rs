@@ -13,13 +13,23 @@ use bytes::Bytes;
 use common::*;
 use libprocess::filters::{self, Pattern};
 use libprocess::http::StreamWriter;
-use libprocess::{Context, Install, Limits, Process, Reply, Request, Response, Runtime, RuntimeConfig, Upid, block_on};
+use libprocess::{
+    Context, Install, Limits, Process, Reply, Request, Response, Runtime, RuntimeConfig, Upid,
+    block_on,
+};
 
 fn sink_got(rt: &Runtime, id: &str) -> Vec<(String, String, Bytes)> {
     let slot_pid = rt.upid(id);
-    let sink = SINK_PIDS.with(|m| m.borrow().get(&slot_pid.to_string()).cloned()).expect("sink spawned");
-    block_on(sink.call(|s, _| s.got.iter().map(|(f, n, b)| (f.to_string(), n.clone(), b.clone())).collect()))
-        .unwrap()
+    let sink = SINK_PIDS
+        .with(|m| m.borrow().get(&slot_pid.to_string()).cloned())
+        .expect("sink spawned");
+    block_on(sink.call(|s, _| {
+        s.got
+            .iter()
+            .map(|(f, n, b)| (f.to_string(), n.clone(), b.clone()))
+            .collect()
+    }))
+    .unwrap()
 }
 
 thread_local! {
@@ -74,14 +84,29 @@ fn accepts_every_form_libprocess_sends_pipelined_on_one_connection() {
         assert!(httpdate::parse_http_date(date).is_ok(), "{date}");
     }
     let text = String::from_utf8_lossy(&out);
-    assert!(text.starts_with("HTTP/1.1 202 Accepted\r\nDate: "), "{text}");
+    assert!(
+        text.starts_with("HTTP/1.1 202 Accepted\r\nDate: "),
+        "{text}"
+    );
     assert_eq!(
         sink_got(&rt, "slave(1)"),
         vec![
-            ("master@10.0.0.1:5050".into(), "a".into(), Bytes::from_static(b"hello")),
+            (
+                "master@10.0.0.1:5050".into(),
+                "a".into(),
+                Bytes::from_static(b"hello")
+            ),
             ("master@10.0.0.1:5050".into(), "b".into(), Bytes::new()),
-            ("old@10.0.0.3:7".into(), "c".into(), Bytes::from_static(b"old")),
-            ("py@10.0.0.4:8".into(), "a/b/c".into(), Bytes::from_static(b"hi")),
+            (
+                "old@10.0.0.3:7".into(),
+                "c".into(),
+                Bytes::from_static(b"old")
+            ),
+            (
+                "py@10.0.0.4:8".into(),
+                "a/b/c".into(),
+                Bytes::from_static(b"hi")
+            ),
         ]
     );
     assert_eq!(to.id(), "slave(1)");
@@ -99,16 +124,25 @@ fn message_status_codes_and_counters() {
 
     let before = counter(&rt, "libprocess/messages_dropped_unknown_process");
     assert_eq!(status(msg("/nobody/a", "x@1.2.3.4:5")), 404);
-    assert_eq!(counter(&rt, "libprocess/messages_dropped_unknown_process"), before + 1);
+    assert_eq!(
+        counter(&rt, "libprocess/messages_dropped_unknown_process"),
+        before + 1
+    );
 
     assert_eq!(status(msg("/sink/a", "not-a-upid")), 500);
     assert_eq!(status(msg("/si%zznk/a", "x@1.2.3.4:5")), 500);
     assert_eq!(
-        status("POST /sink/a HTTP/1.1\r\nUser-Agent: libprocess/\r\nContent-Length: 0\r\n\r\n".into()),
+        status(
+            "POST /sink/a HTTP/1.1\r\nUser-Agent: libprocess/\r\nContent-Length: 0\r\n\r\n".into()
+        ),
         500
     );
     assert!(counter(&rt, "libprocess/messages_bad_sender") >= 3);
-    assert_eq!(status(msg("sink/a", "x@1.2.3.4:5")), 400, "path must start with '/'");
+    assert_eq!(
+        status(msg("sink/a", "x@1.2.3.4:5")),
+        400,
+        "path must start with '/'"
+    );
 
     // Unknown names are dropped silently, still 202 (a.4).
     let unhandled = counter(&rt, "libprocess/messages_unhandled");
@@ -148,7 +182,9 @@ struct Typed {
 
 impl Process for Typed {
     fn install(t: &mut Install<Self>) {
-        t.message(|p: &mut Typed, _from: Upid, m: Test, _ctx: &mut Context<Typed>| p.texts.push(m.text));
+        t.message(
+            |p: &mut Typed, _from: Upid, m: Test, _ctx: &mut Context<Typed>| p.texts.push(m.text),
+        );
     }
 }
 
@@ -171,7 +207,10 @@ fn undecodable_protobuf_is_dropped_and_counted() {
     }
     let out = exchange_bytes(rt.address(), &req);
     assert!(parse_responses(&out).iter().all(|r| r.status == 202));
-    assert_eq!(block_on(typed.call(|p, _| p.texts.clone())).unwrap(), vec!["hi".to_string()]);
+    assert_eq!(
+        block_on(typed.call(|p, _| p.texts.clone())).unwrap(),
+        vec!["hi".to_string()]
+    );
     assert_eq!(counter(&rt, "libprocess/messages_decode_failures"), 1);
 }
 
@@ -182,16 +221,27 @@ struct Web {
 
 impl Process for Web {
     fn install(t: &mut Install<Self>) {
-        t.route("/", |_: &mut Web, _r: Request, _: &mut Context<Web>| Response::ok().with_body("text/plain", "root"));
+        t.route("/", |_: &mut Web, _r: Request, _: &mut Context<Web>| {
+            Response::ok().with_body("text/plain", "root")
+        });
         t.route("/state", |_: &mut Web, r: Request, _: &mut Context<Web>| {
-            Response::json(&r, format!("{{\"path\":\"{}\",\"route\":\"{}\"}}", r.path, r.route))
+            Response::json(
+                &r,
+                format!("{{\"path\":\"{}\",\"route\":\"{}\"}}", r.path, r.route),
+            )
         });
-        t.route("/maintenance", |_: &mut Web, r: Request, _: &mut Context<Web>| {
-            Response::ok().with_body("text/plain", format!("maintenance rest={}", r.rest))
-        });
-        t.route("/maintenance/schedule", |_: &mut Web, r: Request, _: &mut Context<Web>| {
-            Response::ok().with_body("text/plain", format!("schedule rest={}", r.rest))
-        });
+        t.route(
+            "/maintenance",
+            |_: &mut Web, r: Request, _: &mut Context<Web>| {
+                Response::ok().with_body("text/plain", format!("maintenance rest={}", r.rest))
+            },
+        );
+        t.route(
+            "/maintenance/schedule",
+            |_: &mut Web, r: Request, _: &mut Context<Web>| {
+                Response::ok().with_body("text/plain", format!("schedule rest={}", r.rest))
+            },
+        );
         t.route("/big", |_: &mut Web, _r: Request, _: &mut Context<Web>| {
             Response::ok().with_body("text/plain", "x".repeat(4096))
         });
@@ -199,18 +249,30 @@ impl Process for Web {
             let q: Vec<String> = r.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
             Response::ok().with_body(
                 "text/plain",
-                format!("{} {} {} {}", r.method, q.join("&"), String::from_utf8_lossy(&r.body), r.http11),
+                format!(
+                    "{} {} {} {}",
+                    r.method,
+                    q.join("&"),
+                    String::from_utf8_lossy(&r.body),
+                    r.http11
+                ),
             )
         });
-        t.route("/later", |_: &mut Web, _r: Request, _: &mut Context<Web>| {
-            Reply::later(async { Response::ok().with_body("text/plain", "later") })
-        });
-        t.route("/stream", |w: &mut Web, _r: Request, _: &mut Context<Web>| {
-            let (response, writer) = Response::stream(200, "application/recordio");
-            writer.try_send("first").unwrap();
-            w.stream = Some(writer);
-            response
-        });
+        t.route(
+            "/later",
+            |_: &mut Web, _r: Request, _: &mut Context<Web>| {
+                Reply::later(async { Response::ok().with_body("text/plain", "later") })
+            },
+        );
+        t.route(
+            "/stream",
+            |w: &mut Web, _r: Request, _: &mut Context<Web>| {
+                let (response, writer) = Response::stream(200, "application/recordio");
+                writer.try_send("first").unwrap();
+                w.stream = Some(writer);
+                response
+            },
+        );
     }
 }
 
@@ -224,15 +286,30 @@ fn web_runtime() -> (Runtime, libprocess::LocalPid<Web>) {
 fn routes_delegation_prefixes_and_encodings() {
     let (rt, _web) = web_runtime();
     let a = rt.address();
-    assert_eq!(get(a, "/web/state", "").text(), r#"{"path":"/web/state","route":"/state"}"#);
+    assert_eq!(
+        get(a, "/web/state", "").text(),
+        r#"{"path":"/web/state","route":"/state"}"#
+    );
     // Delegation: a first segment naming no process goes to the delegate.
-    assert_eq!(get(a, "/state", "").text(), r#"{"path":"/web/state","route":"/state"}"#);
+    assert_eq!(
+        get(a, "/state", "").text(),
+        r#"{"path":"/web/state","route":"/state"}"#
+    );
     assert_eq!(get(a, "/", "").text(), "root");
     assert_eq!(get(a, "/web/", "").text(), "root");
     // Trailing slash and longest prefix.
-    assert_eq!(get(a, "/web/state/", "").text(), r#"{"path":"/web/state/","route":"/state"}"#);
-    assert_eq!(get(a, "/web/maintenance/schedule/x/y", "").text(), "schedule rest=x/y");
-    assert_eq!(get(a, "/web/maintenance/other", "").text(), "maintenance rest=other");
+    assert_eq!(
+        get(a, "/web/state/", "").text(),
+        r#"{"path":"/web/state/","route":"/state"}"#
+    );
+    assert_eq!(
+        get(a, "/web/maintenance/schedule/x/y", "").text(),
+        "schedule rest=x/y"
+    );
+    assert_eq!(
+        get(a, "/web/maintenance/other", "").text(),
+        "maintenance rest=other"
+    );
     assert_eq!(get(a, "/web/nothing", "").status, 404);
     assert_eq!(get(a, "/web/../web/state", "").status, 404);
     // Date on every response; percent-decoded query; jsonp.
@@ -240,20 +317,32 @@ fn routes_delegation_prefixes_and_encodings() {
     assert_eq!(r.header("Content-Type"), Some("text/javascript"));
     assert_eq!(r.text(), r#"cb({"path":"/web/state","route":"/state"});"#);
     assert!(r.header("Date").is_some());
-    assert_eq!(get(a, "/web/echo?a=1&b=x%20y+z", "").text(), "GET a=1&b=x y z  true");
+    assert_eq!(
+        get(a, "/web/echo?a=1&b=x%20y+z", "").text(),
+        "GET a=1&b=x y z  true"
+    );
     // gzip at >= 1 KiB only when accepted.
     let r = get(a, "/web/big", "Accept-Encoding: gzip\r\n");
     assert_eq!(r.header("Content-Encoding"), Some("gzip"));
     let mut text = String::new();
-    flate2::read::GzDecoder::new(&r.body[..]).read_to_string(&mut text).unwrap();
+    flate2::read::GzDecoder::new(&r.body[..])
+        .read_to_string(&mut text)
+        .unwrap();
     assert_eq!(text, "x".repeat(4096));
     assert_eq!(get(a, "/web/big", "").header("Content-Encoding"), None);
-    assert_eq!(get(a, "/web/big", "Accept-Encoding: gzip;q=0\r\n").header("Content-Encoding"), None);
-    assert_eq!(get(a, "/web/state", "Accept-Encoding: gzip\r\n").header("Content-Encoding"), None);
+    assert_eq!(
+        get(a, "/web/big", "Accept-Encoding: gzip;q=0\r\n").header("Content-Encoding"),
+        None
+    );
+    assert_eq!(
+        get(a, "/web/state", "Accept-Encoding: gzip\r\n").header("Content-Encoding"),
+        None
+    );
     // A future reply.
     assert_eq!(get(a, "/web/later", "").text(), "later");
     // Built-in processes.
-    let snapshot: serde_json::Value = serde_json::from_slice(&get(a, "/metrics/snapshot", "").body).unwrap();
+    let snapshot: serde_json::Value =
+        serde_json::from_slice(&get(a, "/metrics/snapshot", "").body).unwrap();
     assert!(snapshot["libprocess/http_requests"].as_u64().unwrap() >= 10);
     let procs = get(a, "/__processes__", "").text();
     assert!(procs.contains(r#"{"id":"web"}"#), "{procs}");
@@ -262,7 +351,10 @@ fn routes_delegation_prefixes_and_encodings() {
 #[test]
 fn http10_without_host_is_answered_and_closed() {
     let (rt, _web) = web_runtime();
-    let out = exchange_bytes(rt.address(), b"POST /web/echo HTTP/1.0\r\nContent-Length: 4\r\n\r\nbody");
+    let out = exchange_bytes(
+        rt.address(),
+        b"POST /web/echo HTTP/1.0\r\nContent-Length: 4\r\n\r\nbody",
+    );
     let r = parse_responses(&out);
     assert_eq!(r.len(), 1);
     assert_eq!(r[0].text(), "POST  body false");
@@ -347,24 +439,37 @@ fn garbage_oversized_and_slow_clients_are_refused_and_counted() {
     assert_eq!(parse_responses(&out)[0].status, 400);
     assert_eq!(counter(&rt, "libprocess/http_bad_requests"), 1);
 
-    let big = format!("POST /sink/a HTTP/1.1\r\nLibprocess-From: x@1.2.3.4:5\r\nContent-Length: 5000\r\n\r\n{}", "x".repeat(5000));
-    assert_eq!(parse_responses(&exchange_bytes(a, big.as_bytes()))[0].status, 413);
+    let big = format!(
+        "POST /sink/a HTTP/1.1\r\nLibprocess-From: x@1.2.3.4:5\r\nContent-Length: 5000\r\n\r\n{}",
+        "x".repeat(5000)
+    );
+    assert_eq!(
+        parse_responses(&exchange_bytes(a, big.as_bytes()))[0].status,
+        413
+    );
     let chunked = format!(
         "POST /sink/a HTTP/1.1\r\nLibprocess-From: x@1.2.3.4:5\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n{}\r\n400\r\n{}\r\n0\r\n\r\n",
         "x".repeat(1024),
         "y".repeat(1024)
     );
-    assert_eq!(parse_responses(&exchange_bytes(a, chunked.as_bytes()))[0].status, 413);
+    assert_eq!(
+        parse_responses(&exchange_bytes(a, chunked.as_bytes()))[0].status,
+        413
+    );
     assert_eq!(counter(&rt, "libprocess/http_bodies_too_large"), 2);
 
     let huge_header = format!("GET /sink HTTP/1.1\r\nX-Big: {}\r\n\r\n", "h".repeat(3000));
-    assert_eq!(parse_responses(&exchange_bytes(a, huge_header.as_bytes()))[0].status, 431);
+    assert_eq!(
+        parse_responses(&exchange_bytes(a, huge_header.as_bytes()))[0].status,
+        431
+    );
     assert_eq!(counter(&rt, "libprocess/http_headers_too_large"), 1);
 
     // Slow-loris: start a head and never finish it. The server answers 408 and
     // closes; our read returns once it does (no sleeping here).
     let mut slow = connect(a);
-    slow.write_all(b"POST /sink/a HTTP/1.1\r\nLibprocess-From: x@1.2.3.4:5\r\n").unwrap();
+    slow.write_all(b"POST /sink/a HTTP/1.1\r\nLibprocess-From: x@1.2.3.4:5\r\n")
+        .unwrap();
     let mut out = Vec::new();
     slow.read_to_end(&mut out).unwrap();
     assert_eq!(parse_responses(&out)[0].status, 408);
@@ -373,7 +478,8 @@ fn garbage_oversized_and_slow_clients_are_refused_and_counted() {
     // An idle keep-alive connection is not slow: it is not timed out between
     // requests (it answers a request sent after the timeout would have passed).
     let mut idle = connect(a);
-    idle.write_all(b"POST /sink/a HTTP/1.1\r\nLibprocess-From: x@1.2.3.4:5\r\n\r\n").unwrap();
+    idle.write_all(b"POST /sink/a HTTP/1.1\r\nLibprocess-From: x@1.2.3.4:5\r\n\r\n")
+        .unwrap();
     let mut buf = [0u8; 1024];
     let n = idle.read(&mut buf).unwrap();
     assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 202"));
@@ -390,7 +496,12 @@ fn outbound_bytes_are_exactly_what_libprocess_sends() {
     let port = listener.local_addr().unwrap().port();
     let to = Upid::new("slave(1)", Ipv4Addr::LOCALHOST, port);
     let from = rt.upid("master");
-    rt.send_raw(&from, &to, "mesos.internal.Test", Bytes::from_static(b"\x0a\x02hi"));
+    rt.send_raw(
+        &from,
+        &to,
+        "mesos.internal.Test",
+        Bytes::from_static(b"\x0a\x02hi"),
+    );
     rt.send_raw(&from, &to, "PING", Bytes::new());
     let (mut conn, _) = listener.accept().unwrap();
     conn.set_read_timeout(Some(IO_GUARD)).unwrap();
@@ -439,17 +550,27 @@ fn outbound_connection_is_reused_and_closed_gracefully_when_idle() {
     let expected: String = (0..50).map(one).collect();
     let mut got = vec![0u8; expected.len()];
     conn.read_exact(&mut got).unwrap();
-    assert_eq!(String::from_utf8_lossy(&got), expected, "all 50 on one connection, in order");
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        expected,
+        "all 50 on one connection, in order"
+    );
     // Answer like libprocess; the sender reads and discards the answers, then, idle,
     // shuts down its side: we read a clean EOF (not a reset).
     for _ in 0..50 {
-        conn.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n").unwrap();
+        conn.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
     }
     let mut rest = Vec::new();
-    let n = conn.read_to_end(&mut rest).expect("graceful close, not a reset");
+    let n = conn
+        .read_to_end(&mut rest)
+        .expect("graceful close, not a reset");
     assert_eq!(n, 0);
     listener.set_nonblocking(true).unwrap();
-    assert!(listener.accept().is_err(), "no second connection was opened");
+    assert!(
+        listener.accept().is_err(),
+        "no second connection was opened"
+    );
 }
 
 #[test]
@@ -461,9 +582,15 @@ fn filters_apply_to_messages_received_over_http() {
     let req = b"POST /sink/a HTTP/1.1\r\nLibprocess-From: x@1.2.3.4:5\r\n\r\n\
                 POST /sink/b HTTP/1.1\r\nLibprocess-From: x@1.2.3.4:5\r\nContent-Length: 1\r\n\r\nB";
     let r = parse_responses(&exchange_bytes(rt.address(), req));
-    assert!(r.iter().all(|r| r.status == 202), "dropped messages are still accepted");
+    assert!(
+        r.iter().all(|r| r.status == 202),
+        "dropped messages are still accepted"
+    );
     let (from, to, body) = block_on(seen);
-    assert_eq!((from.to_string(), to, body), ("x@1.2.3.4:5".into(), sink.clone(), Bytes::from_static(b"B")));
+    assert_eq!(
+        (from.to_string(), to, body),
+        ("x@1.2.3.4:5".into(), sink.clone(), Bytes::from_static(b"B"))
+    );
     let got = sink_got(&rt, "sink");
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].1, "b");

@@ -42,7 +42,11 @@ pub(crate) fn encode_message(out: &mut BytesMut, from: &Upid, to: &Upid, name: &
     if body.is_empty() {
         out.put_slice(b"\r\n");
     } else {
-        let _ = write!(out, "Transfer-Encoding: chunked\r\n\r\n{:x}\r\n", body.len());
+        let _ = write!(
+            out,
+            "Transfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+            body.len()
+        );
         out.put_slice(body);
         out.put_slice(b"\r\n0\r\n\r\n");
     }
@@ -61,7 +65,9 @@ pub(crate) fn decode_component(s: &str) -> Result<String, String> {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' => {
-                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+                let hex = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok());
                 match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
                     Some(v) if hex.is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit())) => {
                         out.push(v);
@@ -134,8 +140,12 @@ pub(crate) struct Head {
 #[derive(Debug)]
 pub(crate) enum HeadKind {
     /// A libprocess message; `from` is the raw sender text (not yet parsed).
-    Message { from: Option<String> },
-    Http { headers: Headers },
+    Message {
+        from: Option<String>,
+    },
+    Http {
+        headers: Headers,
+    },
 }
 
 #[derive(Debug)]
@@ -192,7 +202,9 @@ impl RequestParser {
                 None => return Ok(None),
             }
         }
-        let Some((_, body)) = self.pending.as_mut() else { return Ok(None) };
+        let Some((_, body)) = self.pending.as_mut() else {
+            return Ok(None);
+        };
         let body = match body {
             BodyKind::Length(n) => {
                 if buf.len() < *n {
@@ -269,7 +281,9 @@ fn parse_head(
             let value = String::from_utf8_lossy(h.value).to_ascii_lowercase();
             chunked = value.split(',').any(|v| v.trim() == "chunked");
             if !chunked && !value.trim().is_empty() && value.trim() != "identity" {
-                return Err(ParseError::Malformed(format!("unsupported Transfer-Encoding {value:?}")));
+                return Err(ParseError::Malformed(format!(
+                    "unsupported Transfer-Encoding {value:?}"
+                )));
             }
         } else if name.eq_ignore_ascii_case("User-Agent") {
             user_agent = Some(h.value);
@@ -281,10 +295,16 @@ fn parse_head(
     }
     let connection_has = |token: &str| {
         connection.is_some_and(|v| {
-            String::from_utf8_lossy(v).split(',').any(|t| t.trim().eq_ignore_ascii_case(token))
+            String::from_utf8_lossy(v)
+                .split(',')
+                .any(|t| t.trim().eq_ignore_ascii_case(token))
         })
     };
-    let keep_alive = if http11 { !connection_has("close") } else { connection_has("keep-alive") };
+    let keep_alive = if http11 {
+        !connection_has("close")
+    } else {
+        connection_has("keep-alive")
+    };
 
     let body = if chunked {
         BodyKind::Chunked(ChunkScan::default())
@@ -297,26 +317,38 @@ fn parse_head(
     };
 
     let is_message = method == "POST"
-        && (libprocess_from.is_some() || user_agent.is_some_and(|ua| ua.starts_with(b"libprocess/")));
+        && (libprocess_from.is_some()
+            || user_agent.is_some_and(|ua| ua.starts_with(b"libprocess/")));
     let kind = if is_message {
         let from = match libprocess_from {
             Some(v) => Some(String::from_utf8_lossy(v).trim().to_owned()),
             None => user_agent.and_then(|ua| {
                 let ua = String::from_utf8_lossy(ua);
-                ua.find("libprocess/").map(|i| ua[i + "libprocess/".len()..].to_owned())
+                ua.find("libprocess/")
+                    .map(|i| ua[i + "libprocess/".len()..].to_owned())
             }),
         };
         HeadKind::Message { from }
     } else {
         let mut headers = Headers::new();
         for h in req.headers.iter() {
-            headers.push(h.name.to_owned(), String::from_utf8_lossy(h.value).into_owned());
+            headers.push(
+                h.name.to_owned(),
+                String::from_utf8_lossy(h.value).into_owned(),
+            );
         }
         HeadKind::Http { headers }
     };
     let (path, query) = split_target(target);
     Ok(Some((
-        Head { method: method.to_owned(), path, query, http11, keep_alive, kind },
+        Head {
+            method: method.to_owned(),
+            path,
+            query,
+            http11,
+            keep_alive,
+            kind,
+        },
         body,
         len,
     )))
@@ -434,12 +466,18 @@ pub(crate) fn encode_response(
     gzip_ok: bool,
     close: bool,
 ) {
-    let _ = write!(out, "HTTP/1.1 {status} {}\r\n", super::reason_phrase(status));
+    let _ = write!(
+        out,
+        "HTTP/1.1 {status} {}\r\n",
+        super::reason_phrase(status)
+    );
     let mut gzipped = None;
-    if let Some(b) = body {
-        if gzip_ok && b.len() >= GZIP_BODY_BYTES_MIN && !headers.contains("Content-Encoding") {
-            gzipped = gzip(b);
-        }
+    if let Some(b) = body
+        && gzip_ok
+        && b.len() >= GZIP_BODY_BYTES_MIN
+        && !headers.contains("Content-Encoding")
+    {
+        gzipped = gzip(b);
     }
     for (k, v) in headers.iter() {
         let framing = k.eq_ignore_ascii_case("Content-Length")
@@ -490,7 +528,10 @@ pub(crate) fn accepts_media_type(header: Option<&str>, media_type: &str) -> bool
     let candidates = [media_type.to_owned(), format!("{ty}/*"), "*/*".to_owned()];
     let entries = parse_q_list(header);
     for candidate in &candidates {
-        if let Some((_, q)) = entries.iter().find(|(name, _)| name.eq_ignore_ascii_case(candidate)) {
+        if let Some((_, q)) = entries
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(candidate))
+        {
             return *q > 0.0;
         }
     }
@@ -503,7 +544,10 @@ pub(crate) fn accepts_encoding(header: Option<&str>, encoding: &str) -> bool {
     let Some(header) = header else { return false };
     let entries = parse_q_list(header);
     for candidate in [encoding, "*"] {
-        if let Some((_, q)) = entries.iter().find(|(name, _)| name.eq_ignore_ascii_case(candidate)) {
+        if let Some((_, q)) = entries
+            .iter()
+            .find(|(name, _)| name.eq_ignore_ascii_case(candidate))
+        {
             return *q > 0.0;
         }
     }
@@ -521,10 +565,10 @@ fn parse_q_list(header: &str) -> Vec<(String, f64)> {
             }
             let mut q = 1.0;
             for param in parts {
-                if let Some((k, v)) = param.split_once('=') {
-                    if k.trim().eq_ignore_ascii_case("q") {
-                        q = v.trim().parse().unwrap_or(0.0);
-                    }
+                if let Some((k, v)) = param.split_once('=')
+                    && k.trim().eq_ignore_ascii_case("q")
+                {
+                    q = v.trim().parse().unwrap_or(0.0);
                 }
             }
             Some((name.to_owned(), q))
@@ -537,7 +581,10 @@ mod tests {
     use super::*;
     use std::net::Ipv4Addr;
 
-    const LIMITS: ParseLimits = ParseLimits { header_bytes_max: 4096, body_bytes_max: 1 << 20 };
+    const LIMITS: ParseLimits = ParseLimits {
+        header_bytes_max: 4096,
+        body_bytes_max: 1 << 20,
+    };
 
     fn from() -> Upid {
         Upid::new("scheduler-1", Ipv4Addr::new(10, 0, 0, 2), 40123)
@@ -550,7 +597,13 @@ mod tests {
     #[test]
     fn golden_message_with_body() {
         let mut out = BytesMut::new();
-        encode_message(&mut out, &from(), &master(), "mesos.internal.Ping", b"hello");
+        encode_message(
+            &mut out,
+            &from(),
+            &master(),
+            "mesos.internal.Ping",
+            b"hello",
+        );
         let expected = "POST /master/mesos.internal.Ping HTTP/1.1\r\n\
             User-Agent: libprocess/scheduler-1@10.0.0.2:40123\r\n\
             Libprocess-From: scheduler-1@10.0.0.2:40123\r\n\
@@ -583,7 +636,10 @@ mod tests {
         encode_message(&mut out, &from(), &to, "a/b", &body);
         let text = String::from_utf8_lossy(&out);
         assert!(text.starts_with("POST /a/b HTTP/1.1\r\n"), "{text}");
-        assert!(text.contains("\r\n\r\n12c\r\nxxx"), "lowercase hex length: {text}");
+        assert!(
+            text.contains("\r\n\r\n12c\r\nxxx"),
+            "lowercase hex length: {text}"
+        );
         assert!(text.ends_with("x\r\n0\r\n\r\n"));
     }
 
@@ -594,7 +650,11 @@ mod tests {
         while let Some(p) = parser.next(&mut buf, LIMITS)? {
             out.push(p);
         }
-        assert!(buf.is_empty(), "left over: {:?}", String::from_utf8_lossy(&buf));
+        assert!(
+            buf.is_empty(),
+            "left over: {:?}",
+            String::from_utf8_lossy(&buf)
+        );
         Ok(out)
     }
 
@@ -615,14 +675,18 @@ mod tests {
         assert_eq!(got.len(), 2);
         assert_eq!(&got[0].body[..], b"body-1");
         assert_eq!(got[1].head.path, "/master/m");
-        assert!(matches!(&got[1].head.kind, HeadKind::Message { from: Some(f) } if f == "scheduler-1@10.0.0.2:40123"));
+        assert!(
+            matches!(&got[1].head.kind, HeadKind::Message { from: Some(f) } if f == "scheduler-1@10.0.0.2:40123")
+        );
     }
 
     #[test]
     fn legacy_user_agent_only_is_a_message() {
         let req = b"POST /master/x HTTP/1.1\r\nUser-Agent: libprocess/s@1.2.3.4:5\r\nContent-Length: 2\r\n\r\nhi";
         let got = parse_all(req).unwrap();
-        assert!(matches!(&got[0].head.kind, HeadKind::Message { from: Some(f) } if f == "s@1.2.3.4:5"));
+        assert!(
+            matches!(&got[0].head.kind, HeadKind::Message { from: Some(f) } if f == "s@1.2.3.4:5")
+        );
         assert_eq!(&got[0].body[..], b"hi");
     }
 
@@ -648,16 +712,46 @@ mod tests {
         assert_eq!(parse_all(too_long.as_bytes()).unwrap_err().status(), 431);
         let partial_long = format!("GET / HTTP/1.1\r\nX: {}", "a".repeat(5000));
         let mut buf = BytesMut::from(partial_long.as_bytes());
-        assert_eq!(RequestParser::default().next(&mut buf, LIMITS).unwrap_err().status(), 431);
-        let big = format!("POST /a/b HTTP/1.1\r\nContent-Length: {}\r\n\r\n", (1 << 20) + 1);
-        assert_eq!(parse_all(big.as_bytes()).unwrap_err().status(), 413);
-        let big_chunk = format!("POST /a/b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n", (1 << 20) + 1);
-        let mut buf = BytesMut::from(big_chunk.as_bytes());
-        assert_eq!(RequestParser::default().next(&mut buf, LIMITS).unwrap_err().status(), 413);
-        assert_eq!(parse_all(b"\x16\x03\x01garbage\r\n\r\n").unwrap_err().status(), 400);
-        assert_eq!(parse_all(b"POST /a HTTP/1.1\r\nContent-Length: x\r\n\r\n").unwrap_err().status(), 400);
         assert_eq!(
-            parse_all(b"POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").unwrap_err().status(),
+            RequestParser::default()
+                .next(&mut buf, LIMITS)
+                .unwrap_err()
+                .status(),
+            431
+        );
+        let big = format!(
+            "POST /a/b HTTP/1.1\r\nContent-Length: {}\r\n\r\n",
+            (1 << 20) + 1
+        );
+        assert_eq!(parse_all(big.as_bytes()).unwrap_err().status(), 413);
+        let big_chunk = format!(
+            "POST /a/b HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+            (1 << 20) + 1
+        );
+        let mut buf = BytesMut::from(big_chunk.as_bytes());
+        assert_eq!(
+            RequestParser::default()
+                .next(&mut buf, LIMITS)
+                .unwrap_err()
+                .status(),
+            413
+        );
+        assert_eq!(
+            parse_all(b"\x16\x03\x01garbage\r\n\r\n")
+                .unwrap_err()
+                .status(),
+            400
+        );
+        assert_eq!(
+            parse_all(b"POST /a HTTP/1.1\r\nContent-Length: x\r\n\r\n")
+                .unwrap_err()
+                .status(),
+            400
+        );
+        assert_eq!(
+            parse_all(b"POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+                .unwrap_err()
+                .status(),
             400
         );
     }
@@ -677,9 +771,15 @@ mod tests {
     #[test]
     fn accept_matching() {
         assert!(accepts_media_type(None, "application/json"));
-        assert!(accepts_media_type(Some("application/*"), "application/json"));
+        assert!(accepts_media_type(
+            Some("application/*"),
+            "application/json"
+        ));
         assert!(accepts_media_type(Some("*/*"), "application/json"));
-        assert!(!accepts_media_type(Some("application/json;q=0, */*"), "application/json"));
+        assert!(!accepts_media_type(
+            Some("application/json;q=0, */*"),
+            "application/json"
+        ));
         assert!(!accepts_media_type(Some("text/html"), "application/json"));
         assert!(accepts_encoding(Some("deflate, gzip;q=0.5"), "gzip"));
         assert!(!accepts_encoding(Some("gzip;q=0"), "gzip"));

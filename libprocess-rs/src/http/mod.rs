@@ -28,7 +28,10 @@ impl Headers {
 
     /// The first value of header `name` (case-insensitive).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -121,7 +124,11 @@ pub const STREAM_CHUNKS_MAX: usize = 1024;
 
 impl Response {
     pub fn new(status: u16) -> Self {
-        Self { status, headers: Headers::new(), body: Body::Full(Bytes::new()) }
+        Self {
+            status,
+            headers: Headers::new(),
+            body: Body::Full(Bytes::new()),
+        }
     }
 
     pub fn ok() -> Self {
@@ -209,7 +216,11 @@ impl StreamWriter {
     pub fn try_send(&self, chunk: impl Into<Bytes>) -> Result<(), StreamError> {
         let chunk = chunk.into();
         if chunk.is_empty() {
-            return if self.tx.is_closed() { Err(StreamError::Closed) } else { Ok(()) };
+            return if self.tx.is_closed() {
+                Err(StreamError::Closed)
+            } else {
+                Ok(())
+            };
         }
         self.tx.try_send(chunk).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => StreamError::Full,

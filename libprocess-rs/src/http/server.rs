@@ -69,7 +69,11 @@ enum Out {
     /// One or more encoded responses; `close` ends the connection after them.
     Ready(Bytes, bool),
     /// A process is producing the response.
-    Pending { reply: oneshot::Receiver<Reply>, gzip_ok: bool, close: bool },
+    Pending {
+        reply: oneshot::Receiver<Reply>,
+        gzip_ok: bool,
+        close: bool,
+    },
 }
 
 enum Handled {
@@ -102,7 +106,14 @@ async fn connection(core: Arc<Core>, stream: tokio::net::TcpStream, peer: Socket
                         Handled::Done => {}
                         Handled::Pending(reply, gzip_ok) => {
                             if !flush(&tx, &mut ready, false).await
-                                || tx.send(Out::Pending { reply, gzip_ok, close }).await.is_err()
+                                || tx
+                                    .send(Out::Pending {
+                                        reply,
+                                        gzip_ok,
+                                        close,
+                                    })
+                                    .await
+                                    .is_err()
                             {
                                 break 'conn;
                             }
@@ -111,7 +122,9 @@ async fn connection(core: Arc<Core>, stream: tokio::net::TcpStream, peer: Socket
                             if !flush(&tx, &mut ready, false).await {
                                 break 'conn;
                             }
-                            slot.backlog().wait_below(core.limits.mailbox_messages_max).await;
+                            slot.backlog()
+                                .wait_below(core.limits.mailbox_messages_max)
+                                .await;
                         }
                     }
                     if close {
@@ -138,7 +151,10 @@ async fn connection(core: Arc<Core>, stream: tokio::net::TcpStream, peer: Socket
         }
         let read = if waiting_head {
             let started = *head_started.get_or_insert_with(Instant::now);
-            let left = core.limits.header_read_timeout.saturating_sub(started.elapsed());
+            let left = core
+                .limits
+                .header_read_timeout
+                .saturating_sub(started.elapsed());
             match tokio::time::timeout(left, rd.read_buf(&mut buf)).await {
                 Ok(read) => read,
                 Err(_) => {
@@ -174,7 +190,9 @@ async fn flush(tx: &mpsc::Sender<Out>, ready: &mut BytesMut, close: bool) -> boo
     if ready.is_empty() && !close {
         return true;
     }
-    tx.send(Out::Ready(ready.split().freeze(), close)).await.is_ok()
+    tx.send(Out::Ready(ready.split().freeze(), close))
+        .await
+        .is_ok()
 }
 
 fn reject(core: &Core, e: &ParseError, peer: SocketAddr) {
@@ -245,11 +263,15 @@ fn handle(
             };
             let first = path.split('/').find(|s| !s.is_empty()).map(str::to_owned);
             let mut slot = first.as_deref().and_then(|id| core.lookup(id));
-            if slot.is_none() {
-                if let Some(delegate) = &core.delegate {
-                    path = if first.is_none() { format!("/{delegate}") } else { format!("/{delegate}{path}") };
-                    slot = core.lookup(delegate);
-                }
+            if slot.is_none()
+                && let Some(delegate) = &core.delegate
+            {
+                path = if first.is_none() {
+                    format!("/{delegate}")
+                } else {
+                    format!("/{delegate}{path}")
+                };
+                slot = core.lookup(delegate);
             }
             let Some(slot) = slot else {
                 core.counters.http_not_found.inc();
@@ -261,7 +283,11 @@ fn handle(
                 path,
                 route: String::new(),
                 rest: String::new(),
-                query: head.query.as_deref().map(codec::parse_query).unwrap_or_default(),
+                query: head
+                    .query
+                    .as_deref()
+                    .map(codec::parse_query)
+                    .unwrap_or_default(),
                 headers,
                 body,
                 peer,
@@ -277,7 +303,11 @@ fn handle(
     }
 }
 
-async fn write_loop(mut wr: OwnedWriteHalf, mut rx: mpsc::Receiver<Out>, gone: watch::Receiver<bool>) {
+async fn write_loop(
+    mut wr: OwnedWriteHalf,
+    mut rx: mpsc::Receiver<Out>,
+    gone: watch::Receiver<bool>,
+) {
     let mut out = BytesMut::with_capacity(WRITE_BUFFER_BYTES);
     while let Some(first) = rx.recv().await {
         let mut item = first;
@@ -287,7 +317,11 @@ async fn write_loop(mut wr: OwnedWriteHalf, mut rx: mpsc::Receiver<Out>, gone: w
                     out.extend_from_slice(&bytes);
                     close
                 }
-                Out::Pending { reply, gzip_ok, close } => {
+                Out::Pending {
+                    reply,
+                    gzip_ok,
+                    close,
+                } => {
                     if !out.is_empty() && wr.write_all(&out.split()).await.is_err() {
                         return;
                     }
@@ -297,10 +331,21 @@ async fn write_loop(mut wr: OwnedWriteHalf, mut rx: mpsc::Receiver<Out>, gone: w
                         // The process terminated before answering.
                         Err(_) => Response::error(503, "the process terminated"),
                     };
-                    let Response { status, headers, body } = response;
+                    let Response {
+                        status,
+                        headers,
+                        body,
+                    } = response;
                     match body {
                         Body::Full(bytes) => {
-                            codec::encode_response(&mut out, status, &headers, Some(&bytes), gzip_ok, close);
+                            codec::encode_response(
+                                &mut out,
+                                status,
+                                &headers,
+                                Some(&bytes),
+                                gzip_ok,
+                                close,
+                            );
                         }
                         Body::Stream(chunks) => {
                             codec::encode_response(&mut out, status, &headers, None, false, close);
@@ -320,10 +365,8 @@ async fn write_loop(mut wr: OwnedWriteHalf, mut rx: mpsc::Receiver<Out>, gone: w
                 let _ = wr.shutdown().await;
                 return;
             }
-            if out.len() >= WRITE_BUFFER_BYTES {
-                if wr.write_all(&out.split()).await.is_err() {
-                    return;
-                }
+            if out.len() >= WRITE_BUFFER_BYTES && wr.write_all(&out.split()).await.is_err() {
+                return;
             }
             match rx.try_recv() {
                 Ok(next) => item = next,

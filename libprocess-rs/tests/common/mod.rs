@@ -24,15 +24,27 @@ pub struct Sink {
     pub exited: Vec<Upid>,
 }
 
-pub const SINK_NAMES: &[&str] = &["a", "b", "c", "a/b/c", "mesos.internal.Test", "ping", "pong", "hello"];
+pub const SINK_NAMES: &[&str] = &[
+    "a",
+    "b",
+    "c",
+    "a/b/c",
+    "mesos.internal.Test",
+    "ping",
+    "pong",
+    "hello",
+];
 
 impl Process for Sink {
     fn install(t: &mut Install<Self>) {
         for name in SINK_NAMES {
             let owned = name.to_string();
-            t.raw(name, move |s: &mut Sink, from: Upid, body: Bytes, _: &mut Context<Sink>| {
-                s.got.push((from, owned.clone(), body));
-            });
+            t.raw(
+                name,
+                move |s: &mut Sink, from: Upid, body: Bytes, _: &mut Context<Sink>| {
+                    s.got.push((from, owned.clone(), body));
+                },
+            );
         }
     }
 
@@ -55,7 +67,8 @@ pub fn exchange(addr: SocketAddrV4, request: &[u8]) -> String {
     s.write_all(request).unwrap();
     s.shutdown(std::net::Shutdown::Write).unwrap();
     let mut out = Vec::new();
-    s.read_to_end(&mut out).expect("read until the server closes");
+    s.read_to_end(&mut out)
+        .expect("read until the server closes");
     String::from_utf8_lossy(&out).into_owned()
 }
 
@@ -69,7 +82,10 @@ pub struct Resp {
 
 impl Resp {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn text(&self) -> String {
@@ -81,7 +97,10 @@ impl Resp {
 pub fn parse_responses(mut data: &[u8]) -> Vec<Resp> {
     let mut out = Vec::new();
     while !data.is_empty() {
-        let end = data.windows(4).position(|w| w == b"\r\n\r\n").expect("complete head");
+        let end = data
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("complete head");
         let head = std::str::from_utf8(&data[..end]).unwrap();
         let mut lines = head.split("\r\n");
         let status_line = lines.next().unwrap();
@@ -94,7 +113,12 @@ pub fn parse_responses(mut data: &[u8]) -> Vec<Resp> {
             })
             .collect();
         data = &data[end + 4..];
-        let get = |n: &str| headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)).map(|(_, v)| v.clone());
+        let get = |n: &str| {
+            headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(n))
+                .map(|(_, v)| v.clone())
+        };
         let mut body = Vec::new();
         if let Some(len) = get("Content-Length") {
             let len: usize = len.parse().unwrap();
@@ -103,7 +127,8 @@ pub fn parse_responses(mut data: &[u8]) -> Vec<Resp> {
         } else if get("Transfer-Encoding").as_deref() == Some("chunked") {
             loop {
                 let eol = data.windows(2).position(|w| w == b"\r\n").unwrap();
-                let size = usize::from_str_radix(std::str::from_utf8(&data[..eol]).unwrap(), 16).unwrap();
+                let size =
+                    usize::from_str_radix(std::str::from_utf8(&data[..eol]).unwrap(), 16).unwrap();
                 data = &data[eol + 2..];
                 if size == 0 {
                     assert_eq!(&data[..2], b"\r\n");
@@ -114,13 +139,18 @@ pub fn parse_responses(mut data: &[u8]) -> Vec<Resp> {
                 data = &data[size + 2..];
             }
         }
-        out.push(Resp { status, headers, body });
+        out.push(Resp {
+            status,
+            headers,
+            body,
+        });
     }
     out
 }
 
 pub fn get(addr: SocketAddrV4, path: &str, extra_headers: &str) -> Resp {
-    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra_headers}Connection: close\r\n\r\n");
+    let req =
+        format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{extra_headers}Connection: close\r\n\r\n");
     let text = exchange_bytes(addr, req.as_bytes());
     let mut all = parse_responses(&text);
     assert_eq!(all.len(), 1, "one response to GET {path}");
@@ -132,7 +162,8 @@ pub fn exchange_bytes(addr: SocketAddrV4, request: &[u8]) -> Vec<u8> {
     s.write_all(request).unwrap();
     s.shutdown(std::net::Shutdown::Write).unwrap();
     let mut out = Vec::new();
-    s.read_to_end(&mut out).expect("read until the server closes");
+    s.read_to_end(&mut out)
+        .expect("read until the server closes");
     out
 }
 
