@@ -1,0 +1,227 @@
+//! Benchmarks (b) and (c): messages between two OS processes over loopback HTTP
+//! with libprocess framing.
+//!
+//! - `one_way`: N messages (16-byte bodies) from client runtimes to a sink process
+//!   in a server process, on 1 and on 2 connections (one client runtime each);
+//!   timed from the first send until the sink reports it has handled all N.
+//! - `round_trip`: a ping answered by a pong, one at a time (each a libprocess
+//!   message on its own connection, as libprocess does it); p50 and p99.
+//!
+//! Run: `cargo bench -p libprocess --bench remote`. The binary re-executes itself
+//! as the server. Each figure is the median of RUNS runs.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures::channel::oneshot;
+use libprocess::{Context, Install, Process, Runtime, RuntimeConfig, Upid, block_on};
+
+const RUNS: usize = 5;
+const ONE_WAY_MESSAGES: u64 = 2_000_000;
+const ROUND_TRIPS: usize = 20_000;
+const WARMUP_ROUND_TRIPS: usize = 2_000;
+
+/// Counts "m" messages; after "start" (body: expected count) it answers "done".
+#[derive(Default)]
+struct Sink {
+    n: u64,
+    target: u64,
+    reply_to: Option<Upid>,
+}
+
+impl Process for Sink {
+    fn install(t: &mut Install<Self>) {
+        t.raw("start", Self::start);
+        t.raw("m", Self::m);
+        t.raw("ping", |_: &mut Sink, from: Upid, body: Bytes, ctx: &mut Context<Sink>| {
+            ctx.send_raw(&from, "pong", body)
+        });
+    }
+}
+
+impl Sink {
+    fn start(&mut self, from: Upid, body: Bytes, _ctx: &mut Context<Self>) {
+        self.n = 0;
+        self.target = String::from_utf8_lossy(&body).parse().unwrap_or(0);
+        self.reply_to = Some(from);
+    }
+
+    fn m(&mut self, _from: Upid, _body: Bytes, ctx: &mut Context<Self>) {
+        self.n += 1;
+        if self.n == self.target
+            && let Some(to) = self.reply_to.take()
+        {
+            ctx.send_raw(&to, "done", Bytes::new());
+        }
+    }
+}
+
+fn server(io_threads: usize) {
+    let mut config = RuntimeConfig::local();
+    config.io_threads = io_threads;
+    let rt = Runtime::bind(config).expect("bind");
+    let sink = rt.spawn("sink", Sink::default()).unwrap();
+    println!("{}", sink.upid());
+    // Serve until the client closes our stdin.
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+    rt.shutdown();
+}
+
+/// Waits for "done" / "pong" and measures.
+struct Client {
+    sink: Upid,
+    done: Option<oneshot::Sender<()>>,
+    lat: Vec<Duration>,
+    sent_at: Option<Instant>,
+    remaining: usize,
+}
+
+impl Process for Client {
+    fn install(t: &mut Install<Self>) {
+        t.raw("done", |c: &mut Client, _: Upid, _: Bytes, _: &mut Context<Client>| {
+            if let Some(d) = c.done.take() {
+                let _ = d.send(());
+            }
+        });
+        t.raw("pong", Self::pong);
+    }
+}
+
+impl Client {
+    fn pong(&mut self, _from: Upid, body: Bytes, ctx: &mut Context<Self>) {
+        if let Some(at) = self.sent_at.take() {
+            self.lat.push(at.elapsed());
+        }
+        if self.remaining == 0 {
+            if let Some(d) = self.done.take() {
+                let _ = d.send(());
+            }
+            return;
+        }
+        self.remaining -= 1;
+        self.sent_at = Some(Instant::now());
+        ctx.send_raw(&self.sink, "ping", body);
+    }
+}
+
+struct Blaster;
+impl Process for Blaster {}
+
+fn client_runtime(io_threads: usize) -> Runtime {
+    let mut config = RuntimeConfig::local();
+    config.io_threads = io_threads;
+    // One-way blasts queue everything up front; the bench measures the wire, so the
+    // per-peer queue is sized to hold the whole run.
+    config.limits.peer_queue_messages_max = ONE_WAY_MESSAGES as usize;
+    Runtime::bind(config).expect("bind")
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn one_way(sink: &Upid, conns: usize, io_threads: usize) -> f64 {
+    let runtimes: Vec<Runtime> = (0..conns).map(|_| client_runtime(io_threads)).collect();
+    let (tx, rx) = oneshot::channel();
+    let waiter = runtimes[0]
+        .spawn(
+            "waiter",
+            Client { sink: sink.clone(), done: Some(tx), lat: vec![], sent_at: None, remaining: 0 },
+        )
+        .unwrap();
+    runtimes[0].send_raw(waiter.upid(), sink, "start", ONE_WAY_MESSAGES.to_string());
+    // The start message must arrive before the blast on another connection.
+    let _ = block_on(waiter.call(|_, _| ()));
+    std::thread::sleep(Duration::from_millis(50));
+    let per = ONE_WAY_MESSAGES / conns as u64;
+    let body = Bytes::from_static(b"0123456789abcdef");
+    let start = Instant::now();
+    for rt in &runtimes {
+        let blaster = rt.spawn("blaster", Blaster).unwrap();
+        let (sink, body) = (sink.clone(), body.clone());
+        blaster.dispatch(move |_, ctx| {
+            for _ in 0..per {
+                ctx.send_raw(&sink, "m", body.clone());
+            }
+        });
+    }
+    block_on(rx).unwrap();
+    let rate = ONE_WAY_MESSAGES as f64 / start.elapsed().as_secs_f64();
+    drop(runtimes);
+    rate
+}
+
+fn round_trip(sink: &Upid, io_threads: usize) -> (f64, f64) {
+    let rt = client_runtime(io_threads);
+    let (tx, rx) = oneshot::channel();
+    let client = rt
+        .spawn(
+            "pinger",
+            Client {
+                sink: sink.clone(),
+                done: Some(tx),
+                lat: Vec::with_capacity(ROUND_TRIPS + WARMUP_ROUND_TRIPS),
+                sent_at: None,
+                remaining: ROUND_TRIPS + WARMUP_ROUND_TRIPS,
+            },
+        )
+        .unwrap();
+    let sink = sink.clone();
+    client.dispatch(move |c, ctx| {
+        c.sent_at = Some(Instant::now());
+        ctx.send_raw(&sink, "ping", Bytes::from_static(b"ping"));
+    });
+    block_on(rx).unwrap();
+    let mut lat = block_on(client.call(|c, _| std::mem::take(&mut c.lat))).unwrap();
+    lat.drain(..WARMUP_ROUND_TRIPS);
+    lat.sort();
+    let p = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)].as_secs_f64() * 1e6;
+    (p(0.50), p(0.99))
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let io_threads: usize = std::env::var("LIBPROCESS_BENCH_IO_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(RuntimeConfig::local().io_threads);
+    if args.iter().any(|a| a == "--server") {
+        server(io_threads);
+        return;
+    }
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .arg("--server")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the server process");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let sink: Upid = line.trim().parse().expect("server prints its sink UPID");
+
+    for conns in [1, 2] {
+        let rates: Vec<f64> = (0..RUNS).map(|_| one_way(&sink, conns, io_threads)).collect();
+        let rate = median(rates);
+        println!(
+            "one_way: {ONE_WAY_MESSAGES} messages of 16 bytes on {conns} connection(s), median of {RUNS}: {:.2} M msg/s (io_threads {io_threads})",
+            rate / 1e6
+        );
+        println!(
+            "{{\"bench\":\"one_way\",\"connections\":{conns},\"messages\":{ONE_WAY_MESSAGES},\"io_threads\":{io_threads},\"median_msgs_per_s\":{rate:.0}}}"
+        );
+    }
+    let results: Vec<(f64, f64)> = (0..RUNS).map(|_| round_trip(&sink, io_threads)).collect();
+    let p50 = median(results.iter().map(|r| r.0).collect());
+    let p99 = median(results.iter().map(|r| r.1).collect());
+    println!(
+        "round_trip: ping/pong over loopback, {ROUND_TRIPS} sequential, median of {RUNS}: p50 {p50:.1} us, p99 {p99:.1} us (io_threads {io_threads})"
+    );
+    println!(
+        "{{\"bench\":\"round_trip\",\"round_trips\":{ROUND_TRIPS},\"io_threads\":{io_threads},\"p50_us\":{p50:.1},\"p99_us\":{p99:.1}}}"
+    );
+    drop(child.stdin.take());
+    let _ = child.wait();
+}
