@@ -26,7 +26,10 @@ struct Counter {
 
 impl Process for Counter {
     fn install(t: &mut Install<Self>) {
-        t.raw("inc", |c: &mut Counter, _: Upid, _: Bytes, _: &mut Context<Counter>| c.bump());
+        t.raw(
+            "inc",
+            |c: &mut Counter, _: Upid, _: Bytes, _: &mut Context<Counter>| c.bump(),
+        );
     }
 }
 
@@ -58,7 +61,9 @@ fn main() {
 
     let mut rates = Vec::new();
     for run in 0..RUNS {
-        let counter = rt.spawn(&format!("dispatch-{run}"), Counter::default()).unwrap();
+        let counter = rt
+            .spawn(&format!("dispatch-{run}"), Counter::default())
+            .unwrap();
         let (tx, rx) = oneshot::channel();
         block_on(counter.call(move |c, _| {
             c.target = n;
@@ -77,14 +82,23 @@ fn main() {
 
     let mut rates = Vec::new();
     for run in 0..RUNS {
-        let counter = rt.spawn(&format!("send-{run}"), Counter::default()).unwrap();
+        let counter = rt
+            .spawn(&format!("send-{run}"), Counter::default())
+            .unwrap();
         let (tx, rx) = oneshot::channel();
         block_on(counter.call(move |c, _| {
             c.target = n;
             c.done = Some(tx);
         }))
         .unwrap();
-        let sender = rt.spawn(&format!("sender-{run}"), Sender { to: counter.upid().clone() }).unwrap();
+        let sender = rt
+            .spawn(
+                &format!("sender-{run}"),
+                Sender {
+                    to: counter.upid().clone(),
+                },
+            )
+            .unwrap();
         let start = Instant::now();
         sender.dispatch(move |s, ctx| {
             for _ in 0..n {
@@ -115,9 +129,14 @@ fn main() {
         medians.push(lat[calls / 2]);
     }
     let rate = median(rates);
-    let p50 = medians.iter().map(Duration::as_secs_f64).collect::<Vec<_>>();
+    let p50 = medians
+        .iter()
+        .map(Duration::as_secs_f64)
+        .collect::<Vec<_>>();
     let p50_us = median(p50) * 1e6;
-    println!("call_round_trip: {calls} asks from a plain thread: {rate:.0} calls/s, p50 {p50_us:.1} us");
+    println!(
+        "call_round_trip: {calls} asks from a plain thread: {rate:.0} calls/s, p50 {p50_us:.1} us"
+    );
     println!(
         "{{\"bench\":\"call_round_trip\",\"calls\":{calls},\"calls_per_s\":{rate:.0},\"p50_us\":{p50_us:.2}}}"
     );
@@ -125,6 +144,11 @@ fn main() {
 }
 
 fn report(name: &str, n: u64, rate: f64) {
-    println!("{name}: {n} messages, median of {RUNS} runs: {:.2} M msg/s", rate / 1e6);
-    println!("{{\"bench\":\"{name}\",\"messages\":{n},\"runs\":{RUNS},\"median_msgs_per_s\":{rate:.0}}}");
+    println!(
+        "{name}: {n} messages, median of {RUNS} runs: {:.2} M msg/s",
+        rate / 1e6
+    );
+    println!(
+        "{{\"bench\":\"{name}\",\"messages\":{n},\"runs\":{RUNS},\"median_msgs_per_s\":{rate:.0}}}"
+    );
 }

@@ -35,9 +35,12 @@ impl Process for Sink {
     fn install(t: &mut Install<Self>) {
         t.raw("start", Self::start);
         t.raw("m", Self::m);
-        t.raw("ping", |_: &mut Sink, from: Upid, body: Bytes, ctx: &mut Context<Sink>| {
-            ctx.send_raw(&from, "pong", body)
-        });
+        t.raw(
+            "ping",
+            |_: &mut Sink, from: Upid, body: Bytes, ctx: &mut Context<Sink>| {
+                ctx.send_raw(&from, "pong", body)
+            },
+        );
     }
 }
 
@@ -80,11 +83,14 @@ struct Client {
 
 impl Process for Client {
     fn install(t: &mut Install<Self>) {
-        t.raw("done", |c: &mut Client, _: Upid, _: Bytes, _: &mut Context<Client>| {
-            if let Some(d) = c.done.take() {
-                let _ = d.send(());
-            }
-        });
+        t.raw(
+            "done",
+            |c: &mut Client, _: Upid, _: Bytes, _: &mut Context<Client>| {
+                if let Some(d) = c.done.take() {
+                    let _ = d.send(());
+                }
+            },
+        );
         t.raw("pong", Self::pong);
     }
 }
@@ -129,7 +135,13 @@ fn one_way(sink: &Upid, conns: usize, io_threads: usize) -> f64 {
     let waiter = runtimes[0]
         .spawn(
             "waiter",
-            Client { sink: sink.clone(), done: Some(tx), lat: vec![], sent_at: None, remaining: 0 },
+            Client {
+                sink: sink.clone(),
+                done: Some(tx),
+                lat: vec![],
+                sent_at: None,
+                remaining: 0,
+            },
         )
         .unwrap();
     runtimes[0].send_raw(waiter.upid(), sink, "start", ONE_WAY_MESSAGES.to_string());
@@ -199,11 +211,15 @@ fn main() {
         .spawn()
         .expect("start the server process");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     let sink: Upid = line.trim().parse().expect("server prints its sink UPID");
 
     for conns in [1, 2] {
-        let rates: Vec<f64> = (0..RUNS).map(|_| one_way(&sink, conns, io_threads)).collect();
+        let rates: Vec<f64> = (0..RUNS)
+            .map(|_| one_way(&sink, conns, io_threads))
+            .collect();
         let rate = median(rates);
         println!(
             "one_way: {ONE_WAY_MESSAGES} messages of 16 bytes on {conns} connection(s), median of {RUNS}: {:.2} M msg/s (io_threads {io_threads})",

@@ -25,6 +25,8 @@ pub(crate) enum Event {
         name: String,
         body: Bytes,
     },
+    /// Messages read from one connection in one go (one mailbox operation for all).
+    Messages(Vec<Msg>),
     Http {
         request: Request,
         respond: tokio::sync::oneshot::Sender<Reply>,
@@ -35,6 +37,13 @@ pub(crate) enum Event {
 
 impl actix::Message for Event {
     type Result = ();
+}
+
+/// One message of a batch.
+pub(crate) struct Msg {
+    pub from: Upid,
+    pub name: String,
+    pub body: Bytes,
 }
 
 /// A closure run inside the process (from `LocalPid::dispatch`/`call`).
@@ -90,6 +99,8 @@ pub(crate) trait Slot: Send + Sync {
     /// Queues an event; false when the process is gone.
     fn post(&self, event: Event) -> bool;
     fn backlog(&self) -> &Backlog;
+    /// Queues a batch of messages; false when the process is gone.
+    fn post_messages(&self, batch: Vec<Msg>) -> bool;
     /// Asks the process to terminate (runtime shutdown).
     fn terminate(&self);
 }
@@ -119,6 +130,17 @@ impl<P: Process> Slot for SlotImpl<P> {
 
     fn backlog(&self) -> &Backlog {
         &self.backlog
+    }
+
+    fn post_messages(&self, batch: Vec<Msg>) -> bool {
+        if !self.addr.connected() {
+            return false;
+        }
+        self.backlog
+            .queued
+            .fetch_add(batch.len(), Ordering::Relaxed);
+        self.addr.do_send(Event::Messages(batch));
+        true
     }
 
     fn terminate(&self) {
@@ -239,6 +261,18 @@ impl<P: Process> Handler<Event> for ProcessActor<P> {
             Event::Message { from, name, body } => {
                 self.on_message(from, name, body);
                 self.slot.backlog.done(low_water);
+            }
+            Event::Messages(batch) => {
+                for Msg { from, name, body } in batch {
+                    // A handler may terminate the process mid-batch: the rest is
+                    // dropped, like any event after terminate.
+                    if !self.ctx.terminating {
+                        self.on_message(from, name, body);
+                        self.after(actx);
+                    }
+                    self.slot.backlog.done(low_water);
+                }
+                return;
             }
             Event::Http { request, respond } => {
                 self.on_http(request, respond);

@@ -232,6 +232,16 @@ impl Core {
         Some(slot)
     }
 
+    /// Applies the test filters to a message about to enter `slot`; false drops it.
+    #[inline]
+    pub(crate) fn admit(&self, from: &Upid, slot: &dyn Slot, name: &str, body: &Bytes) -> bool {
+        if crate::filters::admit(from, slot.upid(), name, body) {
+            return true;
+        }
+        self.counters.messages_dropped_by_filter.inc();
+        false
+    }
+
     /// Sends a message: locally without HTTP, otherwise over the peer connection.
     pub(crate) fn send(self: &Arc<Self>, from: &Upid, to: &Upid, name: &str, body: Bytes) {
         self.counters.messages_sent.inc();
@@ -478,50 +488,57 @@ impl Runtime {
         let address =
             SocketAddrV4::new(advertise_ip, config.advertise_port.unwrap_or(bound.port()));
 
-        // I/O threads: a tokio runtime owned by its own thread, so that dropping it
-        // never happens inside the caller's async context.
-        let (io_tx, io_rx) = std::sync::mpsc::channel();
-        let (io_stop, io_stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let io_threads = config.io_threads.max(1);
         let port = bound.port();
-        let io_thread = std::thread::Builder::new()
-            .name(format!("libprocess-io:{port}"))
-            .spawn(move || {
-                let rt = match tokio::runtime::Builder::new_multi_thread()
-                    .worker_threads(io_threads)
-                    .thread_name(format!("libprocess-io:{port}"))
-                    .enable_all()
-                    .build()
-                {
-                    Ok(rt) => rt,
-                    Err(e) => {
-                        let _ = io_tx.send(Err(e));
-                        return;
-                    }
-                };
-                let _ = io_tx.send(Ok(rt.handle().clone()));
-                let _ = rt.block_on(io_stop_rx);
-                rt.shutdown_timeout(Duration::from_secs(1));
-            })
-            .map_err(Error::Io)?;
-        let io = io_rx
-            .recv()
-            .map_err(|_| Error::Config("I/O thread died".into()))?
-            .map_err(Error::Io)?;
-
         let (sys_tx, sys_rx) = std::sync::mpsc::channel();
         let actor_thread = std::thread::Builder::new()
             .name(format!("libprocess-actors:{port}"))
             .spawn(move || {
                 let runner = actix_rt::System::new();
+                let handle = runner.block_on(async { tokio::runtime::Handle::current() });
                 let system = actix_rt::System::current();
-                let _ = sys_tx.send((system.clone(), system.arbiter().clone()));
+                let _ = sys_tx.send((system.clone(), system.arbiter().clone(), handle));
                 let _ = runner.run();
             })
             .map_err(Error::Io)?;
-        let (actor_system, arbiter) = sys_rx
+        let (actor_system, arbiter, actor_handle) = sys_rx
             .recv()
             .map_err(|_| Error::Config("actor thread died".into()))?;
+
+        // I/O threads: a tokio runtime owned by its own thread, so that dropping it
+        // never happens inside the caller's async context. With `io_threads: 0` the
+        // I/O runs on the actor thread instead.
+        let (io, io_stop, io_thread) = if config.io_threads == 0 {
+            (actor_handle, None, None)
+        } else {
+            let (io_tx, io_rx) = std::sync::mpsc::channel();
+            let (io_stop, io_stop_rx) = tokio::sync::oneshot::channel::<()>();
+            let io_threads = config.io_threads;
+            let io_thread = std::thread::Builder::new()
+                .name(format!("libprocess-io:{port}"))
+                .spawn(move || {
+                    let rt = match tokio::runtime::Builder::new_multi_thread()
+                        .worker_threads(io_threads)
+                        .thread_name(format!("libprocess-io:{port}"))
+                        .enable_all()
+                        .build()
+                    {
+                        Ok(rt) => rt,
+                        Err(e) => {
+                            let _ = io_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let _ = io_tx.send(Ok(rt.handle().clone()));
+                    let _ = rt.block_on(io_stop_rx);
+                    rt.shutdown_timeout(Duration::from_secs(1));
+                })
+                .map_err(Error::Io)?;
+            let io = io_rx
+                .recv()
+                .map_err(|_| Error::Config("I/O thread died".into()))?
+                .map_err(Error::Io)?;
+            (io, Some(io_stop), Some(io_thread))
+        };
 
         let metrics = Metrics::new();
         let counters = RuntimeCounters::register(&metrics);
@@ -551,8 +568,8 @@ impl Runtime {
             handle: RuntimeHandle { core: core.clone() },
             actor_system: Some(actor_system),
             actor_thread: Some(actor_thread),
-            io_stop: Some(io_stop),
-            io_thread: Some(io_thread),
+            io_stop,
+            io_thread,
         };
         crate::builtin::spawn_builtins(&runtime.handle)?;
         io.spawn(crate::http::server::serve(core, listener));

@@ -16,18 +16,23 @@ use parking_lot::Mutex;
 
 /// The address of a process: its id plus the ip:port of the runtime hosting it.
 ///
-/// Cheap to clone (the id is shared).
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// Cheap to clone: the text form is built once and shared, since every message
+/// carries its sender's UPID on the wire.
+#[derive(Clone)]
 pub struct Upid {
-    id: Arc<str>,
+    /// `id@ip:port`.
+    text: Arc<str>,
+    id_len: usize,
     ip: Ipv4Addr,
     port: u16,
 }
 
 impl Upid {
     pub fn new(id: impl AsRef<str>, ip: Ipv4Addr, port: u16) -> Self {
+        let id = id.as_ref();
         Self {
-            id: Arc::from(id.as_ref()),
+            text: Arc::from(format!("{id}@{ip}:{port}")),
+            id_len: id.len(),
             ip,
             port,
         }
@@ -39,7 +44,7 @@ impl Upid {
     }
 
     pub fn id(&self) -> &str {
-        &self.id
+        &self.text[..self.id_len]
     }
 
     pub fn ip(&self) -> Ipv4Addr {
@@ -54,11 +59,47 @@ impl Upid {
     pub fn address(&self) -> SocketAddrV4 {
         SocketAddrV4::new(self.ip, self.port)
     }
+
+    /// The text form, `id@ip:port`.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// `ip:port`, as the `Host` header carries it.
+    pub(crate) fn host(&self) -> &str {
+        &self.text[self.id_len + 1..]
+    }
+}
+
+impl PartialEq for Upid {
+    fn eq(&self, other: &Self) -> bool {
+        self.text == other.text
+    }
+}
+
+impl Eq for Upid {}
+
+impl std::hash::Hash for Upid {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.text.hash(state);
+    }
+}
+
+impl PartialOrd for Upid {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Upid {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.id(), self.ip, self.port).cmp(&(other.id(), other.ip, other.port))
+    }
 }
 
 impl fmt::Display for Upid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}@{}:{}", self.id, self.ip, self.port)
+        f.write_str(&self.text)
     }
 }
 

@@ -23,7 +23,8 @@ pub(crate) const GZIP_BODY_BYTES_MIN: usize = 1024;
 /// Appends one message exactly as libprocess's `MessageEncoder` writes it.
 pub(crate) fn encode_message(out: &mut BytesMut, from: &Upid, to: &Upid, name: &str, body: &[u8]) {
     let id = to.id();
-    out.reserve(160 + id.len() + name.len() + body.len());
+    let from = from.as_str().as_bytes();
+    out.reserve(140 + 2 * from.len() + id.len() + name.len() + body.len());
     out.put_slice(b"POST ");
     if !id.is_empty() {
         out.put_u8(b'/');
@@ -31,25 +32,37 @@ pub(crate) fn encode_message(out: &mut BytesMut, from: &Upid, to: &Upid, name: &
     }
     out.put_u8(b'/');
     out.put_slice(name.as_bytes());
-    // `write!` into BytesMut cannot fail (it grows).
-    let _ = write!(
-        out,
-        " HTTP/1.1\r\nUser-Agent: libprocess/{from}\r\nLibprocess-From: {from}\r\n\
-         Connection: Keep-Alive\r\nHost: {}:{}\r\n",
-        to.ip(),
-        to.port()
-    );
+    out.put_slice(b" HTTP/1.1\r\nUser-Agent: libprocess/");
+    out.put_slice(from);
+    out.put_slice(b"\r\nLibprocess-From: ");
+    out.put_slice(from);
+    out.put_slice(b"\r\nConnection: Keep-Alive\r\nHost: ");
+    out.put_slice(to.host().as_bytes());
+    out.put_slice(b"\r\n");
     if body.is_empty() {
         out.put_slice(b"\r\n");
     } else {
-        let _ = write!(
-            out,
-            "Transfer-Encoding: chunked\r\n\r\n{:x}\r\n",
-            body.len()
-        );
+        out.put_slice(b"Transfer-Encoding: chunked\r\n\r\n");
+        put_hex(out, body.len());
+        out.put_slice(b"\r\n");
         out.put_slice(body);
         out.put_slice(b"\r\n0\r\n\r\n");
     }
+}
+
+/// Lowercase hex, as `std::hex` prints it.
+fn put_hex(out: &mut BytesMut, mut n: usize) {
+    let mut digits = [0u8; 16];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b"0123456789abcdef"[n & 0xf];
+        n >>= 4;
+        if n == 0 {
+            break;
+        }
+    }
+    out.put_slice(&digits[i..]);
 }
 
 /// libprocess's `http::decode`: `%XX` escapes and `+` as a space. Fails on a

@@ -20,7 +20,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::codec::{self, HeadKind, ParseError, ParseLimits, Parsed, RequestParser};
 use super::{Body, Reply, Request, Response};
-use crate::actor::{Event, Slot};
+use crate::actor::{Event, Msg, Slot};
 use crate::runtime::Core;
 use crate::upid::Upid;
 
@@ -79,8 +79,158 @@ enum Out {
 enum Handled {
     Done,
     Pending(oneshot::Receiver<Reply>, bool),
-    /// Delivered, but the target's mailbox is over its bound: stop reading a while.
-    Backpressure(Arc<dyn Slot>),
+}
+
+/// Per-connection reader state that outlives one request.
+struct Reader {
+    core: Arc<Core>,
+    peer: SocketAddr,
+    /// Answers produced so far and not yet handed to the writer.
+    ready: BytesMut,
+    /// Messages for one process, delivered with one mailbox operation.
+    batch: Option<(Arc<dyn Slot>, Vec<Msg>)>,
+    /// The last sender seen: consecutive messages usually share it, and this
+    /// saves parsing and allocating its UPID again.
+    last_from: Option<(String, Upid)>,
+}
+
+impl Reader {
+    /// Delivers the pending batch. Returns the process if its mailbox is now over
+    /// the bound, so the caller stops reading for a while.
+    fn flush_batch(&mut self) -> Option<Arc<dyn Slot>> {
+        let (slot, batch) = self.batch.take()?;
+        let n = batch.len() as u64;
+        if !slot.post_messages(batch) {
+            // Terminated after its 202 was written: libprocess drops these too.
+            self.core.counters.messages_dropped_unknown_process.add(n);
+            return None;
+        }
+        (slot.backlog().len() > self.core.limits.mailbox_messages_max).then_some(slot)
+    }
+
+    fn sender(&mut self, text: Option<String>) -> Option<Upid> {
+        let text = text?;
+        if let Some((last, pid)) = &self.last_from
+            && *last == text
+        {
+            return Some(pid.clone());
+        }
+        let pid: Upid = text.parse().ok()?;
+        self.last_from = Some((text, pid.clone()));
+        Some(pid)
+    }
+
+    fn answer(&mut self, status: u16, date: &str, close: bool) -> Handled {
+        codec::encode_empty_response(&mut self.ready, status, date, close);
+        Handled::Done
+    }
+
+    fn handle(&mut self, parsed: Parsed, date: &str, close: bool) -> Handled {
+        let core = self.core.clone();
+        let Parsed { head, body } = parsed;
+        if !head.path.starts_with('/') {
+            core.counters.http_bad_requests.inc();
+            return self.answer(400, date, close);
+        }
+        match head.kind {
+            HeadKind::Message { from } => {
+                let Some(from) = self.sender(from) else {
+                    core.counters.messages_bad_sender.inc();
+                    tracing::debug!(peer = %self.peer, path = head.path, "cannot tell the sender of a message");
+                    return self.answer(500, date, close);
+                };
+                let rest = &head.path[1..];
+                let (segment, name) = rest.split_once('/').unwrap_or((rest, ""));
+                let Ok(to) = codec::decode_component(segment) else {
+                    core.counters.messages_bad_sender.inc();
+                    return self.answer(500, date, close);
+                };
+                if core.require_peer_address_ip_match
+                    && self.peer.ip() != std::net::IpAddr::V4(from.ip())
+                {
+                    core.counters.messages_bad_sender.inc();
+                    tracing::info!(peer = %self.peer, %from, "message sender IP does not match the peer address");
+                    return self.answer(400, date, close);
+                }
+                let same = self
+                    .batch
+                    .as_ref()
+                    .is_some_and(|(slot, _)| slot.upid().id() == to);
+                if !same {
+                    // Order per connection is kept: the previous batch goes first.
+                    // (Back-pressure is checked by the caller after each read.)
+                    let _ = self.flush_batch();
+                    match core.lookup(&to) {
+                        Some(slot) => self.batch = Some((slot, Vec::new())),
+                        None => {
+                            core.counters.messages_dropped_unknown_process.inc();
+                            tracing::debug!(%from, to, name, "message for unknown process dropped");
+                            return self.answer(404, date, close);
+                        }
+                    }
+                }
+                let (slot, batch) = self.batch.as_mut().expect("set above");
+                if core.admit(&from, slot.as_ref(), name, &body) {
+                    batch.push(Msg {
+                        from,
+                        name: name.to_owned(),
+                        body,
+                    });
+                }
+                self.answer(202, date, close)
+            }
+            HeadKind::Http { headers } => {
+                let _ = self.flush_batch();
+                core.counters.http_requests.inc();
+                if head.path.contains("/..") {
+                    core.counters.http_not_found.inc();
+                    return self.answer(404, date, close);
+                }
+                let Ok(mut path) = codec::decode_component(&head.path) else {
+                    core.counters.http_not_found.inc();
+                    return self.answer(404, date, close);
+                };
+                let first = path.split('/').find(|s| !s.is_empty()).map(str::to_owned);
+                let mut slot = first.as_deref().and_then(|id| core.lookup(id));
+                if slot.is_none()
+                    && let Some(delegate) = &core.delegate
+                {
+                    path = if first.is_none() {
+                        format!("/{delegate}")
+                    } else {
+                        format!("/{delegate}{path}")
+                    };
+                    slot = core.lookup(delegate);
+                }
+                let Some(slot) = slot else {
+                    core.counters.http_not_found.inc();
+                    return self.answer(404, date, close);
+                };
+                let gzip_ok = codec::accepts_encoding(headers.get("Accept-Encoding"), "gzip");
+                let request = Request {
+                    method: head.method,
+                    path,
+                    route: String::new(),
+                    rest: String::new(),
+                    query: head
+                        .query
+                        .as_deref()
+                        .map(codec::parse_query)
+                        .unwrap_or_default(),
+                    headers,
+                    body,
+                    peer: self.peer,
+                    http11: head.http11,
+                };
+                let (respond, reply) = oneshot::channel();
+                if !slot.post(Event::Http { request, respond }) {
+                    core.counters.http_not_found.inc();
+                    return self.answer(404, date, close);
+                }
+                Handled::Pending(reply, gzip_ok)
+            }
+        }
+    }
 }
 
 async fn connection(core: Arc<Core>, stream: tokio::net::TcpStream, peer: SocketAddr) {
@@ -92,9 +242,17 @@ async fn connection(core: Arc<Core>, stream: tokio::net::TcpStream, peer: Socket
         header_bytes_max: core.limits.header_bytes_max,
         body_bytes_max: core.limits.body_bytes_max,
     };
+    let mailbox_max = core.limits.mailbox_messages_max;
+    let header_read_timeout = core.limits.header_read_timeout;
     let mut buf = BytesMut::with_capacity(READ_BUFFER_BYTES);
     let mut parser = RequestParser::default();
-    let mut ready = BytesMut::new();
+    let mut r = Reader {
+        core,
+        peer,
+        ready: BytesMut::new(),
+        batch: None,
+        last_from: None,
+    };
     let mut head_started: Option<Instant> = None;
     'conn: loop {
         let date = codec::http_date();
@@ -102,47 +260,42 @@ async fn connection(core: Arc<Core>, stream: tokio::net::TcpStream, peer: Socket
             match parser.next(&mut buf, limits) {
                 Ok(Some(parsed)) => {
                     let close = !parsed.head.keep_alive;
-                    match handle(&core, parsed, peer, &mut ready, &date, close) {
-                        Handled::Done => {}
-                        Handled::Pending(reply, gzip_ok) => {
-                            if !flush(&tx, &mut ready, false).await
-                                || tx
-                                    .send(Out::Pending {
-                                        reply,
-                                        gzip_ok,
-                                        close,
-                                    })
-                                    .await
-                                    .is_err()
-                            {
-                                break 'conn;
-                            }
-                        }
-                        Handled::Backpressure(slot) => {
-                            if !flush(&tx, &mut ready, false).await {
-                                break 'conn;
-                            }
-                            slot.backlog()
-                                .wait_below(core.limits.mailbox_messages_max)
-                                .await;
-                        }
+                    if let Handled::Pending(reply, gzip_ok) = r.handle(parsed, &date, close)
+                        && (!flush(&tx, &mut r.ready, false).await
+                            || tx
+                                .send(Out::Pending {
+                                    reply,
+                                    gzip_ok,
+                                    close,
+                                })
+                                .await
+                                .is_err())
+                    {
+                        break 'conn;
                     }
                     if close {
-                        flush(&tx, &mut ready, true).await;
+                        let _ = r.flush_batch();
+                        flush(&tx, &mut r.ready, true).await;
                         break 'conn;
                     }
                 }
                 Ok(None) => break,
                 Err(e) => {
-                    reject(&core, &e, peer);
-                    codec::encode_empty_response(&mut ready, e.status(), &date, true);
-                    flush(&tx, &mut ready, true).await;
+                    let _ = r.flush_batch();
+                    reject(&r.core, &e, peer);
+                    codec::encode_empty_response(&mut r.ready, e.status(), &date, true);
+                    flush(&tx, &mut r.ready, true).await;
                     break 'conn;
                 }
             }
         }
-        if !flush(&tx, &mut ready, false).await {
+        let full = r.flush_batch();
+        if !flush(&tx, &mut r.ready, false).await {
             break;
+        }
+        if let Some(slot) = full {
+            // TCP back-pressure: stop reading until the process catches up.
+            slot.backlog().wait_below(mailbox_max).await;
         }
         // Slow-loris protection: a started request head must complete in time.
         let waiting_head = !buf.is_empty() && !parser.head_done();
@@ -151,17 +304,14 @@ async fn connection(core: Arc<Core>, stream: tokio::net::TcpStream, peer: Socket
         }
         let read = if waiting_head {
             let started = *head_started.get_or_insert_with(Instant::now);
-            let left = core
-                .limits
-                .header_read_timeout
-                .saturating_sub(started.elapsed());
+            let left = header_read_timeout.saturating_sub(started.elapsed());
             match tokio::time::timeout(left, rd.read_buf(&mut buf)).await {
                 Ok(read) => read,
                 Err(_) => {
-                    core.counters.http_header_timeouts.inc();
+                    r.core.counters.http_header_timeouts.inc();
                     tracing::debug!(%peer, "request head not completed in time; closing");
-                    codec::encode_empty_response(&mut ready, 408, &codec::http_date(), true);
-                    flush(&tx, &mut ready, true).await;
+                    codec::encode_empty_response(&mut r.ready, 408, &codec::http_date(), true);
+                    flush(&tx, &mut r.ready, true).await;
                     break;
                 }
             }
@@ -180,6 +330,7 @@ async fn connection(core: Arc<Core>, stream: tokio::net::TcpStream, peer: Socket
             }
         }
     }
+    let _ = r.flush_batch();
     drop(tx);
     let _ = gone_tx.send(true);
     let _ = writer.await;
@@ -202,105 +353,6 @@ fn reject(core: &Core, e: &ParseError, peer: SocketAddr) {
         ParseError::BodyTooLarge(_) => core.counters.http_bodies_too_large.inc(),
     }
     tracing::info!(%peer, error = %e, status = e.status(), "bad request; closing the connection");
-}
-
-fn handle(
-    core: &Core,
-    parsed: Parsed,
-    peer: SocketAddr,
-    ready: &mut BytesMut,
-    date: &str,
-    close: bool,
-) -> Handled {
-    let Parsed { head, body } = parsed;
-    let mut answer = |status: u16| {
-        codec::encode_empty_response(ready, status, date, close);
-        Handled::Done
-    };
-    if !head.path.starts_with('/') {
-        core.counters.http_bad_requests.inc();
-        return answer(400);
-    }
-    match head.kind {
-        HeadKind::Message { from } => {
-            let Some(from) = from.and_then(|f| f.parse::<Upid>().ok()) else {
-                core.counters.messages_bad_sender.inc();
-                tracing::debug!(%peer, path = head.path, "cannot tell the sender of a message");
-                return answer(500);
-            };
-            let rest = &head.path[1..];
-            let (segment, name) = rest.split_once('/').unwrap_or((rest, ""));
-            let Ok(to) = codec::decode_component(segment) else {
-                core.counters.messages_bad_sender.inc();
-                return answer(500);
-            };
-            if core.require_peer_address_ip_match && peer.ip() != std::net::IpAddr::V4(from.ip()) {
-                core.counters.messages_bad_sender.inc();
-                tracing::info!(%peer, %from, "message sender IP does not match the peer address");
-                return answer(400);
-            }
-            match core.deliver(from, &to, name.to_owned(), body) {
-                Some(slot) => {
-                    codec::encode_empty_response(ready, 202, date, close);
-                    if slot.backlog().len() > core.limits.mailbox_messages_max {
-                        Handled::Backpressure(slot)
-                    } else {
-                        Handled::Done
-                    }
-                }
-                None => answer(404),
-            }
-        }
-        HeadKind::Http { headers } => {
-            core.counters.http_requests.inc();
-            if head.path.contains("/..") {
-                core.counters.http_not_found.inc();
-                return answer(404);
-            }
-            let Ok(mut path) = codec::decode_component(&head.path) else {
-                core.counters.http_not_found.inc();
-                return answer(404);
-            };
-            let first = path.split('/').find(|s| !s.is_empty()).map(str::to_owned);
-            let mut slot = first.as_deref().and_then(|id| core.lookup(id));
-            if slot.is_none()
-                && let Some(delegate) = &core.delegate
-            {
-                path = if first.is_none() {
-                    format!("/{delegate}")
-                } else {
-                    format!("/{delegate}{path}")
-                };
-                slot = core.lookup(delegate);
-            }
-            let Some(slot) = slot else {
-                core.counters.http_not_found.inc();
-                return answer(404);
-            };
-            let gzip_ok = codec::accepts_encoding(headers.get("Accept-Encoding"), "gzip");
-            let request = Request {
-                method: head.method,
-                path,
-                route: String::new(),
-                rest: String::new(),
-                query: head
-                    .query
-                    .as_deref()
-                    .map(codec::parse_query)
-                    .unwrap_or_default(),
-                headers,
-                body,
-                peer,
-                http11: head.http11,
-            };
-            let (respond, reply) = oneshot::channel();
-            if !slot.post(Event::Http { request, respond }) {
-                core.counters.http_not_found.inc();
-                return answer(404);
-            }
-            Handled::Pending(reply, gzip_ok)
-        }
-    }
 }
 
 async fn write_loop(
