@@ -45,9 +45,10 @@ impl Process for Sink {
 }
 
 impl Sink {
-    fn start(&mut self, from: Upid, body: Bytes, _ctx: &mut Context<Self>) {
+    fn start(&mut self, from: Upid, body: Bytes, ctx: &mut Context<Self>) {
         self.n = 0;
         self.target = String::from_utf8_lossy(&body).parse().unwrap_or(0);
+        ctx.send_raw(&from, "started", Bytes::new());
         self.reply_to = Some(from);
     }
 
@@ -76,6 +77,7 @@ fn server(io_threads: usize) {
 struct Client {
     sink: Upid,
     done: Option<oneshot::Sender<()>>,
+    started: Option<oneshot::Sender<()>>,
     lat: Vec<Duration>,
     sent_at: Option<Instant>,
     remaining: usize,
@@ -92,6 +94,14 @@ impl Process for Client {
             },
         );
         t.raw("pong", Self::pong);
+        t.raw(
+            "started",
+            |c: &mut Client, _: Upid, _: Bytes, _: &mut Context<Client>| {
+                if let Some(s) = c.started.take() {
+                    let _ = s.send(());
+                }
+            },
+        );
     }
 }
 
@@ -132,12 +142,14 @@ fn median(mut v: Vec<f64>) -> f64 {
 fn one_way(sink: &Upid, conns: usize, io_threads: usize) -> f64 {
     let runtimes: Vec<Runtime> = (0..conns).map(|_| client_runtime(io_threads)).collect();
     let (tx, rx) = oneshot::channel();
+    let (started_tx, started) = oneshot::channel();
     let waiter = runtimes[0]
         .spawn(
             "waiter",
             Client {
                 sink: sink.clone(),
                 done: Some(tx),
+                started: Some(started_tx),
                 lat: vec![],
                 sent_at: None,
                 remaining: 0,
@@ -145,9 +157,8 @@ fn one_way(sink: &Upid, conns: usize, io_threads: usize) -> f64 {
         )
         .unwrap();
     runtimes[0].send_raw(waiter.upid(), sink, "start", ONE_WAY_MESSAGES.to_string());
-    // The start message must arrive before the blast on another connection.
-    let _ = block_on(waiter.call(|_, _| ()));
-    std::thread::sleep(Duration::from_millis(50));
+    // The sink must be armed before the blast (which may use another connection).
+    block_on(started).unwrap();
     let per = ONE_WAY_MESSAGES / conns as u64;
     let body = Bytes::from_static(b"0123456789abcdef");
     let start = Instant::now();
@@ -175,6 +186,7 @@ fn round_trip(sink: &Upid, io_threads: usize) -> (f64, f64) {
             Client {
                 sink: sink.clone(),
                 done: Some(tx),
+                started: None,
                 lat: Vec::with_capacity(ROUND_TRIPS + WARMUP_ROUND_TRIPS),
                 sent_at: None,
                 remaining: ROUND_TRIPS + WARMUP_ROUND_TRIPS,
@@ -189,6 +201,41 @@ fn round_trip(sink: &Upid, io_threads: usize) -> (f64, f64) {
     block_on(rx).unwrap();
     let mut lat = block_on(client.call(|c, _| std::mem::take(&mut c.lat))).unwrap();
     lat.drain(..WARMUP_ROUND_TRIPS);
+    lat.sort();
+    let p = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)].as_secs_f64() * 1e6;
+    (p(0.50), p(0.99))
+}
+
+/// The floor under `round_trip`: 64-byte echo over loopback TCP between two plain
+/// threads with blocking sockets, no HTTP, no actors.
+fn tcp_baseline() -> (f64, f64) {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let echo = std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        s.set_nodelay(true).unwrap();
+        let mut b = [0u8; 64];
+        while s.read_exact(&mut b).is_ok() {
+            if s.write_all(&b).is_err() {
+                return;
+            }
+        }
+    });
+    let mut c = std::net::TcpStream::connect(addr).unwrap();
+    c.set_nodelay(true).unwrap();
+    let mut b = [0u8; 64];
+    let mut lat = Vec::with_capacity(ROUND_TRIPS);
+    for i in 0..ROUND_TRIPS + WARMUP_ROUND_TRIPS {
+        let t = Instant::now();
+        c.write_all(&b).unwrap();
+        c.read_exact(&mut b).unwrap();
+        if i >= WARMUP_ROUND_TRIPS {
+            lat.push(t.elapsed());
+        }
+    }
+    drop(c);
+    echo.join().unwrap();
     lat.sort();
     let p = |q: f64| lat[((lat.len() as f64 * q) as usize).min(lat.len() - 1)].as_secs_f64() * 1e6;
     (p(0.50), p(0.99))
@@ -237,6 +284,17 @@ fn main() {
     );
     println!(
         "{{\"bench\":\"round_trip\",\"round_trips\":{ROUND_TRIPS},\"io_threads\":{io_threads},\"p50_us\":{p50:.1},\"p99_us\":{p99:.1}}}"
+    );
+    let base: Vec<(f64, f64)> = (0..RUNS).map(|_| tcp_baseline()).collect();
+    let (b50, b99) = (
+        median(base.iter().map(|r| r.0).collect()),
+        median(base.iter().map(|r| r.1).collect()),
+    );
+    println!(
+        "tcp_baseline: 64-byte blocking echo between two threads: p50 {b50:.1} us, p99 {b99:.1} us"
+    );
+    println!(
+        "{{\"bench\":\"tcp_baseline\",\"round_trips\":{ROUND_TRIPS},\"p50_us\":{b50:.1},\"p99_us\":{b99:.1}}}"
     );
     drop(child.stdin.take());
     let _ = child.wait();

@@ -230,12 +230,12 @@ impl<P: Process> Actor for ProcessActor<P> {
     fn started(&mut self, actx: &mut Self::Context) {
         // libprocess mailboxes are unbounded; the network side applies the bound.
         actx.set_mailbox_capacity(usize::MAX);
-        self.run(actx, |p, ctx| p.initialize(ctx));
+        crate::outbound::corked(|| self.run(actx, |p, ctx| p.initialize(ctx)));
     }
 
     fn stopped(&mut self, _actx: &mut Self::Context) {
         self.ctx.terminating = true;
-        self.process.finalize(&mut self.ctx);
+        crate::outbound::corked(|| self.process.finalize(&mut self.ctx));
         // Spawns requested by finalize cannot run any more.
         self.ctx.pending.clear();
         for (id, _) in self.ctx.timers.drain() {
@@ -253,6 +253,12 @@ impl<P: Process> Handler<Event> for ProcessActor<P> {
     type Result = ();
 
     fn handle(&mut self, event: Event, actx: &mut Self::Context) {
+        crate::outbound::corked(|| self.handle_event(event, actx));
+    }
+}
+
+impl<P: Process> ProcessActor<P> {
+    fn handle_event(&mut self, event: Event, actx: &mut actix::Context<Self>) {
         if self.ctx.terminating {
             return;
         }
@@ -296,7 +302,7 @@ impl<P: Process> Handler<Dispatch<P>> for ProcessActor<P> {
         if self.ctx.terminating {
             return;
         }
-        self.run(actx, f);
+        crate::outbound::corked(|| self.run(actx, f));
     }
 }
 
@@ -312,7 +318,7 @@ where
     let fut = actix::fut::wrap_future::<_, ProcessActor<P>>(future).map(
         move |out, act: &mut ProcessActor<P>, actx| {
             if !act.ctx.terminating {
-                act.run(actx, move |p, ctx| then(p, out, ctx));
+                crate::outbound::corked(|| act.run(actx, move |p, ctx| then(p, out, ctx)));
             }
         },
     );

@@ -9,16 +9,22 @@
 //! down our side and keep reading the peer's responses until it closes, so no
 //! reset is sent and nothing that reached the peer's socket is lost.
 //!
+//! Sending: when nothing is queued for the connection, the sending thread (usually
+//! an actor thread) writes the message to the socket itself, without waking the
+//! I/O thread; a write that would block, or any message behind a queued one, goes
+//! through the bounded queue that the connection task drains. A per-connection
+//! count of queued messages, changed under a lock, keeps the two paths in order.
+//!
 //! Responses are read and discarded: a message is fire-and-forget (wire facts a.3).
 
 use std::collections::HashMap;
+use std::io;
 use std::net::SocketAddrV4;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use bytes::{Bytes, BytesMut};
 use parking_lot::Mutex;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
@@ -27,9 +33,74 @@ use crate::runtime::Core;
 /// Messages written per system call at most (they are coalesced into one buffer).
 const WRITE_BATCH_MESSAGES_MAX: usize = 256;
 
+/// Messages to one peer collected in a process turn before they are written.
+const CORK_MESSAGES_MAX: usize = 256;
+
+type CorkEntries = Vec<(Arc<Core>, SocketAddrV4, Vec<Bytes>)>;
+
+thread_local! {
+    /// Sends collected during the current process turn on this thread.
+    static CORK: std::cell::RefCell<Option<CorkEntries>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs a process turn: remote sends made by `f` are written when it returns, one
+/// system call per peer instead of one per message. Nested calls join the outer one.
+pub(crate) fn corked<R>(f: impl FnOnce() -> R) -> R {
+    let outer = CORK.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.is_some() {
+            true
+        } else {
+            *c = Some(Vec::new());
+            false
+        }
+    });
+    let result = f();
+    if !outer {
+        let entries = CORK.with(|c| c.borrow_mut().take()).unwrap_or_default();
+        for (core, addr, batch) in entries {
+            if !batch.is_empty() {
+                core.outbound.send_batch(&core, addr, batch);
+            }
+        }
+    }
+    result
+}
+
+fn concat(batch: &[Bytes]) -> Bytes {
+    match batch {
+        [one] => one.clone(),
+        many => {
+            let mut out = BytesMut::with_capacity(many.iter().map(Bytes::len).sum());
+            for m in many {
+                out.extend_from_slice(m);
+            }
+            out.freeze()
+        }
+    }
+}
+
+/// A connected socket shared by the connection task and direct senders.
+struct Conn {
+    stream: TcpStream,
+    state: Mutex<ConnState>,
+}
+
+#[derive(Default)]
+struct ConnState {
+    /// Messages in the queue or being written by the task. Direct writes happen
+    /// only at zero, so they never overtake a queued message.
+    queued: usize,
+    /// The task is closing or gone: no more direct writes.
+    closed: bool,
+    /// Direct writes since the idle check last looked.
+    direct_writes: u64,
+}
+
 struct Peer {
     tx: mpsc::Sender<Bytes>,
     generation: u64,
+    conn: Arc<OnceLock<Arc<Conn>>>,
 }
 
 #[derive(Default)]
@@ -39,35 +110,99 @@ pub(crate) struct Outbound {
 }
 
 impl Outbound {
-    /// Queues an encoded message for `addr`, opening the connection if needed.
+    /// Sends an encoded message to `addr`, opening the connection if needed.
+    /// Inside a process turn (see [`corked`]) messages are collected and written
+    /// together when the turn ends.
     pub(crate) fn send(&self, core: &Arc<Core>, addr: SocketAddrV4, wire: Bytes) {
+        let full = CORK.with(|cork| {
+            let mut cork = cork.borrow_mut();
+            let cork = cork.as_mut()?;
+            let i = match cork
+                .iter()
+                .position(|(c, a, _)| Arc::ptr_eq(c, core) && *a == addr)
+            {
+                Some(i) => i,
+                None => {
+                    cork.push((core.clone(), addr, Vec::new()));
+                    cork.len() - 1
+                }
+            };
+            cork[i].2.push(wire.clone());
+            Some((cork[i].2.len() >= CORK_MESSAGES_MAX).then(|| std::mem::take(&mut cork[i].2)))
+        });
+        match full {
+            Some(Some(batch)) => self.send_batch(core, addr, batch),
+            Some(None) => {}
+            None => self.send_batch(core, addr, vec![wire]),
+        }
+    }
+
+    /// Sends messages in order: written directly by this thread when nothing is
+    /// queued for the connection (one system call for the lot), queued otherwise.
+    fn send_batch(&self, core: &Arc<Core>, addr: SocketAddrV4, batch: Vec<Bytes>) {
         let mut peers = self.peers.lock();
-        let mut wire = wire;
+        let mut batch = batch;
         for _ in 0..2 {
             let peer = peers.entry(addr).or_insert_with(|| self.start(core, addr));
-            match peer.tx.try_send(wire) {
-                Ok(()) => return,
-                Err(mpsc::error::TrySendError::Full(_)) => {
-                    let dropped = core.counters.outbound_dropped_queue_full.get();
-                    core.counters.outbound_dropped_queue_full.inc();
-                    // One line per 1,000 drops keeps a flood from flooding the log.
-                    if dropped.is_multiple_of(1000) {
-                        tracing::warn!(
-                            peer = %addr,
-                            queue = core.limits.peer_queue_messages_max,
-                            "outbound queue full; message dropped"
-                        );
+            let conn = peer.conn.get().cloned();
+            let mut state = conn.as_ref().map(|c| c.state.lock());
+            if let (Some(conn), Some(st)) = (&conn, state.as_deref_mut())
+                && st.queued == 0
+                && !st.closed
+            {
+                let wire = concat(&batch);
+                match conn.stream.try_write(&wire) {
+                    Ok(n) if n == wire.len() => {
+                        st.direct_writes += 1;
+                        return;
                     }
-                    return;
-                }
-                Err(mpsc::error::TrySendError::Closed(back)) => {
-                    // The connection task ended (broke) between our lookup and now.
-                    peers.remove(&addr);
-                    wire = back;
+                    // The rest goes through the queue (one entry), ahead of
+                    // anything later.
+                    Ok(n) => {
+                        st.direct_writes += 1;
+                        batch = vec![wire.slice(n..)];
+                    }
+                    // Would block, or broken: the task sees the error and reports.
+                    Err(_) => {}
                 }
             }
+            let mut retry = None;
+            let mut rest = batch.into_iter();
+            while let Some(wire) = rest.next() {
+                match peer.tx.try_send(wire) {
+                    Ok(()) => {
+                        if let Some(st) = state.as_deref_mut() {
+                            st.queued += 1;
+                        }
+                    }
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        let dropped = core.counters.outbound_dropped_queue_full.get();
+                        core.counters.outbound_dropped_queue_full.inc();
+                        // One line per 1,000 drops keeps a flood from flooding the log.
+                        if dropped.is_multiple_of(1000) {
+                            tracing::warn!(
+                                peer = %addr,
+                                queue = core.limits.peer_queue_messages_max,
+                                "outbound queue full; message dropped"
+                            );
+                        }
+                    }
+                    Err(mpsc::error::TrySendError::Closed(back)) => {
+                        // The connection task ended between our lookup and now: retry
+                        // this and the rest once on a new connection.
+                        retry = Some(std::iter::once(back).chain(rest).collect::<Vec<_>>());
+                        break;
+                    }
+                }
+            }
+            let Some(again) = retry else { return };
+            batch = again;
+            drop(state);
+            peers.remove(&addr);
         }
-        core.counters.outbound_dropped_connection_lost.inc();
+        core.counters
+            .outbound_dropped_connection_lost
+            .add(batch.len() as u64);
     }
 
     /// Makes sure a connection to `addr` exists or is being made (for links).
@@ -87,8 +222,14 @@ impl Outbound {
     fn start(&self, core: &Arc<Core>, addr: SocketAddrV4) -> Peer {
         let generation = self.generations.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(core.limits.peer_queue_messages_max.max(1));
-        core.io.spawn(run_peer(core.clone(), addr, generation, rx));
-        Peer { tx, generation }
+        let conn = Arc::new(OnceLock::new());
+        core.io
+            .spawn(run_peer(core.clone(), addr, generation, rx, conn.clone()));
+        Peer {
+            tx,
+            generation,
+            conn,
+        }
     }
 
     /// Forgets the connection `generation` to `addr` if it is still the current one.
@@ -100,16 +241,18 @@ impl Outbound {
     }
 
     /// Retires an idle connection unless a process links to its address. Once this
-    /// returns true no new message can reach the connection's queue.
-    fn retire(&self, core: &Core, addr: SocketAddrV4, generation: u64) -> bool {
+    /// returns true no new message can reach the connection.
+    fn retire(&self, core: &Core, addr: SocketAddrV4, generation: u64, conn: &Conn) -> bool {
         let mut peers = self.peers.lock();
         if peers.get(&addr).is_none_or(|p| p.generation != generation) {
+            conn.state.lock().closed = true;
             return true;
         }
         if core.has_links(addr) {
             return false;
         }
         peers.remove(&addr);
+        conn.state.lock().closed = true;
         true
     }
 }
@@ -117,7 +260,7 @@ impl Outbound {
 enum End {
     /// Our side is done (idle, or shutdown): close gracefully.
     Graceful,
-    /// The connection broke or could not be made.
+    /// The connection broke.
     Lost(String),
 }
 
@@ -126,31 +269,54 @@ async fn run_peer(
     addr: SocketAddrV4,
     generation: u64,
     mut rx: mpsc::Receiver<Bytes>,
+    slot: Arc<OnceLock<Arc<Conn>>>,
 ) {
-    let stream =
-        match tokio::time::timeout(core.limits.connect_timeout, TcpStream::connect(addr)).await {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => {
-                return lost(
-                    &core,
-                    addr,
-                    generation,
-                    rx,
-                    &format!("connect failed: {e}"),
-                    true,
-                );
-            }
-            Err(_) => return lost(&core, addr, generation, rx, "connect timed out", true),
-        };
+    let connect = tokio::time::timeout(core.limits.connect_timeout, TcpStream::connect(addr)).await;
+    let stream = match connect {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            return lost(
+                &core,
+                addr,
+                generation,
+                rx,
+                &format!("connect failed: {e}"),
+                true,
+            );
+        }
+        Err(_) => return lost(&core, addr, generation, rx, "connect timed out", true),
+    };
     let _ = stream.set_nodelay(true);
-    let (mut rd, mut wr) = stream.into_split();
-    let mut reader = tokio::spawn(async move {
-        // Discard whatever the peer answers (202s); EOF or an error ends it.
-        let mut buf = vec![0u8; 16 * 1024];
-        loop {
-            match rd.read(&mut buf).await {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
+    let conn = Arc::new(Conn {
+        stream,
+        state: Mutex::new(ConnState::default()),
+    });
+    // Messages queued while connecting count as queued from now on. Senders hold
+    // the peers lock for a whole send, so taking it here means no send is halfway
+    // between "no connection yet" and the queue while we count.
+    {
+        let _senders = core.outbound.peers.lock();
+        let mut st = conn.state.lock();
+        st.queued = rx.len();
+        let _ = slot.set(conn.clone());
+    }
+    // Its own task: it must keep draining answers while a write waits for room,
+    // or both sides' buffers fill and neither reads (each waiting to write).
+    let mut reader = tokio::spawn({
+        let conn = conn.clone();
+        async move {
+            // Discard whatever the peer answers (202s); EOF or an error ends it.
+            let mut buf = vec![0u8; 16 * 1024];
+            loop {
+                if conn.stream.readable().await.is_err() {
+                    return;
+                }
+                match conn.stream.try_read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(_) => {}
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(_) => return,
+                }
             }
         }
     });
@@ -167,22 +333,26 @@ async fn run_peer(
                     break End::Graceful;
                 }
                 active = true;
-                if let Err(e) = write_batch(&mut wr, &mut batch, &mut out).await {
+                let written = write_batch(&conn.stream, &mut batch, &mut out).await;
+                conn.state.lock().queued -= n;
+                if let Err(e) = written {
                     break End::Lost(format!("write failed: {e}"));
                 }
             }
             _ = &mut reader => break End::Lost("connection closed by peer".into()),
             _ = ticks.tick() => {
-                if std::mem::take(&mut active) {
+                // Direct writes bypass this task; they count as traffic too.
+                let direct = std::mem::take(&mut conn.state.lock().direct_writes) > 0;
+                if std::mem::take(&mut active) || direct {
                     continue;
                 }
-                if core.outbound.retire(&core, addr, generation) {
+                if core.outbound.retire(&core, addr, generation, &conn) {
                     // Messages queued before retirement still go out.
                     while let Ok(m) = rx.try_recv() {
                         batch.push(m);
                     }
                     if !batch.is_empty()
-                        && let Err(e) = write_batch(&mut wr, &mut batch, &mut out).await
+                        && let Err(e) = write_batch(&conn.stream, &mut batch, &mut out).await
                     {
                         break End::Lost(format!("write failed: {e}"));
                     }
@@ -191,11 +361,12 @@ async fn run_peer(
             }
         }
     };
+    conn.state.lock().closed = true;
     match end {
         End::Graceful => {
             // FIN, then read the peer's remaining responses until it closes: a
             // close with unread data would send a reset instead.
-            let _ = wr.shutdown().await;
+            let _ = socket2::SockRef::from(&conn.stream).shutdown(std::net::Shutdown::Write);
             let _ = tokio::time::timeout(core.limits.connect_timeout, &mut reader).await;
             reader.abort();
         }
@@ -234,17 +405,30 @@ fn lost(
 }
 
 async fn write_batch(
-    wr: &mut tokio::net::tcp::OwnedWriteHalf,
+    stream: &TcpStream,
     batch: &mut Vec<Bytes>,
     out: &mut BytesMut,
-) -> std::io::Result<()> {
+) -> io::Result<()> {
     if batch.len() == 1 {
         let m = batch.pop().expect("one message");
-        return wr.write_all(&m).await;
+        return write_all(stream, &m).await;
     }
     out.clear();
     for m in batch.drain(..) {
         out.extend_from_slice(&m);
     }
-    wr.write_all(out).await
+    write_all(stream, out).await
+}
+
+async fn write_all(stream: &TcpStream, mut data: &[u8]) -> io::Result<()> {
+    while !data.is_empty() {
+        stream.writable().await?;
+        match stream.try_write(data) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => data = &data[n..],
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
