@@ -183,6 +183,7 @@ pub(crate) struct RuntimeCounters {
     pub http_not_found: Counter,
     pub http_requests: Counter,
     pub http_connections_refused: Counter,
+    pub http_reads_paused: Counter,
 }
 
 impl RuntimeCounters {
@@ -206,6 +207,7 @@ impl RuntimeCounters {
             http_not_found: c("http_not_found"),
             http_requests: c("http_requests"),
             http_connections_refused: c("http_connections_refused"),
+            http_reads_paused: c("http_reads_paused"),
         }
     }
 }

@@ -598,3 +598,114 @@ fn filters_apply_to_messages_received_over_http() {
     drop(guard);
     let _ = SocketAddrV4::new(Ipv4Addr::LOCALHOST, 0);
 }
+
+/// Blocks in its first handler until released, then records.
+struct Slow {
+    release: Option<std::sync::mpsc::Receiver<()>>,
+    got: Vec<Bytes>,
+}
+
+impl Process for Slow {
+    fn install(t: &mut Install<Self>) {
+        t.raw(
+            "m",
+            |s: &mut Slow, _: Upid, body: Bytes, _: &mut Context<Slow>| {
+                if let Some(release) = s.release.take() {
+                    let _ = release.recv();
+                }
+                s.got.push(body);
+            },
+        );
+    }
+}
+
+#[test]
+fn a_full_mailbox_pauses_reading_and_loses_nothing() {
+    let mut config = RuntimeConfig::local();
+    config.limits.mailbox_messages_max = 10;
+    let rt = Runtime::bind(config).unwrap();
+    let (release, gate) = std::sync::mpsc::channel();
+    let slow = rt
+        .spawn(
+            "slow",
+            Slow {
+                release: Some(gate),
+                got: vec![],
+            },
+        )
+        .unwrap();
+    let mut wire = Vec::new();
+    for i in 0..1000 {
+        wire.extend_from_slice(
+            format!("POST /slow/m HTTP/1.1\r\nLibprocess-From: x@1.2.3.4:5\r\nContent-Length: 4\r\n\r\n{i:04}")
+                .as_bytes(),
+        );
+    }
+    let mut s = connect(rt.address());
+    s.write_all(&wire).unwrap();
+    // The handler is stuck on the first message, so the mailbox passes its bound
+    // and the server stops reading. Wait for that event (bounded), then release.
+    let paused = rt.metrics().counter("libprocess/http_reads_paused");
+    let deadline = std::time::Instant::now() + IO_GUARD;
+    while paused.get() == 0 {
+        assert!(std::time::Instant::now() < deadline, "reading never paused");
+        std::thread::yield_now();
+    }
+    release.send(()).unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    assert_eq!(parse_responses(&out).len(), 1000);
+    let got = block_on(slow.call(|s, _| s.got.clone())).unwrap();
+    let expected: Vec<Bytes> = (0..1000).map(|i| Bytes::from(format!("{i:04}"))).collect();
+    assert_eq!(got, expected);
+}
+
+/// Sends a burst to a peer address in one turn.
+struct Burst {
+    to: Upid,
+}
+
+impl Process for Burst {
+    fn initialize(&mut self, ctx: &mut Context<Self>) {
+        for i in 0..10 {
+            ctx.send_raw(&self.to, "n", format!("{i}"));
+        }
+    }
+}
+
+#[test]
+fn a_full_peer_queue_drops_and_counts() {
+    let mut config = RuntimeConfig::local();
+    config.limits.peer_queue_messages_max = 4;
+    let rt = Runtime::bind(config).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let to = Upid::new(
+        "peer",
+        Ipv4Addr::LOCALHOST,
+        listener.local_addr().unwrap().port(),
+    );
+    // The ten sends of one turn reach the queue before the connection exists, so
+    // four fit and six are dropped.
+    let burst = rt.spawn("burst", Burst { to }).unwrap();
+    block_on(burst.call(|_, _| ())).unwrap();
+    assert_eq!(
+        rt.metrics()
+            .counter("libprocess/outbound_dropped_queue_full")
+            .get(),
+        6
+    );
+    let (mut conn, _) = listener.accept().unwrap();
+    conn.set_read_timeout(Some(IO_GUARD)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    while got.windows(5).filter(|w| w == b"0\r\n\r\n").count() < 4 {
+        let n = conn.read(&mut buf).unwrap();
+        assert!(n > 0);
+        got.extend_from_slice(&buf[..n]);
+    }
+    let text = String::from_utf8_lossy(&got);
+    for i in 0..4 {
+        assert!(text.contains(&format!("\r\n1\r\n{i}\r\n0\r\n")), "{text}");
+    }
+}

@@ -820,3 +820,58 @@ mod tests {
         assert!(!String::from_utf8_lossy(&out).contains("gzip"));
     }
 }
+
+#[cfg(test)]
+mod proptests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::net::Ipv4Addr;
+
+    const LIMITS: ParseLimits = ParseLimits {
+        header_bytes_max: 8192,
+        body_bytes_max: 1 << 16,
+    };
+
+    proptest! {
+        /// Arbitrary bytes never panic the parser; it answers, waits or refuses.
+        #[test]
+        fn parser_survives_garbage(data in proptest::collection::vec(any::<u8>(), 0..2048)) {
+            let mut buf = BytesMut::from(&data[..]);
+            let mut parser = RequestParser::default();
+            for _ in 0..64 {
+                match parser.next(&mut buf, LIMITS) {
+                    Ok(Some(_)) => continue,
+                    Ok(None) | Err(_) => break,
+                }
+            }
+        }
+
+        /// A stream of messages parses the same however the reads split it.
+        #[test]
+        fn any_split_parses_the_same(
+            bodies in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 1..6),
+            cuts in proptest::collection::vec(1usize..200, 0..20),
+        ) {
+            let from = Upid::new("a", Ipv4Addr::new(1, 2, 3, 4), 5);
+            let to = Upid::new("b", Ipv4Addr::new(6, 7, 8, 9), 10);
+            let mut wire = BytesMut::new();
+            for body in &bodies {
+                encode_message(&mut wire, &from, &to, "name", body);
+            }
+            let mut parser = RequestParser::default();
+            let mut buf = BytesMut::new();
+            let mut got = Vec::new();
+            let mut rest = &wire[..];
+            let mut cuts = cuts.into_iter();
+            while !rest.is_empty() {
+                let n = cuts.next().unwrap_or(rest.len()).min(rest.len());
+                buf.extend_from_slice(&rest[..n]);
+                rest = &rest[n..];
+                while let Some(p) = parser.next(&mut buf, LIMITS).unwrap() {
+                    got.push(p.body.to_vec());
+                }
+            }
+            prop_assert_eq!(got, bodies);
+        }
+    }
+}

@@ -295,7 +295,8 @@ async fn connection(core: Arc<Core>, stream: tokio::net::TcpStream, peer: Socket
         }
         if let Some(slot) = full {
             // TCP back-pressure: stop reading until the process catches up.
-            slot.backlog().wait_below(mailbox_max).await;
+            r.core.counters.http_reads_paused.inc();
+            slot.backlog().wait_below(mailbox_max / 2).await;
         }
         // Slow-loris protection: a started request head must complete in time.
         let waiting_head = !buf.is_empty() && !parser.head_done();
