@@ -1,0 +1,382 @@
+//! `/master/state` and the writers it shares with `/frameworks`, `/slaves`
+//! and `/state-summary`. The document is written from a [`Snapshot`] on a
+//! thread of its own (`Reply::later`), so a 400 MB state never stalls the
+//! master's mailbox.
+
+use libprocess::{Context, Reply, Request, Response};
+use mesos_common::json::JsonWriter;
+
+use super::json;
+use super::snapshot::{AgentPart, FrameworkPart, Snapshot};
+use crate::master::{MESOS_VERSION, Master, PROJECT_VERSION};
+use crate::state::{CompletedFramework, FrameworkState};
+
+/// Runs `write` on a fresh thread and answers with its JSON (jsonp aware).
+pub(crate) fn off_actor(request: Request, write: impl FnOnce() -> Vec<u8> + Send + 'static) -> Reply {
+    let (tx, rx) = futures::channel::oneshot::channel();
+    let spawned = std::thread::Builder::new()
+        .name("master-json".into())
+        .spawn(move || {
+            let _ = tx.send(write());
+        });
+    if let Err(e) = spawned {
+        return Reply::Now(Response::error(500, format!("cannot start a writer thread: {e}")));
+    }
+    Reply::later(async move {
+        match rx.await {
+            Ok(body) => Response::json(&request, body),
+            Err(_) => Response::error(500, "the state writer failed"),
+        }
+    })
+}
+
+pub(crate) fn state(m: &mut Master, request: Request, _ctx: &mut Context<Master>) -> Reply {
+    if let Err(e) = m.require_leader(&request) {
+        // Read-only endpoints answer on a standby too in Mesos; ours has no
+        // state to show, so it redirects like the scheduler API.
+        if e.status() == 307 {
+            return Reply::Now(e.into_response());
+        }
+    }
+    let snapshot = m.snapshot(true);
+    off_actor(request, move || write_state(&snapshot))
+}
+
+fn state_name(state: i32) -> &'static str {
+    mesos_common::proto::v0::TaskState::try_from(state)
+        .map(|s| s.as_str_name())
+        .unwrap_or("TASK_UNKNOWN")
+}
+
+/// The full `/state` document.
+pub fn write_state(s: &Snapshot) -> Vec<u8> {
+    let tasks: usize = s
+        .frameworks
+        .iter()
+        .map(|f| f.tasks.len() + f.completed_tasks.len())
+        .sum();
+    let mut w = JsonWriter::with_capacity(4096 + s.agents.len() * 1024 + tasks * 900);
+    w.begin_object();
+    w.field_str("version", MESOS_VERSION);
+    w.field_str("build_date", "");
+    w.field_f64("build_time", 0.0);
+    w.field_str("build_user", "");
+    w.field_str("project_version", PROJECT_VERSION);
+    w.field_f64("start_time", s.master.start_time);
+    if let Some(t) = s.master.elected_time {
+        w.field_f64("elected_time", t);
+    }
+    w.field_str("id", &s.master.info.id);
+    w.field_str("pid", &s.master.pid);
+    w.field_str("hostname", s.master.info.hostname.as_deref().unwrap_or(""));
+    w.key("capabilities").begin_array();
+    for c in &s.master.info.capabilities {
+        w.message(c);
+    }
+    w.end_array();
+    w.field_f64("activated_slaves", s.master.activated_agents as f64);
+    w.field_f64("deactivated_slaves", s.master.deactivated_agents as f64);
+    w.field_f64("unreachable_slaves", s.master.unreachable_agents as f64);
+    if let Some(d) = &s.master.info.domain {
+        w.field_message("domain", d);
+    }
+    if let Some(leader) = &s.master.leader {
+        w.field_str("leader", leader.pid.as_deref().unwrap_or(""));
+        w.field_message("leader_info", leader);
+    }
+    if let Some(c) = &s.master.cluster {
+        w.field_str("cluster", c);
+    }
+    if let Some(d) = &s.master.log_dir {
+        w.field_str("log_dir", d);
+    }
+    if let Some(f) = &s.master.external_log_file {
+        w.field_str("external_log_file", f);
+    }
+    w.key("flags").begin_object();
+    for (k, v) in s.master.flags.iter() {
+        w.field_str(k, v);
+    }
+    w.end_object();
+    w.key("slaves").begin_array();
+    for a in &s.agents {
+        write_agent(&mut w, a);
+    }
+    w.end_array();
+    w.key("recovered_slaves").begin_array();
+    for info in &s.recovered_agents {
+        w.begin_object();
+        json::agent_info_fields(&mut w, info);
+        w.end_object();
+    }
+    w.end_array();
+    w.key("frameworks").begin_array();
+    for f in &s.frameworks {
+        write_framework(&mut w, f);
+    }
+    w.end_array();
+    w.key("completed_frameworks").begin_array();
+    for f in &s.completed_frameworks {
+        write_completed_framework(&mut w, f);
+    }
+    w.end_array();
+    w.key("orphan_tasks").begin_array().end_array();
+    w.key("unregistered_frameworks").begin_array().end_array();
+    w.end_object();
+    w.into_bytes()
+}
+
+/// One entry of `slaves` (`SlaveWriter`).
+pub fn write_agent(w: &mut JsonWriter, a: &AgentPart) {
+    w.begin_object();
+    json::agent_info_fields(w, &a.info);
+    w.field_str("pid", &a.pid);
+    w.field_f64("registered_time", a.registered_time);
+    if let Some(t) = a.reregistered_time {
+        w.field_f64("reregistered_time", t);
+    }
+    w.key("resources");
+    json::resources(w, &a.total);
+    w.key("used_resources");
+    json::resources(w, &a.used);
+    w.key("offered_resources");
+    json::resources(w, &a.offered);
+    w.key("reserved_resources").begin_object();
+    for (role, r) in a.total.reservations() {
+        w.key(role.as_str());
+        json::resources(w, &r);
+    }
+    w.end_object();
+    w.key("unreserved_resources");
+    json::resources(w, &a.total.unreserved());
+    w.field_bool("active", a.active);
+    w.field_bool("deactivated", false);
+    w.field_str("version", &a.version);
+    w.key("capabilities").begin_array();
+    for c in &a.capabilities {
+        if let Some(t) = c
+            .r#type
+            .and_then(|t| mesos_common::proto::v0::slave_info::capability::Type::try_from(t).ok())
+        {
+            w.string(t.as_str_name());
+        }
+    }
+    w.end_array();
+    w.end_object();
+}
+
+fn framework_summary_fields(w: &mut JsonWriter, f: &FrameworkPart) {
+    w.field_str("id", f.info.id.as_ref().map(|i| i.value.as_str()).unwrap_or(""));
+    w.field_str("name", &f.info.name);
+    if let Some(pid) = &f.pid {
+        w.field_str("pid", pid);
+    }
+    w.key("used_resources");
+    json::resources(w, &f.used);
+    w.key("offered_resources");
+    json::resources(w, &f.offered);
+    w.key("capabilities").begin_array();
+    for c in &f.info.capabilities {
+        if let Some(t) = c
+            .r#type
+            .and_then(|t| mesos_common::proto::v0::framework_info::capability::Type::try_from(t).ok())
+        {
+            w.string(t.as_str_name());
+        }
+    }
+    w.end_array();
+    w.field_str("hostname", f.info.hostname.as_deref().unwrap_or(""));
+    w.field_str("webui_url", f.info.webui_url.as_deref().unwrap_or(""));
+    w.field_bool("active", f.state.active());
+    w.field_bool("connected", f.state.connected());
+    w.field_bool("recovered", f.state == FrameworkState::Recovered);
+}
+
+#[allow(deprecated)]
+fn framework_info_fields(w: &mut JsonWriter, info: &mesos_common::proto::v0::FrameworkInfo, registered: f64, reregistered: Option<f64>, unregistered: f64) {
+    w.field_str("user", &info.user);
+    w.field_f64("failover_timeout", info.failover_timeout.unwrap_or(0.0));
+    w.field_bool("checkpoint", info.checkpoint.unwrap_or(false));
+    w.field_f64("registered_time", registered);
+    w.field_f64("unregistered_time", unregistered);
+    if let Some(p) = &info.principal {
+        w.field_str("principal", p);
+    }
+    if let Some(r) = reregistered {
+        w.field_f64("reregistered_time", r);
+    }
+    if crate::state::FrameworkCapabilities::of(info).multi_role {
+        w.key("roles").begin_array();
+        for r in &info.roles {
+            w.string(r);
+        }
+        w.end_array();
+    } else {
+        w.field_str("role", info.role.as_deref().unwrap_or("*"));
+    }
+}
+
+/// One entry of `frameworks` (`FullFrameworkWriter`).
+pub fn write_framework(w: &mut JsonWriter, f: &FrameworkPart) {
+    w.begin_object();
+    framework_summary_fields(w, f);
+    framework_info_fields(w, &f.info, f.registered_time, f.reregistered_time, f.unregistered_time);
+    let mut total = f.used.clone();
+    total += &f.offered;
+    w.key("resources");
+    json::resources(w, &total);
+    w.key("tasks").begin_array();
+    for t in &f.tasks {
+        w.raw_value(t);
+    }
+    w.end_array();
+    w.key("unreachable_tasks").begin_array();
+    for t in &f.unreachable_tasks {
+        w.raw_value(&t.json);
+    }
+    w.end_array();
+    w.key("completed_tasks").begin_array();
+    for t in &f.completed_tasks {
+        w.raw_value(&t.json);
+    }
+    w.end_array();
+    w.key("offers").begin_array();
+    for (o, r) in &f.offers {
+        json::offer(w, o, r);
+    }
+    w.end_array();
+    w.key("executors").begin_array();
+    for (agent, e) in &f.executors {
+        json::executor(w, e, agent);
+    }
+    w.end_array();
+    if let Some(l) = &f.info.labels {
+        w.key("labels");
+        json::labels(w, l);
+    }
+    w.key("offer_constraints").begin_object().end_object();
+    w.end_object();
+}
+
+fn write_completed_framework(w: &mut JsonWriter, f: &CompletedFramework) {
+    w.begin_object();
+    w.field_str("id", f.info.id.as_ref().map(|i| i.value.as_str()).unwrap_or(""));
+    w.field_str("name", &f.info.name);
+    let empty = mesos_common::resources::Resources::new();
+    w.key("used_resources");
+    json::resources(w, &empty);
+    w.key("offered_resources");
+    json::resources(w, &empty);
+    w.key("capabilities").begin_array().end_array();
+    w.field_str("hostname", f.info.hostname.as_deref().unwrap_or(""));
+    w.field_str("webui_url", f.info.webui_url.as_deref().unwrap_or(""));
+    w.field_bool("active", false);
+    w.field_bool("connected", false);
+    w.field_bool("recovered", false);
+    framework_info_fields(w, &f.info, f.registered_time, f.reregistered_time, f.unregistered_time);
+    w.key("resources");
+    json::resources(w, &empty);
+    w.key("tasks").begin_array().end_array();
+    w.key("unreachable_tasks").begin_array();
+    for t in &f.unreachable_tasks {
+        w.raw_value(&t.json);
+    }
+    w.end_array();
+    w.key("completed_tasks").begin_array();
+    for t in &f.completed_tasks {
+        w.raw_value(&t.json);
+    }
+    w.end_array();
+    w.key("offers").begin_array().end_array();
+    w.key("executors").begin_array().end_array();
+    w.end_object();
+}
+
+/// Task counts by state for the summaries.
+pub fn task_counts<'a>(states: impl Iterator<Item = &'a i32>, w: &mut JsonWriter) {
+    let mut counts = [0u64; 14];
+    for s in states {
+        if let Ok(i) = usize::try_from(*s)
+            && i < counts.len()
+        {
+            counts[i] += 1;
+        }
+    }
+    use mesos_common::proto::v0::TaskState as S;
+    for s in [
+        S::TaskStaging,
+        S::TaskStarting,
+        S::TaskRunning,
+        S::TaskKilling,
+        S::TaskFinished,
+        S::TaskKilled,
+        S::TaskFailed,
+        S::TaskLost,
+        S::TaskError,
+        S::TaskUnreachable,
+    ] {
+        w.field_u64(s.as_str_name(), counts[s as usize]);
+    }
+}
+
+/// `/state-summary`: agents and frameworks with task counts, no tasks.
+pub fn write_state_summary(s: &Snapshot) -> Vec<u8> {
+    let mut w = JsonWriter::with_capacity(1024 + s.agents.len() * 768);
+    w.begin_object();
+    w.field_str("hostname", s.master.info.hostname.as_deref().unwrap_or(""));
+    if let Some(c) = &s.master.cluster {
+        w.field_str("cluster", c);
+    }
+    w.key("slaves").begin_array();
+    for a in &s.agents {
+        w.begin_object();
+        json::agent_info_fields(&mut w, &a.info);
+        w.field_str("pid", &a.pid);
+        w.field_f64("registered_time", a.registered_time);
+        w.key("resources");
+        json::resources(&mut w, &a.total);
+        w.key("used_resources");
+        json::resources(&mut w, &a.used);
+        w.key("offered_resources");
+        json::resources(&mut w, &a.offered);
+        w.field_bool("active", a.active);
+        w.field_str("version", &a.version);
+        let states: Vec<i32> = s
+            .frameworks
+            .iter()
+            .flat_map(|f| f.task_states.iter().filter(|(ag, _)| *ag == a.id).map(|(_, st)| *st))
+            .collect();
+        task_counts(states.iter(), &mut w);
+        w.key("framework_ids").begin_array();
+        for f in &a.framework_ids {
+            w.string(f);
+        }
+        w.end_array();
+        w.end_object();
+    }
+    w.end_array();
+    w.key("frameworks").begin_array();
+    for f in &s.frameworks {
+        w.begin_object();
+        framework_summary_fields(&mut w, f);
+        task_counts(f.task_states.iter().map(|(_, st)| st), &mut w);
+        let mut agents: Vec<&str> = f.task_states.iter().map(|(a, _)| a.as_str()).collect();
+        agents.sort_unstable();
+        agents.dedup();
+        w.key("slave_ids").begin_array();
+        for a in agents {
+            w.string(a);
+        }
+        w.end_array();
+        w.end_object();
+    }
+    w.end_array();
+    w.end_object();
+    w.into_bytes()
+}
+
+/// The state name of a task status for tests of the writers.
+#[allow(dead_code)]
+pub(crate) fn name_of(state: i32) -> &'static str {
+    state_name(state)
+}

@@ -1,0 +1,55 @@
+//! `mesos-master`: parse flags, start the runtime and the master, wait.
+
+use mesos_common::flags::FlagsLoader;
+use mesos_master::{MasterFlags, MasterOptions, logging, runtime_config, start_master};
+
+fn main() {
+    let loaded = match FlagsLoader::new().env_prefix("MESOS_").load_from_process::<MasterFlags>() {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("{e}\n\n{}", mesos_common::flags::usage::<MasterFlags>("Usage: mesos-master [options]", None));
+            std::process::exit(1);
+        }
+    };
+    if loaded.help {
+        println!("{}", loaded.usage(None));
+        return;
+    }
+    if loaded.flags.version {
+        println!("mesos {} (mesos-rs {})", mesos_master::MESOS_VERSION, mesos_master::PROJECT_VERSION);
+        return;
+    }
+    if let Err(e) = logging::init(&loaded.flags) {
+        eprintln!("{e}");
+        std::process::exit(1);
+    }
+    for w in &loaded.warnings {
+        tracing::warn!("{}", w.message);
+    }
+    let config = match runtime_config(&loaded.flags) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+    let runtime = match libprocess::Runtime::bind(config) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("Failed to start libprocess: {e}");
+            std::process::exit(1);
+        }
+    };
+    let mut options = MasterOptions::new(loaded.flags.clone());
+    options.flag_values = Some(loaded.effective_values());
+    let master = match start_master(&runtime.handle(), options) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
+        }
+    };
+    tracing::info!(pid = %master.upid(), "mesos-master running");
+    libprocess::block_on(master.terminated());
+    runtime.shutdown();
+}

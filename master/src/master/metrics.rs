@@ -1,0 +1,141 @@
+//! The master's `master/*` metrics with Mesos's names
+//! (`src/master/metrics.cpp`), registered in the runtime's libprocess
+//! registry so `/metrics/snapshot` serves them.
+//!
+//! Counters are bumped where things happen. Gauges that summarise state
+//! (agents connected, tasks running, cpus used, ...) are recomputed by
+//! [`Master::refresh_gauges`](super::Master) at most once per batch of
+//! events: the master marks them dirty and dispatches one refresh to itself.
+
+use libprocess::{Counter, Gauge, Metrics};
+
+macro_rules! metric_set {
+    ($name:ident, $kind:ty, $ctor:ident, $( $field:ident => $metric:literal ),* $(,)?) => {
+        #[derive(Clone, Debug)]
+        pub struct $name { $( pub $field: $kind, )* }
+        impl $name {
+            fn register(m: &Metrics) -> Self {
+                Self { $( $field: m.$ctor($metric), )* }
+            }
+        }
+    };
+}
+
+metric_set!(Counters, Counter, counter,
+    dropped_messages => "master/dropped_messages",
+    messages_register_framework => "master/messages_register_framework",
+    messages_reregister_framework => "master/messages_reregister_framework",
+    messages_unregister_framework => "master/messages_unregister_framework",
+    messages_deactivate_framework => "master/messages_deactivate_framework",
+    messages_kill_task => "master/messages_kill_task",
+    messages_status_update_acknowledgement => "master/messages_status_update_acknowledgement",
+    messages_resource_request => "master/messages_resource_request",
+    messages_launch_tasks => "master/messages_launch_tasks",
+    messages_decline_offers => "master/messages_decline_offers",
+    messages_revive_offers => "master/messages_revive_offers",
+    messages_suppress_offers => "master/messages_suppress_offers",
+    messages_reconcile_tasks => "master/messages_reconcile_tasks",
+    messages_framework_to_executor => "master/messages_framework_to_executor",
+    messages_executor_to_framework => "master/messages_executor_to_framework",
+    messages_register_slave => "master/messages_register_slave",
+    messages_reregister_slave => "master/messages_reregister_slave",
+    messages_unregister_slave => "master/messages_unregister_slave",
+    messages_status_update => "master/messages_status_update",
+    messages_exited_executor => "master/messages_exited_executor",
+    messages_update_slave => "master/messages_update_slave",
+    messages_authenticate => "master/messages_authenticate",
+    valid_framework_to_executor_messages => "master/valid_framework_to_executor_messages",
+    invalid_framework_to_executor_messages => "master/invalid_framework_to_executor_messages",
+    valid_executor_to_framework_messages => "master/valid_executor_to_framework_messages",
+    invalid_executor_to_framework_messages => "master/invalid_executor_to_framework_messages",
+    valid_status_updates => "master/valid_status_updates",
+    invalid_status_updates => "master/invalid_status_updates",
+    valid_status_update_acknowledgements => "master/valid_status_update_acknowledgements",
+    invalid_status_update_acknowledgements => "master/invalid_status_update_acknowledgements",
+    recovery_slave_removals => "master/recovery_slave_removals",
+    slave_registrations => "master/slave_registrations",
+    slave_reregistrations => "master/slave_reregistrations",
+    slave_removals => "master/slave_removals",
+    slave_removals_reason_registered => "master/slave_removals/reason_registered",
+    slave_removals_reason_unhealthy => "master/slave_removals/reason_unhealthy",
+    slave_removals_reason_unregistered => "master/slave_removals/reason_unregistered",
+    slave_unreachable_scheduled => "master/slave_unreachable_scheduled",
+    slave_unreachable_completed => "master/slave_unreachable_completed",
+    slave_unreachable_canceled => "master/slave_unreachable_canceled",
+    tasks_finished => "master/tasks_finished",
+    tasks_failed => "master/tasks_failed",
+    tasks_killed => "master/tasks_killed",
+    tasks_lost => "master/tasks_lost",
+    tasks_error => "master/tasks_error",
+    tasks_dropped => "master/tasks_dropped",
+    tasks_gone => "master/tasks_gone",
+    tasks_gone_by_operator => "master/tasks_gone_by_operator",
+    invalid_messages => "master/invalid_messages",
+);
+
+metric_set!(Gauges, Gauge, gauge,
+    uptime_secs => "master/uptime_secs",
+    elected => "master/elected",
+    slaves_connected => "master/slaves_connected",
+    slaves_disconnected => "master/slaves_disconnected",
+    slaves_active => "master/slaves_active",
+    slaves_inactive => "master/slaves_inactive",
+    slaves_unreachable => "master/slaves_unreachable",
+    frameworks_connected => "master/frameworks_connected",
+    frameworks_disconnected => "master/frameworks_disconnected",
+    frameworks_active => "master/frameworks_active",
+    frameworks_inactive => "master/frameworks_inactive",
+    outstanding_offers => "master/outstanding_offers",
+    tasks_staging => "master/tasks_staging",
+    tasks_starting => "master/tasks_starting",
+    tasks_running => "master/tasks_running",
+    tasks_unreachable => "master/tasks_unreachable",
+    tasks_killing => "master/tasks_killing",
+    cpus_total => "master/cpus_total",
+    cpus_used => "master/cpus_used",
+    cpus_percent => "master/cpus_percent",
+    mem_total => "master/mem_total",
+    mem_used => "master/mem_used",
+    mem_percent => "master/mem_percent",
+    disk_total => "master/disk_total",
+    disk_used => "master/disk_used",
+    disk_percent => "master/disk_percent",
+    gpus_total => "master/gpus_total",
+    gpus_used => "master/gpus_used",
+    gpus_percent => "master/gpus_percent",
+    cpus_revocable_total => "master/cpus_revocable_total",
+    cpus_revocable_used => "master/cpus_revocable_used",
+    cpus_revocable_percent => "master/cpus_revocable_percent",
+    mem_revocable_total => "master/mem_revocable_total",
+    mem_revocable_used => "master/mem_revocable_used",
+    mem_revocable_percent => "master/mem_revocable_percent",
+    disk_revocable_total => "master/disk_revocable_total",
+    disk_revocable_used => "master/disk_revocable_used",
+    disk_revocable_percent => "master/disk_revocable_percent",
+    gpus_revocable_total => "master/gpus_revocable_total",
+    gpus_revocable_used => "master/gpus_revocable_used",
+    gpus_revocable_percent => "master/gpus_revocable_percent",
+);
+
+/// The master's metrics.
+#[derive(Clone, Debug)]
+pub struct MasterMetrics {
+    pub counters: Counters,
+    pub gauges: Gauges,
+}
+
+impl MasterMetrics {
+    pub fn register(metrics: &Metrics) -> Self {
+        Self {
+            counters: Counters::register(metrics),
+            gauges: Gauges::register(metrics),
+        }
+    }
+}
+
+/// Sets `<name>_total`, `_used` and `_percent` gauges.
+pub fn set_resource(total: &Gauge, used: &Gauge, percent: &Gauge, t: f64, u: f64) {
+    total.set(t);
+    used.set(u);
+    percent.set(if t == 0.0 { 0.0 } else { u / t });
+}

@@ -1,0 +1,491 @@
+//! The `master` process: frameworks, agents, offers, tasks.
+//!
+//! Who sends to it: agents (registration, status updates, pongs go to the
+//! observers), v0 scheduler drivers (`mesos.scheduler.Call` and the legacy
+//! `mesos.internal.*` messages), v1 HTTP schedulers and operators (routes in
+//! [`crate::http`]), the allocator (offer callbacks), its observers and its
+//! registrar (futures). What it owns: every framework, agent, offer and task
+//! record (`crate::state`).
+//!
+//! Children (supervision): the allocator, the registrar, one
+//! `slave-observer(N)` per agent. Frameworks and agents are linked, so a
+//! broken connection becomes `exited`.
+//!
+//! The process is split by concern, one `impl Master` block per file:
+//! `frameworks` (subscribe, failover, disconnect, teardown), `agents`
+//! ((re)registration, unreachable, gone, removal), `offers` (allocations,
+//! rescind, decline, revive, suppress), `launch` (ACCEPT, LAUNCH,
+//! LAUNCH_GROUP), `updates` (status updates, acknowledgements, kill,
+//! messages), `reconcile`, `calls` (the v0 front door), `events` (sending to
+//! frameworks through either door), `allocation` (the allocator contract).
+
+mod agents;
+mod allocation;
+mod calls;
+mod events;
+pub(crate) mod frameworks;
+mod launch;
+pub mod metrics;
+mod offers;
+mod reconcile;
+mod updates;
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use libprocess::{Context, Install, LocalPid, Process, Upid};
+use mesos_common::ids::{AgentId, FrameworkId, IdGenerator, MasterId, OfferId, TaskId};
+use mesos_common::proto::{decode_strict, internal, v0};
+
+use crate::allocator::Allocator;
+use crate::flags::{DerivedFlags, MasterFlags};
+use crate::observer::AgentObserver;
+use crate::registrar::RegistrarHandle;
+use crate::state::{Agent, CompletedFramework, Framework, OfferEntry};
+
+pub use events::Outgoing;
+pub use metrics::MasterMetrics;
+
+/// The version this master reports on the wire (Mesos compatibility level).
+pub const MESOS_VERSION: &str = "1.11.0";
+/// This project's own version, reported beside it.
+pub const PROJECT_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Removed agents remembered so their late messages are recognised
+/// (`MAX_REMOVED_SLAVES`).
+pub const REMOVED_AGENTS_MAX: usize = 100_000;
+/// `DEFAULT_HEARTBEAT_INTERVAL` for v1 scheduler streams.
+pub const HEARTBEAT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Whether this master leads (the HTTP layer and message intake consult it).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Leadership {
+    /// Elected; `recovered` once the registry has been read.
+    Leading { recovered: bool },
+    /// Not elected; the leader if one is known (redirect target).
+    Standby { leader: Option<v0::MasterInfo> },
+}
+
+/// Agents in every state the master tracks.
+#[derive(Default)]
+pub struct Agents {
+    pub registered: HashMap<AgentId, Agent>,
+    pub by_pid: HashMap<Upid, AgentId>,
+    /// Registrations waiting for the registry.
+    pub registering: HashSet<Upid>,
+    pub reregistering: HashSet<AgentId>,
+    /// Admitted in the registry before this master started, not yet back.
+    pub recovered: HashMap<AgentId, v0::SlaveInfo>,
+    pub unreachable: BTreeMap<AgentId, v0::TimeInfo>,
+    pub gone: BTreeMap<AgentId, v0::TimeInfo>,
+    pub marking_unreachable: HashSet<AgentId>,
+    pub marking_gone: HashSet<AgentId>,
+    pub removed: HashSet<AgentId>,
+    pub removed_order: VecDeque<AgentId>,
+    /// Tasks that became unreachable with their agent, to forget them from
+    /// the frameworks' unreachable lists when the agent returns.
+    pub unreachable_tasks: HashMap<AgentId, HashMap<FrameworkId, Vec<TaskId>>>,
+}
+
+impl Agents {
+    pub fn remember_removed(&mut self, id: AgentId) {
+        if self.removed.insert(id.clone()) {
+            self.removed_order.push_back(id);
+            while self.removed_order.len() > REMOVED_AGENTS_MAX {
+                if let Some(old) = self.removed_order.pop_front() {
+                    self.removed.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+/// The master process.
+pub struct Master {
+    pub(crate) flags: Arc<MasterFlags>,
+    /// `/flags` output: the effective values as loaded.
+    pub(crate) flag_values: Arc<BTreeMap<String, String>>,
+    pub(crate) derived: DerivedFlags,
+    pub(crate) info: v0::MasterInfo,
+    pub(crate) ids: IdGenerator,
+    pub(crate) leadership: Leadership,
+    pub(crate) allocator: Option<Allocator>,
+    pub(crate) registrar: RegistrarHandle,
+    pub(crate) frameworks: HashMap<FrameworkId, Framework>,
+    pub(crate) completed_frameworks: VecDeque<Arc<CompletedFramework>>,
+    pub(crate) agents: Agents,
+    pub(crate) offers: HashMap<OfferId, OfferEntry>,
+    pub(crate) observers: HashMap<AgentId, LocalPid<AgentObserver>>,
+    pub(crate) metrics: MasterMetrics,
+    pub(crate) start_time: f64,
+    pub(crate) elected_time: Option<f64>,
+    pub(crate) gauges_dirty: bool,
+    /// Next number for `scheduler` stream ids in logs.
+    pub(crate) stream_count: u64,
+}
+
+impl Master {
+    pub(crate) fn new(
+        flags: Arc<MasterFlags>,
+        flag_values: Arc<BTreeMap<String, String>>,
+        derived: DerivedFlags,
+        info: v0::MasterInfo,
+        registrar: RegistrarHandle,
+        metrics: MasterMetrics,
+    ) -> Self {
+        let master_id = MasterId::new(&info.id).unwrap_or_else(|_| {
+            MasterId::new(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid id")
+        });
+        Self {
+            flags,
+            flag_values,
+            derived,
+            info,
+            ids: IdGenerator::new(master_id),
+            leadership: Leadership::Leading { recovered: false },
+            allocator: None,
+            registrar,
+            frameworks: HashMap::new(),
+            completed_frameworks: VecDeque::new(),
+            agents: Agents::default(),
+            offers: HashMap::new(),
+            observers: HashMap::new(),
+            metrics,
+            start_time: crate::state::task::unix_now(),
+            elected_time: None,
+            gauges_dirty: false,
+            stream_count: 0,
+        }
+    }
+
+    /// Elected and recovered: messages are handled, HTTP calls served.
+    pub fn ready(&self) -> bool {
+        self.leadership == Leadership::Leading { recovered: true }
+    }
+
+    pub fn info(&self) -> &v0::MasterInfo {
+        &self.info
+    }
+
+    /// `ping timeout × max ping timeouts`, sent to agents.
+    pub(crate) fn total_ping_timeout_seconds(&self) -> f64 {
+        self.flags.agent_ping_timeout.secs() * self.flags.max_agent_ping_timeouts as f64
+    }
+
+    pub(crate) fn is_completed_framework(&self, id: &str) -> bool {
+        self.completed_frameworks
+            .iter()
+            .any(|f| f.info.id.as_ref().is_some_and(|i| i.value == id))
+    }
+
+    /// Looks a framework up by its wire id.
+    pub(crate) fn framework_id_of(&self, id: &v0::FrameworkId) -> Option<FrameworkId> {
+        let fid = FrameworkId::new(&id.value).ok()?;
+        self.frameworks.contains_key(&fid).then_some(fid)
+    }
+
+    pub(crate) fn mark_gauges_dirty(&mut self, ctx: &mut Context<Self>) {
+        if self.gauges_dirty {
+            return;
+        }
+        self.gauges_dirty = true;
+        ctx.local_pid().dispatch(|m, _| m.refresh_gauges());
+    }
+
+    /// Recomputes the state gauges (see `metrics`).
+    pub(crate) fn refresh_gauges(&mut self) {
+        use mesos_common::proto::v0::TaskState as S;
+        self.gauges_dirty = false;
+        let g = &self.metrics.gauges;
+        g.uptime_secs
+            .set(crate::state::task::unix_now() - self.start_time);
+        g.elected.set(match self.leadership {
+            Leadership::Leading { .. } => 1.0,
+            Leadership::Standby { .. } => 0.0,
+        });
+        let (mut connected, mut active) = (0.0, 0.0);
+        let mut total = mesos_common::resources::Resources::new();
+        let mut used = mesos_common::resources::Resources::new();
+        for a in self.agents.registered.values() {
+            if a.connected() {
+                connected += 1.0;
+            }
+            if a.active {
+                active += 1.0;
+            }
+            total += &a.total;
+            used += &a.total_used();
+        }
+        let n = self.agents.registered.len() as f64;
+        g.slaves_connected.set(connected);
+        g.slaves_disconnected.set(n - connected);
+        g.slaves_active.set(active);
+        g.slaves_inactive.set(n - active);
+        g.slaves_unreachable
+            .set(self.agents.unreachable.len() as f64);
+        let (mut fc, mut fa) = (0.0, 0.0);
+        let mut counts = [0.0f64; 5];
+        for f in self.frameworks.values() {
+            if f.state.connected() {
+                fc += 1.0;
+            }
+            if f.state.active() {
+                fa += 1.0;
+            }
+            for t in f.tasks.values() {
+                match crate::state::task::state_of(t.task.state) {
+                    S::TaskStaging => counts[0] += 1.0,
+                    S::TaskStarting => counts[1] += 1.0,
+                    S::TaskRunning => counts[2] += 1.0,
+                    S::TaskUnreachable => counts[3] += 1.0,
+                    S::TaskKilling => counts[4] += 1.0,
+                    _ => {}
+                }
+            }
+        }
+        let nf = self.frameworks.len() as f64;
+        g.frameworks_connected.set(fc);
+        g.frameworks_disconnected.set(nf - fc);
+        g.frameworks_active.set(fa);
+        g.frameworks_inactive.set(nf - fa);
+        g.outstanding_offers.set(self.offers.len() as f64);
+        g.tasks_staging.set(counts[0]);
+        g.tasks_starting.set(counts[1]);
+        g.tasks_running.set(counts[2]);
+        g.tasks_unreachable.set(counts[3]);
+        g.tasks_killing.set(counts[4]);
+        let sum = |r: &mesos_common::resources::Resources, name: &str, revocable: bool| {
+            r.iter()
+                .filter(|x| x.name() == name && x.is_revocable() == revocable)
+                .filter_map(|x| x.as_scalar())
+                .map(|s| s.value())
+                .sum::<f64>()
+        };
+        use metrics::set_resource as set;
+        for (name, t, u, p, rt, ru, rp) in [
+            ("cpus", &g.cpus_total, &g.cpus_used, &g.cpus_percent, &g.cpus_revocable_total, &g.cpus_revocable_used, &g.cpus_revocable_percent),
+            ("mem", &g.mem_total, &g.mem_used, &g.mem_percent, &g.mem_revocable_total, &g.mem_revocable_used, &g.mem_revocable_percent),
+            ("disk", &g.disk_total, &g.disk_used, &g.disk_percent, &g.disk_revocable_total, &g.disk_revocable_used, &g.disk_revocable_percent),
+            ("gpus", &g.gpus_total, &g.gpus_used, &g.gpus_percent, &g.gpus_revocable_total, &g.gpus_revocable_used, &g.gpus_revocable_percent),
+        ] {
+            set(t, u, p, sum(&total, name, false), sum(&used, name, false));
+            set(rt, ru, rp, sum(&total, name, true), sum(&used, name, true));
+        }
+    }
+
+    /// Decodes a message strictly (required fields checked, as C++ parsing
+    /// does); a bad body is logged, counted and dropped.
+    fn decode<M: prost::Message + prost::Name + Default>(&self, from: &Upid, body: &Bytes) -> Option<M> {
+        match decode_strict::<M>(body) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                self.metrics.counters.invalid_messages.inc();
+                tracing::warn!(%from, error = %e, "dropping invalid message");
+                None
+            }
+        }
+    }
+}
+
+/// Installs `handler` for message `M` behind the leader/recovery gate and
+/// strict decoding: a standby or recovering master drops every message and
+/// counts it in `master/dropped_messages`, as Mesos's `consume` does.
+fn gated<M>(
+    t: &mut Install<Master>,
+    handler: fn(&mut Master, Upid, M, &mut Context<Master>),
+) where
+    M: prost::Message + prost::Name + Default + 'static,
+{
+    t.raw(&M::full_name(), move |m: &mut Master, from, body, ctx| {
+        if !m.ready() {
+            m.metrics.counters.dropped_messages.inc();
+            tracing::debug!(%from, name = %M::full_name(), "dropping message: not elected or not recovered");
+            return;
+        }
+        if let Some(msg) = m.decode::<M>(&from, &body) {
+            handler(m, from, msg, ctx);
+        }
+    });
+}
+
+impl Process for Master {
+    /// The table of contents: every message and route the master handles.
+    fn install(t: &mut Install<Self>) {
+        // Frameworks (v0 front door).
+        gated::<v0::scheduler::Call>(t, Master::receive);
+        gated::<internal::RegisterFrameworkMessage>(t, Master::register_framework);
+        gated::<internal::ReregisterFrameworkMessage>(t, Master::reregister_framework);
+        gated::<internal::UnregisterFrameworkMessage>(t, Master::unregister_framework);
+        gated::<internal::DeactivateFrameworkMessage>(t, Master::deactivate_framework);
+        gated::<internal::ResourceRequestMessage>(t, Master::resource_request);
+        gated::<internal::LaunchTasksMessage>(t, Master::launch_tasks);
+        gated::<internal::ReviveOffersMessage>(t, Master::revive_offers);
+        gated::<internal::KillTaskMessage>(t, Master::kill_task);
+        gated::<internal::StatusUpdateAcknowledgementMessage>(t, Master::status_update_acknowledgement);
+        gated::<internal::FrameworkToExecutorMessage>(t, Master::scheduler_message);
+        gated::<internal::ReconcileTasksMessage>(t, Master::reconcile_tasks);
+        // Agents.
+        gated::<internal::RegisterSlaveMessage>(t, Master::register_agent);
+        gated::<internal::ReregisterSlaveMessage>(t, Master::reregister_agent);
+        gated::<internal::UnregisterSlaveMessage>(t, Master::unregister_agent);
+        gated::<internal::StatusUpdateMessage>(t, Master::status_update);
+        gated::<internal::ExecutorToFrameworkMessage>(t, Master::executor_message);
+        gated::<internal::ExitedExecutorMessage>(t, Master::exited_executor);
+        gated::<internal::UpdateSlaveMessage>(t, Master::update_agent);
+        gated::<internal::UpdateOperationStatusMessage>(t, Master::update_operation_status);
+        // HTTP.
+        crate::http::install_routes(t);
+    }
+
+    fn initialize(&mut self, ctx: &mut Context<Self>) {
+        tracing::info!(
+            id = %self.info.id,
+            pid = %ctx.self_pid(),
+            "master started"
+        );
+        if ctx.self_pid().ip().is_loopback() {
+            tracing::warn!("master bound to loopback interface: remote schedulers and agents cannot reach it");
+        }
+        self.start_allocator(ctx);
+        self.recover(ctx);
+    }
+
+    fn exited(&mut self, pid: &Upid, ctx: &mut Context<Self>) {
+        self.on_exited(pid, ctx);
+    }
+
+    fn finalize(&mut self, _ctx: &mut Context<Self>) {
+        for observer in self.observers.values() {
+            observer.terminate();
+        }
+        for f in self.frameworks.values() {
+            if let Some(h) = f.http() {
+                // Dropping the writers ends the streams.
+                let _ = h.writer.is_closed();
+            }
+        }
+        self.frameworks.clear();
+        self.registrar.terminate();
+        if let Some(a) = &self.allocator {
+            a.terminate();
+        }
+    }
+}
+
+impl Master {
+    /// Reads the registry, then starts serving (`Master::recover`).
+    fn recover(&mut self, ctx: &mut Context<Self>) {
+        let fut = self.registrar.recover(self.info.clone());
+        ctx.spawn(fut, |m: &mut Master, result, ctx| match result {
+            Ok(registry) => m.recovered(registry, ctx),
+            Err(e) => {
+                tracing::error!(error = %e, "failed to recover the registry; the master cannot serve");
+            }
+        });
+    }
+
+    fn recovered(&mut self, registry: internal::Registry, ctx: &mut Context<Self>) {
+        let mut expected = 0usize;
+        if let Some(slaves) = &registry.slaves {
+            for s in &slaves.slaves {
+                if let Some(id) = s.info.id.as_ref().and_then(|i| AgentId::new(&i.value).ok()) {
+                    self.agents.recovered.insert(id, s.info.clone());
+                    expected += 1;
+                }
+            }
+        }
+        if let Some(u) = &registry.unreachable {
+            for s in &u.slaves {
+                if let Ok(id) = AgentId::new(&s.id.value) {
+                    self.agents.unreachable.insert(id, s.timestamp);
+                }
+            }
+        }
+        if let Some(g) = &registry.gone {
+            for s in &g.slaves {
+                if let Ok(id) = AgentId::new(&s.id.value) {
+                    self.agents.gone.insert(id, s.timestamp);
+                }
+            }
+        }
+        self.allocator_recover(expected);
+        if expected > 0 {
+            // Agents that do not come back within the reregistration timeout
+            // are marked unreachable (`recoveredSlavesTimeout`).
+            let after = self
+                .flags
+                .agent_reregister_timeout
+                .to_std()
+                .unwrap_or(std::time::Duration::from_secs(600));
+            ctx.delay(after, |m: &mut Master, ctx| m.recovered_agents_timeout(ctx));
+        }
+        self.leadership = Leadership::Leading { recovered: true };
+        self.elected_time = Some(crate::state::task::unix_now());
+        tracing::info!(
+            agents = expected,
+            "recovered the registry; elected and serving"
+        );
+        self.mark_gauges_dirty(ctx);
+    }
+
+    /// Dispatches a graceful stop of the master and its children.
+    pub(crate) fn on_exited(&mut self, pid: &Upid, ctx: &mut Context<Self>) {
+        if let Some(fid) = self
+            .frameworks
+            .iter()
+            .find(|(_, f)| f.pid() == Some(pid))
+            .map(|(id, _)| id.clone())
+        {
+            self.framework_pid_exited(&fid, ctx);
+            return;
+        }
+        if let Some(aid) = self.agents.by_pid.get(pid).cloned() {
+            self.agent_exited(&aid, ctx);
+        }
+    }
+}
+
+/// A running master inside a runtime (what `mesos-local` and tests embed).
+#[derive(Clone)]
+pub struct MasterHandle {
+    pid: LocalPid<Master>,
+    info: v0::MasterInfo,
+}
+
+impl MasterHandle {
+    pub(crate) fn new(pid: LocalPid<Master>, info: v0::MasterInfo) -> Self {
+        Self { pid, info }
+    }
+
+    /// `master@ip:port`.
+    pub fn upid(&self) -> &Upid {
+        self.pid.upid()
+    }
+
+    pub fn info(&self) -> &v0::MasterInfo {
+        &self.info
+    }
+
+    /// Runs `f` inside the master and returns its result (for tests and
+    /// tools that inspect state).
+    pub fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Master, &mut Context<Master>) -> R + Send + 'static,
+    ) -> impl std::future::Future<Output = Result<R, libprocess::ProcessGone>> + Send + 'static {
+        self.pid.call(f)
+    }
+
+    pub fn local_pid(&self) -> &LocalPid<Master> {
+        &self.pid
+    }
+
+    /// Stops the master (and its allocator, registrar and observers).
+    pub fn shutdown(&self) {
+        self.pid.terminate();
+    }
+
+    /// Completes once the master has stopped.
+    pub fn terminated(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        self.pid.terminated()
+    }
+}

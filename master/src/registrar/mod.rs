@@ -1,0 +1,233 @@
+//! The registrar process: the only writer of the master's registry.
+//!
+//! The master asks it to `apply` registry [`Operation`]s; the registrar
+//! applies them in order, in batches (every operation queued while a store
+//! is in flight goes into the next store), and answers each one only after
+//! its batch is durably stored by the [`RegistryBackend`]. Registry content
+//! is exactly Mesos's (`mesos.internal.Registry`): the master record,
+//! admitted / unreachable / gone agents, quota, weights, maintenance and
+//! minimum capabilities. Frameworks and tasks are never stored; they come
+//! back from agent reregistration and framework resubscription.
+//!
+//! Backends: [`InMemoryBackend`] (`--registry=in_memory`; clones share one
+//! store, so a test can restart a master on the same registry). The etcd
+//! backend of issue 8 implements the same trait.
+
+pub mod operations;
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use futures::channel::oneshot;
+use libprocess::{Context, LocalPid, Process};
+use mesos_common::proto::internal::{Registry, registry};
+use mesos_common::proto::v0;
+use parking_lot::Mutex;
+
+pub use operations::Operation;
+
+/// Why the registry could not be read or written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RegistryError {
+    #[error("registry backend failed: {0}")]
+    Backend(String),
+    #[error("invalid registry operation: {0}")]
+    Invalid(String),
+    #[error("the registrar is gone")]
+    Gone,
+    #[error("the registry has not been recovered")]
+    NotRecovered,
+}
+
+/// A boxed future as backends return them.
+pub type BackendFuture<T> = Pin<Box<dyn Future<Output = Result<T, RegistryError>> + Send>>;
+
+/// Where the registry is kept.
+pub trait RegistryBackend: Send + 'static {
+    /// The stored registry, `None` on first start.
+    fn fetch(&mut self) -> BackendFuture<Option<Registry>>;
+    /// Replaces the stored registry.
+    fn store(&mut self, registry: Registry) -> BackendFuture<()>;
+}
+
+/// `--registry=in_memory`. Clones share the same store.
+#[derive(Clone, Default)]
+pub struct InMemoryBackend {
+    stored: Arc<Mutex<Option<Registry>>>,
+}
+
+impl InMemoryBackend {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// What is stored now (for tests).
+    pub fn snapshot(&self) -> Option<Registry> {
+        self.stored.lock().clone()
+    }
+}
+
+impl RegistryBackend for InMemoryBackend {
+    fn fetch(&mut self) -> BackendFuture<Option<Registry>> {
+        let value = self.stored.lock().clone();
+        Box::pin(async move { Ok(value) })
+    }
+
+    fn store(&mut self, registry: Registry) -> BackendFuture<()> {
+        *self.stored.lock() = Some(registry);
+        Box::pin(async { Ok(()) })
+    }
+}
+
+type Reply = oneshot::Sender<Result<bool, RegistryError>>;
+
+/// The registrar process (`registrar(N)`).
+pub struct Registrar {
+    backend: Box<dyn RegistryBackend>,
+    registry: Option<Registry>,
+    pending: VecDeque<(Operation, Reply)>,
+    storing: bool,
+    /// Most operations queued at once; past it `apply` fails at once.
+    pending_operations_max: usize,
+}
+
+/// Operations that may wait for a store before new ones are refused.
+pub const PENDING_OPERATIONS_MAX: usize = 100_000;
+
+impl Process for Registrar {}
+
+impl Registrar {
+    pub fn new(backend: Box<dyn RegistryBackend>) -> Self {
+        Self {
+            backend,
+            registry: None,
+            pending: VecDeque::new(),
+            storing: false,
+            pending_operations_max: PENDING_OPERATIONS_MAX,
+        }
+    }
+
+    fn recover(
+        &mut self,
+        info: v0::MasterInfo,
+        reply: oneshot::Sender<Result<Registry, RegistryError>>,
+        ctx: &mut Context<Self>,
+    ) {
+        let fetch = self.backend.fetch();
+        ctx.spawn(fetch, move |this: &mut Self, fetched, ctx| {
+            let mut registry = match fetched {
+                Ok(r) => r.unwrap_or_default(),
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                    return;
+                }
+            };
+            registry.master = Some(registry::Master { info });
+            let store = this.backend.store(registry.clone());
+            ctx.spawn(store, move |this: &mut Self, stored, ctx| match stored {
+                Ok(()) => {
+                    this.registry = Some(registry.clone());
+                    let _ = reply.send(Ok(registry));
+                    this.start_batch(ctx);
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            });
+        });
+    }
+
+    fn enqueue(&mut self, op: Operation, reply: Reply, ctx: &mut Context<Self>) {
+        if self.pending.len() >= self.pending_operations_max {
+            let _ = reply.send(Err(RegistryError::Backend(format!(
+                "more than {} registry operations pending",
+                self.pending_operations_max
+            ))));
+            return;
+        }
+        self.pending.push_back((op, reply));
+        self.start_batch(ctx);
+    }
+
+    fn start_batch(&mut self, ctx: &mut Context<Self>) {
+        if self.storing || self.pending.is_empty() {
+            return;
+        }
+        let Some(current) = &self.registry else {
+            return;
+        };
+        let mut next = current.clone();
+        let batch: Vec<(Operation, Reply)> = self.pending.drain(..).collect();
+        let mut results = Vec::with_capacity(batch.len());
+        for (op, _) in &batch {
+            results.push(op.apply(&mut next));
+        }
+        self.storing = true;
+        let store = self.backend.store(next.clone());
+        ctx.spawn(store, move |this: &mut Self, stored, ctx| {
+            this.storing = false;
+            match stored {
+                Ok(()) => {
+                    this.registry = Some(next);
+                    for ((_, reply), result) in batch.into_iter().zip(results) {
+                        let _ = reply.send(result);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "registry store failed");
+                    for (_, reply) in batch {
+                        let _ = reply.send(Err(e.clone()));
+                    }
+                }
+            }
+            this.start_batch(ctx);
+        });
+    }
+}
+
+/// The master's handle on its registrar.
+#[derive(Clone)]
+pub struct RegistrarHandle {
+    pid: LocalPid<Registrar>,
+}
+
+impl RegistrarHandle {
+    /// Spawns `registrar(N)` in `runtime`.
+    pub fn spawn(
+        runtime: &libprocess::RuntimeHandle,
+        backend: Box<dyn RegistryBackend>,
+    ) -> Result<Self, libprocess::Error> {
+        let pid = runtime.spawn(
+            &libprocess::generate_id("registrar"),
+            Registrar::new(backend),
+        )?;
+        Ok(Self { pid })
+    }
+
+    /// Reads the registry and records this master in it.
+    pub fn recover(
+        &self,
+        info: v0::MasterInfo,
+    ) -> impl Future<Output = Result<Registry, RegistryError>> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        self.pid.dispatch(move |r, ctx| r.recover(info, tx, ctx));
+        async move { rx.await.unwrap_or(Err(RegistryError::Gone)) }
+    }
+
+    /// Applies `op` after every operation applied before it; resolves once
+    /// stored.
+    pub fn apply(
+        &self,
+        op: Operation,
+    ) -> impl Future<Output = Result<bool, RegistryError>> + Send + 'static {
+        let (tx, rx) = oneshot::channel();
+        self.pid.dispatch(move |r, ctx| r.enqueue(op, tx, ctx));
+        async move { rx.await.unwrap_or(Err(RegistryError::Gone)) }
+    }
+
+    pub fn terminate(&self) {
+        self.pid.terminate();
+    }
+}
