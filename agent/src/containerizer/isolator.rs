@@ -1,0 +1,260 @@
+//! Isolators: lifecycle hooks the containerizer runs around each container, one
+//! per isolation mechanism, named as in `--isolation` (Mesos `isolator.hpp`).
+//!
+//! ```text
+//! prepare (before fork; may add to the launch description)
+//!   -> isolate (the helper is forked, before it execs)
+//!   -> watch (a limitation, e.g. OOM, ends the container)
+//!   -> update (tasks join or leave; new resources)
+//!   -> usage (for /monitor/statistics)
+//!   -> cleanup (after the container is gone; tolerates unknown containers)
+//! ```
+//!
+//! Today's isolators are `posix/cpu` and `posix/mem`: they enforce nothing and
+//! report usage read from `/proc` for every process of the container's session.
+//! cgroups, namespaces, seccomp and capabilities arrive with the isolation issue
+//! behind this same trait.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use mesos_common::proto::v0::{Resource, ResourceStatistics};
+use mesos_common::proto::v0::slave::{ContainerConfig, ContainerLaunchInfo, ContainerLimitation};
+
+/// Why an isolator hook failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("isolator {isolator}: {reason}")]
+pub struct IsolatorError {
+    pub isolator: &'static str,
+    pub reason: String,
+}
+
+/// A limitation that ends a container (e.g. out of memory).
+pub type Limitation = Pin<Box<dyn Future<Output = ContainerLimitation>>>;
+
+/// One isolation mechanism's hooks; see the module docs for their order.
+pub trait Isolator: Send {
+    /// The `--isolation` name (`posix/cpu`).
+    fn name(&self) -> &'static str;
+
+    /// Before the container's helper is forked: may return launch additions
+    /// (environment, mounts, namespaces) merged into the launch description.
+    fn prepare(
+        &mut self,
+        container_id: &str,
+        config: &ContainerConfig,
+    ) -> Result<Option<ContainerLaunchInfo>, IsolatorError>;
+
+    /// After the fork, before the executor runs.
+    fn isolate(&mut self, container_id: &str, pid: u32) -> Result<(), IsolatorError>;
+
+    /// A future that resolves if the container hits a limit; `None` when this
+    /// isolator never limits.
+    fn watch(&mut self, container_id: &str) -> Option<Limitation>;
+
+    /// The container's resources changed (a task joined or left).
+    fn update(&mut self, container_id: &str, resources: &[Resource]) -> Result<(), IsolatorError>;
+
+    /// Adds this isolator's figures to `stats` for the container rooted at `pid`.
+    fn usage(&self, container_id: &str, pid: u32, stats: &mut ResourceStatistics);
+
+    /// The container is gone; must tolerate containers it never saw.
+    fn cleanup(&mut self, container_id: &str) -> Result<(), IsolatorError>;
+}
+
+/// The isolators `--isolation` may name today.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IsolatorKind {
+    PosixCpu,
+    PosixMem,
+}
+
+impl IsolatorKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            IsolatorKind::PosixCpu => "posix/cpu",
+            IsolatorKind::PosixMem => "posix/mem",
+        }
+    }
+
+    pub fn create(self) -> Box<dyn Isolator> {
+        match self {
+            IsolatorKind::PosixCpu => Box::new(PosixCpu),
+            IsolatorKind::PosixMem => Box::new(PosixMem),
+        }
+    }
+}
+
+/// Parses `--isolation` (comma separated, duplicates ignored); unknown names are
+/// an error naming what is supported.
+pub fn parse_isolation(text: &str) -> Result<Vec<IsolatorKind>, String> {
+    let mut kinds = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let kind = match name {
+            "posix/cpu" => IsolatorKind::PosixCpu,
+            "posix/mem" => IsolatorKind::PosixMem,
+            other => {
+                return Err(format!(
+                    "unknown or unsupported isolator '{other}' (supported: posix/cpu, posix/mem)"
+                ));
+            }
+        };
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    }
+    Ok(kinds)
+}
+
+/// Figures of every process in the session led by `pid` (the container's
+/// helper called `setsid`, so its session holds the whole container).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct SessionUsage {
+    pub processes: u32,
+    pub threads: u32,
+    pub user_secs: f64,
+    pub system_secs: f64,
+    pub rss_bytes: u64,
+}
+
+/// Sums `/proc/<p>/stat` over the session of `pid`.
+pub fn session_usage(pid: u32) -> SessionUsage {
+    let mut usage = SessionUsage::default();
+    let ticks = procfs::ticks_per_second() as f64;
+    let page = procfs::page_size();
+    let Ok(all) = procfs::process::all_processes() else {
+        return usage;
+    };
+    for process in all.flatten() {
+        let Ok(stat) = process.stat() else { continue };
+        if stat.session != pid as i32 && stat.pid != pid as i32 {
+            continue;
+        }
+        usage.processes += 1;
+        usage.threads += stat.num_threads.max(0) as u32;
+        usage.user_secs += stat.utime as f64 / ticks;
+        usage.system_secs += stat.stime as f64 / ticks;
+        usage.rss_bytes += stat.rss * page;
+    }
+    usage
+}
+
+/// Every process in the session of `pid` (for killing a container).
+pub fn session_pids(pid: u32) -> Vec<u32> {
+    let Ok(all) = procfs::process::all_processes() else {
+        return vec![pid];
+    };
+    let mut pids: Vec<u32> = all
+        .flatten()
+        .filter_map(|p| p.stat().ok())
+        .filter(|s| s.session == pid as i32 || s.pid == pid as i32)
+        .map(|s| s.pid as u32)
+        .collect();
+    if !pids.contains(&pid) {
+        pids.push(pid);
+    }
+    pids
+}
+
+/// `posix/cpu`: CPU time of the container's processes.
+#[derive(Debug, Default)]
+pub struct PosixCpu;
+
+impl Isolator for PosixCpu {
+    fn name(&self) -> &'static str {
+        "posix/cpu"
+    }
+
+    fn prepare(
+        &mut self,
+        _: &str,
+        _: &ContainerConfig,
+    ) -> Result<Option<ContainerLaunchInfo>, IsolatorError> {
+        Ok(None)
+    }
+
+    fn isolate(&mut self, _: &str, _: u32) -> Result<(), IsolatorError> {
+        Ok(())
+    }
+
+    fn watch(&mut self, _: &str) -> Option<Limitation> {
+        None
+    }
+
+    fn update(&mut self, _: &str, _: &[Resource]) -> Result<(), IsolatorError> {
+        Ok(())
+    }
+
+    fn usage(&self, _: &str, pid: u32, stats: &mut ResourceStatistics) {
+        let u = session_usage(pid);
+        stats.cpus_user_time_secs = Some(u.user_secs);
+        stats.cpus_system_time_secs = Some(u.system_secs);
+        stats.processes = Some(u.processes);
+        stats.threads = Some(u.threads);
+    }
+
+    fn cleanup(&mut self, _: &str) -> Result<(), IsolatorError> {
+        Ok(())
+    }
+}
+
+/// `posix/mem`: resident memory of the container's processes.
+#[derive(Debug, Default)]
+pub struct PosixMem;
+
+impl Isolator for PosixMem {
+    fn name(&self) -> &'static str {
+        "posix/mem"
+    }
+
+    fn prepare(
+        &mut self,
+        _: &str,
+        _: &ContainerConfig,
+    ) -> Result<Option<ContainerLaunchInfo>, IsolatorError> {
+        Ok(None)
+    }
+
+    fn isolate(&mut self, _: &str, _: u32) -> Result<(), IsolatorError> {
+        Ok(())
+    }
+
+    fn watch(&mut self, _: &str) -> Option<Limitation> {
+        None
+    }
+
+    fn update(&mut self, _: &str, _: &[Resource]) -> Result<(), IsolatorError> {
+        Ok(())
+    }
+
+    fn usage(&self, _: &str, pid: u32, stats: &mut ResourceStatistics) {
+        stats.mem_rss_bytes = Some(session_usage(pid).rss_bytes);
+    }
+
+    fn cleanup(&mut self, _: &str) -> Result<(), IsolatorError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn isolation_flag_accepts_posix_and_names_unknown_ones() {
+        assert_eq!(
+            parse_isolation("posix/cpu,posix/mem,posix/cpu").unwrap(),
+            vec![IsolatorKind::PosixCpu, IsolatorKind::PosixMem]
+        );
+        let err = parse_isolation("posix/cpu,cgroups/cpu").unwrap_err();
+        assert!(err.contains("cgroups/cpu"), "{err}");
+        assert!(parse_isolation("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn usage_of_this_process_is_nonzero() {
+        let u = session_usage(std::process::id());
+        assert!(u.processes >= 1);
+        assert!(u.rss_bytes > 0);
+    }
+}

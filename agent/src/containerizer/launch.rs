@@ -1,0 +1,191 @@
+//! `mesos-containerizer launch`: the helper every container starts as. It reads
+//! the launch description (`--launch_info`, a JSON `ContainerLaunchInfo`, or
+//! `file://<path>` to one), starts a new session so the container survives the
+//! agent, then replaces itself with the command: `/bin/sh -c <value>` for shell
+//! commands, else `<value>` with `arguments` (the first is argv\[0\]), in
+//! `working_directory`, with exactly the description's environment, as `user`.
+//!
+//! The isolation issue adds namespaces, rlimits, capabilities, `no_new_privs`
+//! and seccomp here, between reading the description and exec.
+
+use std::collections::BTreeMap;
+use std::os::unix::process::CommandExt;
+use std::process::Command;
+
+use mesos_common::define_flags;
+use mesos_common::flags::FlagsLoader;
+use mesos_common::proto::v0::slave::ContainerLaunchInfo;
+
+define_flags! {
+    /// Flags of `mesos-containerizer launch`.
+    #[derive(Debug, Clone)]
+    pub struct LaunchFlags {
+        pub launch_info: String {
+            help: "JSON ContainerLaunchInfo describing the container (or file:///path to one).",
+        },
+    }
+}
+
+/// Why the helper could not exec.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error("{0}")]
+    Flags(#[from] mesos_common::flags::FlagError),
+    #[error("invalid --launch_info: {0}")]
+    LaunchInfo(String),
+    #[error("the launch description has no command")]
+    NoCommand,
+    #[error("unknown user '{0}'")]
+    UnknownUser(String),
+    #[error("failed to exec '{program}': {source}")]
+    Exec {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Builds the command a launch description names (without executing it).
+pub fn command_for(info: &ContainerLaunchInfo) -> Result<Command, LaunchError> {
+    let command = info.command.as_ref().ok_or(LaunchError::NoCommand)?;
+    let value = command.value.clone().unwrap_or_default();
+    let mut cmd = if command.shell() {
+        let mut c = Command::new("/bin/sh");
+        c.arg("-c").arg(&value);
+        c
+    } else {
+        if value.is_empty() {
+            return Err(LaunchError::NoCommand);
+        }
+        let mut c = Command::new(&value);
+        if let Some((argv0, rest)) = command.arguments.split_first() {
+            c.arg0(argv0);
+            c.args(rest);
+        }
+        c
+    };
+    cmd.env_clear();
+    for (name, value) in environment(info) {
+        cmd.env(name, value);
+    }
+    if let Some(dir) = info.working_directory.as_deref().filter(|d| !d.is_empty()) {
+        cmd.current_dir(dir);
+    }
+    if let Some(user) = info.user.as_deref().filter(|u| !u.is_empty()) {
+        let (uid, gid) = lookup_user(user).ok_or_else(|| LaunchError::UnknownUser(user.into()))?;
+        if uid != rustix::process::geteuid().as_raw() {
+            cmd.uid(uid).gid(gid);
+        }
+    }
+    Ok(cmd)
+}
+
+/// The description's environment (value variables; later entries win).
+pub fn environment(info: &ContainerLaunchInfo) -> BTreeMap<String, String> {
+    info.environment
+        .iter()
+        .flat_map(|e| e.variables.iter())
+        .filter_map(|v| v.value.clone().map(|value| (v.name.clone(), value)))
+        .collect()
+}
+
+/// A user's uid and primary gid from `/etc/passwd`.
+pub fn lookup_user(user: &str) -> Option<(u32, u32)> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|line| {
+        let fields: Vec<&str> = line.split(':').collect();
+        if fields.len() >= 4 && fields[0] == user {
+            Some((fields[2].parse().ok()?, fields[3].parse().ok()?))
+        } else {
+            None
+        }
+    })
+}
+
+/// Parses the description from `--launch_info`'s text.
+pub fn parse_launch_info(text: &str) -> Result<ContainerLaunchInfo, LaunchError> {
+    mesos_common::json::from_str(text).map_err(|e| LaunchError::LaunchInfo(e.to_string()))
+}
+
+/// The helper's `main` for `launch`: only returns on failure.
+pub fn run(args: &[String]) -> LaunchError {
+    let loaded = match FlagsLoader::new().load::<LaunchFlags>(args, std::iter::empty()) {
+        Ok(l) => l,
+        Err(e) => return e.into(),
+    };
+    let info = match parse_launch_info(&loaded.flags.launch_info) {
+        Ok(i) => i,
+        Err(e) => return e,
+    };
+    // A new session: not killed with the agent, killed as a whole by the launcher.
+    if let Err(e) = rustix::process::setsid() {
+        eprintln!("mesos-containerizer: setsid failed ({e}); continuing in the agent's session");
+    }
+    let mut cmd = match command_for(&info) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let source = cmd.exec();
+    LaunchError::Exec { program, source }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mesos_common::proto::v0::{CommandInfo, Environment, environment::Variable};
+
+    fn info(command: CommandInfo) -> ContainerLaunchInfo {
+        ContainerLaunchInfo {
+            command: Some(command),
+            environment: Some(Environment {
+                variables: vec![Variable {
+                    name: "A".into(),
+                    value: Some("1".into()),
+                    ..Default::default()
+                }],
+            }),
+            working_directory: Some("/tmp".into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn shell_and_argv_commands() {
+        let shell = command_for(&info(CommandInfo {
+            value: Some("echo hi".into()),
+            ..Default::default()
+        }))
+        .unwrap();
+        assert_eq!(shell.get_program(), "/bin/sh");
+        assert_eq!(shell.get_args().collect::<Vec<_>>(), ["-c", "echo hi"]);
+        let argv = command_for(&info(CommandInfo {
+            shell: Some(false),
+            value: Some("/bin/echo".into()),
+            arguments: vec!["echo".into(), "a".into(), "b".into()],
+            ..Default::default()
+        }))
+        .unwrap();
+        assert_eq!(argv.get_program(), "/bin/echo");
+        assert_eq!(argv.get_args().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(
+            argv.get_envs().collect::<Vec<_>>(),
+            [(std::ffi::OsStr::new("A"), Some(std::ffi::OsStr::new("1")))]
+        );
+    }
+
+    #[test]
+    fn bad_descriptions_are_errors() {
+        assert!(matches!(parse_launch_info("{"), Err(LaunchError::LaunchInfo(_))));
+        assert!(matches!(
+            command_for(&ContainerLaunchInfo::default()),
+            Err(LaunchError::NoCommand)
+        ));
+        let mut i = info(CommandInfo {
+            value: Some("true".into()),
+            ..Default::default()
+        });
+        i.user = Some("no-such-user-here".into());
+        assert!(matches!(command_for(&i), Err(LaunchError::UnknownUser(_))));
+    }
+}

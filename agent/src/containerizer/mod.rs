@@ -1,0 +1,295 @@
+//! The Mesos containerizer: turns a `ContainerConfig` (an executor to run, its
+//! sandbox, resources and environment) into a running container, watches it,
+//! reports its usage and destroys it.
+//!
+//! Supervision: agent -> containerizer -> isolators (hooks, [`isolator`]) and
+//! launcher (fork and kill, [`launcher`]); every container's first process is
+//! `mesos-containerizer launch` ([`launch`]), which execs the executor; exits
+//! are watched through pidfds ([`reaper`]). The containerizer is owned by the
+//! agent actor and runs on its thread; it never blocks on a container.
+
+pub mod isolator;
+pub mod launch;
+pub mod launcher;
+pub mod reaper;
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+
+use mesos_common::proto::v0::slave::{ContainerConfig, ContainerLaunchInfo, ContainerTermination};
+use mesos_common::proto::v0::{Environment, ResourceStatistics, environment::Variable};
+
+use self::isolator::{Isolator, Limitation};
+use self::launcher::{ForkSpec, Launcher, PosixLauncher};
+use self::reaper::WaitStatus;
+use crate::checkpoint;
+use crate::constants::{LAUNCH_INFO_INLINE_BYTES_MAX, MESOS_CONTAINERIZER};
+use crate::error::AgentError;
+use crate::protobuf_utils::now_secs;
+
+/// The `PATH` a container gets when its environment sets none (Mesos's
+/// `os::host_default_path()`).
+pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// A container the containerizer knows.
+#[derive(Debug, Clone)]
+pub struct Container {
+    pub pid: u32,
+    pub directory: PathBuf,
+    /// `None` for containers recovered after a restart.
+    pub config: Option<ContainerConfig>,
+    pub destroying: bool,
+}
+
+/// What the agent asks to launch.
+#[derive(Debug, Clone)]
+pub struct LaunchRequest {
+    pub container_id: String,
+    pub config: ContainerConfig,
+    /// The executor's environment (`executorEnvironment()`).
+    pub environment: BTreeMap<String, String>,
+    /// Where to checkpoint the forked pid (checkpointing frameworks).
+    pub forked_pid_path: Option<PathBuf>,
+}
+
+/// See the module docs.
+pub struct Containerizer {
+    launcher_dir: PathBuf,
+    runtime_dir: PathBuf,
+    launcher: Box<dyn Launcher>,
+    isolators: Vec<Box<dyn Isolator>>,
+    containers: HashMap<String, Container>,
+}
+
+impl std::fmt::Debug for Containerizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Containerizer")
+            .field("launcher_dir", &self.launcher_dir)
+            .field("containers", &self.containers.len())
+            .finish()
+    }
+}
+
+impl Containerizer {
+    pub fn new(
+        launcher_dir: PathBuf,
+        runtime_dir: PathBuf,
+        isolation: &str,
+    ) -> Result<Containerizer, AgentError> {
+        let isolators = isolator::parse_isolation(isolation)
+            .map_err(|reason| AgentError::InvalidFlag {
+                flag: "isolation",
+                reason,
+            })?
+            .into_iter()
+            .map(|k| k.create())
+            .collect();
+        Ok(Containerizer {
+            launcher_dir,
+            runtime_dir,
+            launcher: Box::new(PosixLauncher),
+            isolators,
+            containers: HashMap::new(),
+        })
+    }
+
+    pub fn launcher_dir(&self) -> &Path {
+        &self.launcher_dir
+    }
+
+    pub fn containers(&self) -> impl Iterator<Item = (&String, &Container)> {
+        self.containers.iter()
+    }
+
+    pub fn get(&self, container_id: &str) -> Option<&Container> {
+        self.containers.get(container_id)
+    }
+
+    /// The launch description for a request: the executor's command in its
+    /// sandbox with exactly this environment (plus `MESOS_SANDBOX`, the
+    /// command's own variables and a default `PATH`), merged with what the
+    /// isolators add.
+    pub fn launch_info(
+        &mut self,
+        request: &LaunchRequest,
+    ) -> Result<ContainerLaunchInfo, AgentError> {
+        let config = &request.config;
+        let mut env = request.environment.clone();
+        env.insert("MESOS_SANDBOX".into(), config.directory.clone());
+        if let Some(command_env) = &config.command_info.environment {
+            for v in &command_env.variables {
+                if let Some(value) = &v.value {
+                    env.insert(v.name.clone(), value.clone());
+                }
+            }
+        }
+        env.entry("PATH".into()).or_insert_with(|| DEFAULT_PATH.into());
+        let mut info = ContainerLaunchInfo {
+            command: Some(config.command_info.clone()),
+            working_directory: Some(config.directory.clone()),
+            user: config.user.clone(),
+            ..Default::default()
+        };
+        for iso in &mut self.isolators {
+            let extra = iso
+                .prepare(&request.container_id, config)
+                .map_err(|e| AgentError::Launch(e.to_string()))?;
+            if let Some(extra) = extra {
+                for v in extra.environment.iter().flat_map(|e| e.variables.iter()) {
+                    if let Some(value) = &v.value {
+                        env.insert(v.name.clone(), value.clone());
+                    }
+                }
+            }
+        }
+        info.environment = Some(Environment {
+            variables: env
+                .into_iter()
+                .map(|(name, value)| Variable {
+                    name,
+                    value: Some(value),
+                    ..Default::default()
+                })
+                .collect(),
+        });
+        Ok(info)
+    }
+
+    /// Launches a container; returns its pid. The caller then watches it with
+    /// [`wait`](Self::wait).
+    pub fn launch(&mut self, request: LaunchRequest) -> Result<u32, AgentError> {
+        if self.containers.contains_key(&request.container_id) {
+            return Err(AgentError::Launch(format!(
+                "container {} already exists",
+                request.container_id
+            )));
+        }
+        let info = self.launch_info(&request)?;
+        let json = mesos_common::json::to_string(&info);
+        let launch_info_arg = if json.len() <= LAUNCH_INFO_INLINE_BYTES_MAX {
+            format!("--launch_info={json}")
+        } else {
+            let path = self
+                .runtime_dir
+                .join("containers")
+                .join(&request.container_id)
+                .join("launch_info.json");
+            checkpoint::write_text(&path, &json)?;
+            format!("--launch_info=file://{}", path.display())
+        };
+        let sandbox = PathBuf::from(&request.config.directory);
+        let spec = ForkSpec {
+            helper: self.launcher_dir.join(MESOS_CONTAINERIZER),
+            launch_info_arg,
+            sandbox: sandbox.clone(),
+        };
+        let pid = self.launcher.fork(&request.container_id, &spec)?;
+        if let Some(path) = &request.forked_pid_path
+            && let Err(e) = checkpoint::write_text(path, &pid.to_string())
+        {
+            self.launcher.destroy(&request.container_id, pid);
+            return Err(e);
+        }
+        for iso in &mut self.isolators {
+            if let Err(e) = iso.isolate(&request.container_id, pid) {
+                self.launcher.destroy(&request.container_id, pid);
+                return Err(AgentError::Launch(e.to_string()));
+            }
+        }
+        self.containers.insert(
+            request.container_id,
+            Container {
+                pid,
+                directory: sandbox,
+                config: Some(request.config),
+                destroying: false,
+            },
+        );
+        Ok(pid)
+    }
+
+    /// Takes back a container found at recovery (its process may be gone).
+    pub fn recover(&mut self, container_id: &str, pid: u32, directory: PathBuf) {
+        self.containers.insert(
+            container_id.to_string(),
+            Container {
+                pid,
+                directory,
+                config: None,
+                destroying: false,
+            },
+        );
+    }
+
+    /// Resolves when the container's first process exits.
+    pub fn wait(&self, container_id: &str) -> Pin<Box<dyn Future<Output = WaitStatus>>> {
+        match self.containers.get(container_id) {
+            Some(c) => reaper::wait_pid(c.pid),
+            None => Box::pin(futures::future::ready(None)),
+        }
+    }
+
+    /// The isolators' limitation watches of a container.
+    pub fn limitations(&mut self, container_id: &str) -> Vec<Limitation> {
+        self.isolators
+            .iter_mut()
+            .filter_map(|i| i.watch(container_id))
+            .collect()
+    }
+
+    /// Kills every process of the container; its `wait` then resolves.
+    pub fn destroy(&mut self, container_id: &str) {
+        if let Some(c) = self.containers.get_mut(container_id) {
+            c.destroying = true;
+            let pid = c.pid;
+            self.launcher.destroy(container_id, pid);
+        }
+    }
+
+    /// The container's first process exited: kills what is left of it, runs
+    /// the isolators' cleanup and forgets it. Returns the termination.
+    pub fn terminated(&mut self, container_id: &str, status: WaitStatus) -> ContainerTermination {
+        if let Some(c) = self.containers.remove(container_id) {
+            // Orphans of the executor die with it, as in a pid namespace.
+            self.launcher.destroy(container_id, c.pid);
+        }
+        for iso in &mut self.isolators {
+            if let Err(e) = iso.cleanup(container_id) {
+                tracing::warn!(container_id, error = %e, "isolator cleanup failed");
+            }
+        }
+        let _ = std::fs::remove_dir_all(self.runtime_dir.join("containers").join(container_id));
+        ContainerTermination {
+            status,
+            message: status.map(|s| format!("Command {}", reaper::describe(s))),
+            ..Default::default()
+        }
+    }
+
+    /// Resource usage of a container (`/monitor/statistics`).
+    pub fn usage(&self, container_id: &str) -> Option<ResourceStatistics> {
+        let c = self.containers.get(container_id)?;
+        let mut stats = ResourceStatistics {
+            timestamp: now_secs(),
+            ..Default::default()
+        };
+        for iso in &self.isolators {
+            iso.usage(container_id, c.pid, &mut stats);
+        }
+        Some(stats)
+    }
+
+    /// New resources for a container (tasks joined or left).
+    pub fn update(&mut self, container_id: &str, resources: &[mesos_common::proto::v0::Resource]) {
+        if !self.containers.contains_key(container_id) {
+            return;
+        }
+        for iso in &mut self.isolators {
+            if let Err(e) = iso.update(container_id, resources) {
+                tracing::warn!(container_id, error = %e, "isolator update failed");
+            }
+        }
+    }
+}
