@@ -98,6 +98,14 @@ impl<P: Process> Context<P> {
         self.core.link(&self.me, pid);
     }
 
+    /// [`link`](Self::link) over a new connection, replacing the current one to
+    /// `pid`'s address (libprocess `link(pid, RECONNECT)`, which the v0 executor
+    /// driver uses after an agent restart, when the old connection may be
+    /// half-open). The old connection's end produces no `exited`.
+    pub fn relink(&self, pid: &Upid) {
+        self.core.relink(&self.me, pid);
+    }
+
     /// Stops watching `pid`.
     pub fn unlink(&self, pid: &Upid) {
         self.core.unlink(&self.me, pid);

@@ -233,10 +233,27 @@ impl Outbound {
     }
 
     /// Forgets the connection `generation` to `addr` if it is still the current one.
-    fn remove(&self, addr: SocketAddrV4, generation: u64) {
+    /// Returns whether it was (a replaced connection breaking says nothing about
+    /// the current one, so it must not exit the links).
+    fn remove(&self, addr: SocketAddrV4, generation: u64) -> bool {
         let mut peers = self.peers.lock();
         if peers.get(&addr).is_some_and(|p| p.generation == generation) {
             peers.remove(&addr);
+            return true;
+        }
+        false
+    }
+
+    /// Replaces the connection to `addr` with a fresh one (libprocess
+    /// `RemoteConnection::RECONNECT`); the old one closes gracefully when idle and
+    /// its end produces no `exited`.
+    pub(crate) fn reconnect(&self, core: &Arc<Core>, addr: SocketAddrV4) {
+        let mut peers = self.peers.lock();
+        let peer = self.start(core, addr);
+        if let Some(old) = peers.insert(addr, peer)
+            && let Some(conn) = old.conn.get()
+        {
+            conn.state.lock().closed = true;
         }
     }
 
@@ -385,7 +402,7 @@ fn lost(
     why: &str,
     connecting: bool,
 ) {
-    core.outbound.remove(addr, generation);
+    let current = core.outbound.remove(addr, generation);
     rx.close();
     let mut dropped = 0u64;
     while rx.try_recv().is_ok() {
@@ -401,7 +418,9 @@ fn lost(
     } else {
         tracing::debug!(peer = %addr, "{why}");
     }
-    core.address_exited(addr);
+    if current {
+        core.address_exited(addr);
+    }
 }
 
 async fn write_batch(

@@ -288,6 +288,16 @@ impl Core {
             .insert(Arc::from(linker.id()));
     }
 
+    /// `link` over a fresh connection, replacing the current one.
+    pub(crate) fn relink(self: &Arc<Self>, linker: &Upid, linkee: &Upid) {
+        if self.is_local(linkee) {
+            return self.link(linker, linkee);
+        }
+        let addr = linkee.address();
+        self.add_link(addr, linker, linkee);
+        self.outbound.reconnect(self, addr);
+    }
+
     pub(crate) fn unlink(&self, linker: &Upid, linkee: &Upid) {
         let addr = if self.is_local(linkee) {
             self.address

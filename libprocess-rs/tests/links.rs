@@ -40,7 +40,10 @@ fn link(w: &LocalPid<Watcher>, to: &Upid) {
 
 fn next_exit(rx: &mut futures::channel::mpsc::UnboundedReceiver<Upid>) -> Upid {
     use futures::StreamExt;
-    block_on(rx.next()).expect("exited event")
+    // Bounded so a missing event fails the test instead of hanging it.
+    block_on(libprocess::clock::timeout(IO_GUARD, rx.next()))
+        .expect("no exited event in time")
+        .expect("exited event")
 }
 
 #[test]
@@ -162,4 +165,39 @@ fn peer_runtime_shutdown_exits_linkers_and_sends_resume_after_restart() {
     rt.send_raw(w.upid(), sink.upid(), "hello", "2");
     let (_, _, body) = block_on(again);
     assert_eq!(&body[..], b"2");
+}
+
+#[test]
+fn relink_uses_a_fresh_connection_and_ignores_the_old_one() {
+    let rt = runtime();
+    let (w, mut exits) = watcher(&rt, "w");
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let agent = Upid::new(
+        "slave(1)",
+        Ipv4Addr::LOCALHOST,
+        listener.local_addr().unwrap().port(),
+    );
+    link(&w, &agent);
+    let (old, _) = listener.accept().unwrap();
+    let to = agent.clone();
+    block_on(w.call(move |_, ctx| ctx.relink(&to))).unwrap();
+    let (new, _) = listener.accept().unwrap();
+    // Sends go over the new connection.
+    rt.send_raw(w.upid(), &agent, "hello", "x");
+    let mut new = new;
+    new.set_read_timeout(Some(IO_GUARD)).unwrap();
+    let mut buf = [0u8; 512];
+    let n = new.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("POST /slave(1)/hello "));
+    // The old connection breaking says nothing; the new one breaking exits.
+    drop(old);
+    let probe = rt.upid("nobody-here");
+    link(&w, &probe);
+    assert_eq!(
+        next_exit(&mut exits),
+        probe,
+        "no exit from the replaced connection"
+    );
+    drop(new);
+    assert_eq!(next_exit(&mut exits), agent);
 }
