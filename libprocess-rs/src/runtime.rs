@@ -184,6 +184,8 @@ pub(crate) struct Core {
     links: Mutex<LinkTable>,
     pub outbound: Outbound,
     stopping: AtomicBool,
+    /// Signalled whenever a process leaves the table (shutdown waits on it).
+    left: (Mutex<()>, parking_lot::Condvar),
 }
 
 impl Core {
@@ -340,6 +342,10 @@ impl Core {
     /// A local process finalized: forget it, tell its local linkers, drop its links.
     pub(crate) fn process_stopped(&self, pid: &Upid) {
         self.processes.write().remove(pid.id());
+        {
+            let _guard = self.left.0.lock();
+            self.left.1.notify_all();
+        }
         let linkers = {
             let mut links = self.links.lock();
             let mut linkers = HashSet::new();
@@ -460,6 +466,9 @@ impl RuntimeHandle {
     }
 }
 
+/// How long shutdown waits for processes to finalize.
+const SHUTDOWN_FINALIZE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// A running runtime. Dropping it shuts it down (see [`Runtime::shutdown`]).
 pub struct Runtime {
     handle: RuntimeHandle,
@@ -566,6 +575,7 @@ impl Runtime {
             links: Mutex::new(HashMap::new()),
             outbound: Outbound::default(),
             stopping: AtomicBool::new(false),
+            left: (Mutex::new(()), parking_lot::Condvar::new()),
         });
         {
             let weak = Arc::downgrade(&core);
@@ -608,11 +618,19 @@ impl Runtime {
         for slot in &slots {
             slot.terminate();
         }
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while !core.processes.read().is_empty() && std::time::Instant::now() < deadline {
-            std::thread::yield_now();
-            std::thread::sleep(Duration::from_millis(1));
+        // Bounded: a handler stuck forever must not hang shutdown.
+        let deadline = std::time::Instant::now() + SHUTDOWN_FINALIZE_TIMEOUT;
+        let mut guard = core.left.0.lock();
+        while !core.processes.read().is_empty() {
+            if core.left.1.wait_until(&mut guard, deadline).timed_out() {
+                tracing::warn!(
+                    left = ?core.process_ids(),
+                    "processes did not finalize in time; stopping anyway"
+                );
+                break;
+            }
         }
+        drop(guard);
         core.outbound.close_all();
         if let Some(system) = self.actor_system.take() {
             system.stop();
