@@ -87,11 +87,7 @@ fn handle(m: &mut Master, request: Request, ctx: &mut Context<Master>) -> Result
             return Err(ApiError::BadRequest("Expecting 'subscribe' to be present".into()));
         };
         m.subscribe(
-            Subscriber::Http(HttpConnection {
-                stream_id,
-                writer,
-                content_type: accept,
-            }),
+            Subscriber::Http(HttpConnection::new(stream_id, writer, accept)),
             subscribe,
             ctx,
         );

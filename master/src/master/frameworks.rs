@@ -216,7 +216,7 @@ impl Master {
             Some(Connection::Http(h)) => {
                 let id = framework.id.clone();
                 let stream = h.stream_id.clone();
-                ctx.spawn(h.writer.closed(), move |m: &mut Master, (), ctx| {
+                ctx.spawn(h.watch(), move |m: &mut Master, (), ctx| {
                     m.http_stream_closed(&id, &stream, ctx)
                 });
             }
@@ -313,10 +313,10 @@ impl Master {
                     ctx,
                 );
             }
-            if let Connection::Pid(p) = old
-                && !same_pid
-            {
-                ctx.unlink(p);
+            match old {
+                Connection::Pid(p) if !same_pid => ctx.unlink(p),
+                Connection::Http(h) => h.close(),
+                Connection::Pid(_) => {}
             }
         }
         self.cancel_heartbeat(id, ctx);
@@ -469,7 +469,8 @@ impl Master {
                 ctx.unlink(p);
             }
             // The writer of a v1 stream is dropped here, ending the stream.
-            if f.http().is_some() {
+            if let Some(h) = f.http() {
+                h.close();
                 f.connection = None;
             }
         }
@@ -565,8 +566,10 @@ impl Master {
         let Some(f) = self.frameworks.remove(id) else {
             return;
         };
-        if let Some(Connection::Pid(p)) = &f.connection {
-            ctx.unlink(p);
+        match &f.connection {
+            Some(Connection::Pid(p)) => ctx.unlink(p),
+            Some(Connection::Http(h)) => h.close(),
+            None => {}
         }
         let completed = CompletedFramework {
             info: f.info.clone(),

@@ -193,7 +193,7 @@ impl Master {
     }
 
     /// Recomputes the state gauges (see `metrics`).
-    pub(crate) fn refresh_gauges(&mut self) {
+    pub fn refresh_gauges(&mut self) {
         use mesos_common::proto::v0::TaskState as S;
         self.gauges_dirty = false;
         let g = &self.metrics.gauges;
@@ -487,5 +487,62 @@ impl MasterHandle {
     /// Completes once the master has stopped.
     pub fn terminated(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
         self.pid.terminated()
+    }
+}
+
+/// Read-only views for tests and embedding tools (the HTTP endpoints are
+/// the operator's view).
+impl Master {
+    pub fn framework_ids(&self) -> Vec<String> {
+        self.frameworks.keys().map(|f| f.to_string()).collect()
+    }
+
+    pub fn framework_state(&self, id: &str) -> Option<crate::state::FrameworkState> {
+        self.frameworks.get(id).map(|f| f.state)
+    }
+
+    pub fn framework_completed(&self, id: &str) -> bool {
+        self.is_completed_framework(id)
+    }
+
+    pub fn agent_ids(&self) -> Vec<String> {
+        self.agents.registered.keys().map(|a| a.to_string()).collect()
+    }
+
+    pub fn agent_state(&self, id: &str) -> Option<crate::state::AgentState> {
+        self.agents.registered.get(id).map(|a| a.state)
+    }
+
+    pub fn agent_unreachable(&self, id: &str) -> bool {
+        self.agents.unreachable.contains_key(id)
+    }
+
+    pub fn agent_recovered_pending(&self, id: &str) -> bool {
+        self.agents.recovered.contains_key(id)
+    }
+
+    /// The master's latest state of a task it tracks.
+    pub fn task_state(&self, framework: &str, task: &str) -> Option<v0::TaskState> {
+        self.frameworks
+            .get(framework)
+            .and_then(|f| f.tasks.get(task))
+            .map(|t| crate::state::task::state_of(t.task.state))
+    }
+
+    pub fn completed_tasks(&self, framework: &str) -> usize {
+        self.frameworks
+            .get(framework)
+            .map_or(0, |f| f.completed_tasks.len())
+    }
+
+    pub fn outstanding_offers(&self) -> usize {
+        self.offers.len()
+    }
+
+    pub fn offers_of(&self, framework: &str) -> Vec<String> {
+        self.frameworks
+            .get(framework)
+            .map(|f| f.offers.iter().map(|o| o.to_string()).collect())
+            .unwrap_or_default()
     }
 }

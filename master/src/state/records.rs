@@ -111,6 +111,41 @@ pub struct HttpConnection {
     pub stream_id: String,
     pub writer: libprocess::StreamWriter,
     pub content_type: mesos_common::http::ContentType,
+    /// Ends the watcher that waits for the client to go away (it holds a
+    /// writer, which would keep the stream open).
+    pub closer: Arc<tokio::sync::Notify>,
+}
+
+impl HttpConnection {
+    pub fn new(
+        stream_id: String,
+        writer: libprocess::StreamWriter,
+        content_type: mesos_common::http::ContentType,
+    ) -> Self {
+        Self {
+            stream_id,
+            writer,
+            content_type,
+            closer: Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+
+    /// Completes when the client disconnects or [`close`](Self::close) is
+    /// called, holding no writer afterwards.
+    pub fn watch(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let closed = self.writer.closed();
+        let closer = self.closer.clone();
+        async move {
+            let notified = closer.notified();
+            futures::pin_mut!(closed, notified);
+            futures::future::select(closed, notified).await;
+        }
+    }
+
+    /// Ends the stream once the master drops its writers.
+    pub fn close(&self) {
+        self.closer.notify_one();
+    }
 }
 
 /// A task in the master, with its cached `/state` rendering.

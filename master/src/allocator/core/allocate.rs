@@ -56,6 +56,16 @@ struct QuotaState {
     available_headroom: Qty,
 }
 
+/// Scratch state of one run.
+struct RunState {
+    quota: QuotaState,
+    offerable: Offerable,
+    /// Shared resources already offered on an agent in this run.
+    offered_shared: IntMap<AgentIdx, Resources>,
+    role_cursor: Cursor,
+    fw_cursor: Cursor,
+}
+
 type Offerable = HashMap<FwIdx, BTreeMap<String, BTreeMap<mesos_common::ids::AgentId, Resources>>>;
 
 impl AllocatorCore {
@@ -90,9 +100,13 @@ impl AllocatorCore {
             .collect();
         self.rng.shuffle(&mut agents);
 
-        let mut offerable: Offerable = HashMap::new();
-        let mut quota = self.quota_state();
-        let mut offered_shared: IntMap<AgentIdx, Resources> = IntMap::default();
+        let mut run = RunState {
+            quota: self.quota_state(),
+            offerable: HashMap::new(),
+            offered_shared: IntMap::default(),
+            role_cursor: Cursor::default(),
+            fw_cursor: Cursor::default(),
+        };
 
         let any_guarantees = self
             .roles
@@ -101,16 +115,17 @@ impl AllocatorCore {
             .any(|r| !self.roles.node(*r).quota.guarantees.is_empty());
         if any_guarantees {
             for a in &agents {
-                self.allocate_agent(*a, true, &mut quota, &mut offerable, &mut offered_shared);
+                self.allocate_agent(*a, true, &mut run);
             }
             // Stage 1 favours the front of the list; spread stage 2.
             self.rng.shuffle(&mut agents);
         }
         for a in &agents {
-            self.allocate_agent(*a, false, &mut quota, &mut offerable, &mut offered_shared);
+            self.allocate_agent(*a, false, &mut run);
         }
 
-        let mut offers: Vec<Allocation> = offerable
+        let mut offers: Vec<Allocation> = run
+            .offerable
             .into_iter()
             .map(|(fw, resources)| Allocation {
                 framework_id: self.framework(fw).id.clone(),
@@ -174,12 +189,8 @@ impl AllocatorCore {
         &mut self,
         a: AgentIdx,
         guarantees: bool,
-        quota: &mut QuotaState,
-        offerable: &mut Offerable,
-        offered_shared: &mut IntMap<AgentIdx, Resources>,
+        run: &mut RunState,
     ) {
-        let mut role_cursor = Cursor::default();
-        let mut fw_cursor = Cursor::default();
         {
             let ctx = ShareContext {
                 total: &self.total_qty,
@@ -187,25 +198,28 @@ impl AllocatorCore {
                 total_version: self.total_version,
             };
             self.role_sorter
-                .begin(&mut role_cursor, &ctx, &mut self.rng);
+                .begin(&mut run.role_cursor, &ctx, &mut self.rng);
         }
         let no_quota = self.roles.quota_roles.is_empty();
-        while let Some(r) = self.role_sorter.next(&mut role_cursor) {
+        while let Some(r) = self.role_sorter.next(&mut run.role_cursor) {
             if self.agent(a).available.is_empty() {
                 break;
             }
             let mut unsatisfied = None;
             if guarantees {
+                // Cheap checks first: most roles are satisfied or have no
+                // guarantees, and stage 1 visits every role per agent.
                 let node = self.roles.node(r);
                 if node.guarantees.is_zero() || node.frameworks.is_empty() {
                     continue;
                 }
-                let mut u = node.guarantees.clone();
-                if let Some(c) = quota.consumed.get(&r) {
-                    u.sub_clamped(c);
-                }
-                if u.is_zero() {
+                let consumed = run.quota.consumed.get(&r);
+                if consumed.is_some_and(|c| c.contains(&node.guarantees)) {
                     continue;
+                }
+                let mut u = node.guarantees.clone();
+                if let Some(c) = consumed {
+                    u.sub_clamped(c);
                 }
                 unsatisfied = Some(u);
             }
@@ -219,7 +233,7 @@ impl AllocatorCore {
                 let Some(sorter) = self.roles.node_mut(r).sorter.as_mut() else {
                     continue;
                 };
-                sorter.begin(&mut fw_cursor, &ctx, &mut self.rng);
+                sorter.begin(&mut run.fw_cursor, &ctx, &mut self.rng);
             }
             loop {
                 let Some(fw) = self
@@ -227,7 +241,7 @@ impl AllocatorCore {
                     .node_mut(r)
                     .sorter
                     .as_mut()
-                    .and_then(|s| s.next(&mut fw_cursor))
+                    .and_then(|s| s.next(&mut run.fw_cursor))
                 else {
                     break;
                 };
@@ -235,6 +249,11 @@ impl AllocatorCore {
                     && u.is_zero()
                 {
                     break;
+                }
+                // A decline filter known to cover everything available skips
+                // the framework before any resources are copied.
+                if self.covered_by_filter(fw, r, a) {
+                    continue;
                 }
                 let framework = self.framework(fw);
                 let agent = self.agent(a);
@@ -251,71 +270,100 @@ impl AllocatorCore {
                     continue;
                 }
                 // The whole of a plain agent, when no quota can cut it down.
-                let fast = no_quota && agent.available_plain && !agent.available.is_empty();
-                let available = if fast {
-                    agent.available.clone()
-                } else {
-                    let mut available = agent.available.allocatable_to(&role_name);
-                    if let Some(shared) = offered_shared.get(&a) {
-                        available.subtract_all(shared);
-                    }
-                    available
-                };
-                if available.is_empty() {
-                    break;
-                }
-                if !self.allocatable(&available, &role_name, framework) {
-                    continue;
-                }
-                if !self.capable_of_receiving(framework, agent) {
+                let fast = no_quota && agent.available_plain;
+                if fast
+                    && (!self.allocatable(&agent.available, &role_name, framework)
+                        || !self.capable_of_receiving(framework, agent))
+                {
                     continue;
                 }
                 let (to_offer, increase, guaranteed) = if fast {
                     // No quota anywhere: nothing to account for.
-                    (available, Qty::new(), Qty::new())
+                    (agent.available.clone(), Qty::new(), Qty::new())
                 } else {
+                    let mut available = agent.available.allocatable_to(&role_name);
+                    if let Some(shared) = run.offered_shared.get(&a) {
+                        available.subtract_all(shared);
+                    }
+                    if available.is_empty() {
+                        break;
+                    }
+                    if !self.allocatable(&available, &role_name, framework)
+                        || !self.capable_of_receiving(framework, agent)
+                    {
+                        continue;
+                    }
                     let available = strip_incapable(available, framework);
-                    match self.shape_offer(r, &role_name, available, unsatisfied.as_ref(), quota) {
+                    match self.shape_offer(
+                        r,
+                        &role_name,
+                        available,
+                        unsatisfied.as_ref(),
+                        &run.quota,
+                    ) {
                         Some(shaped) => shaped,
                         None => continue,
                     }
                 };
                 let framework = self.framework(fw);
-                if !self.allocatable(&to_offer, &role_name, framework)
+                if (!fast && !self.allocatable(&to_offer, &role_name, framework))
                     || self.is_filtered(fw, r, a, &to_offer)
                 {
                     continue;
                 }
-                // Offer it.
-                // A shared volume goes into one offer per run at most.
+                // Offer it. A shared volume goes into one offer per run at most.
                 let shared = to_offer.shared();
                 if !shared.is_empty() {
-                    offered_shared.entry(a).or_default().add_all(&shared);
+                    run.offered_shared.entry(a).or_default().add_all(&shared);
                 }
-                let mut offered = to_offer;
+                let mut offered = to_offer.clone();
                 offered.allocate(&role_name);
                 if let Some(u) = unsatisfied.as_mut() {
                     u.sub_clamped(&increase);
-                    quota.required_headroom.sub_clamped(&guaranteed);
+                    run.quota.required_headroom.sub_clamped(&guaranteed);
                 }
-                for role in self.roles.chain(r) {
-                    if let Some(c) = quota.consumed.get_mut(&role) {
-                        c.add(&increase);
+                if !run.quota.consumed.is_empty() {
+                    for role in self.roles.chain(r) {
+                        if let Some(c) = run.quota.consumed.get_mut(&role) {
+                            c.add(&increase);
+                        }
                     }
                 }
-                quota.available_headroom.sub_clamped(&increase);
+                run.quota.available_headroom.sub_clamped(&increase);
                 let agent_id = self.agent(a).id.clone();
-                self.track_allocation_in_role(a, fw, r, &offered);
-                offerable
-                    .entry(fw)
-                    .or_default()
-                    .entry(role_name.to_string())
-                    .or_default()
-                    .entry(agent_id)
-                    .or_default()
-                    .add_all(&offered);
+                self.track_offer(a, fw, r, &to_offer, &offered, fast);
+                let roles = run.offerable.entry(fw).or_default();
+                let agents = match roles.get_mut(role_name.as_ref()) {
+                    Some(agents) => agents,
+                    None => roles.entry(role_name.to_string()).or_default(),
+                };
+                match agents.get_mut(&agent_id) {
+                    Some(existing) => existing.add_all(&offered),
+                    None => {
+                        agents.insert(agent_id, offered);
+                    }
+                }
             }
         }
+    }
+
+    /// Whether a decline filter of (fw, role) on the agent is known to cover
+    /// everything the agent has available (no resource comparison).
+    fn covered_by_filter(&mut self, fw: FwIdx, r: RoleIdx, a: AgentIdx) -> bool {
+        let key = fw_role_key(fw, r);
+        let mut next_key = self.available_keys;
+        let Some(agent) = self.agents.get_mut(a as usize).and_then(Option::as_mut) else {
+            return false;
+        };
+        if !agent.filters.contains_key(&key) {
+            return false;
+        }
+        let current = agent.available_key(&mut next_key);
+        self.available_keys = next_key;
+        agent
+            .filters
+            .get(&key)
+            .is_some_and(|list| list.iter().any(|f| f.covers_key == current))
     }
 
     /// Cuts `available` down to what role `r` may be offered now. Returns the

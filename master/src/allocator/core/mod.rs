@@ -780,26 +780,80 @@ impl AllocatorCore {
         adding: bool,
     ) {
         let (_, reserved, unreserved) = self.role_quantities(resources);
+        self.account_quantities(fw, r, &reserved, &unreserved, fw_qty, role_qty, adding);
+    }
+
+    /// Role tree and sorters follow resources of (fw, role) added or removed.
+    #[allow(clippy::too_many_arguments)]
+    fn account_quantities(
+        &mut self,
+        fw: FwIdx,
+        r: RoleIdx,
+        reserved: &Qty,
+        unreserved: &Qty,
+        fw_qty: &Qty,
+        role_qty: &Qty,
+        adding: bool,
+    ) {
         let ctx = ShareContext {
             total: &self.total_qty,
             excluded: &self.excluded,
             total_version: self.total_version,
         };
         if adding {
-            self.roles
-                .track_offered_or_allocated(r, &reserved, &unreserved);
+            self.roles.track_offered_or_allocated(r, reserved, unreserved);
             self.role_sorter.allocated(r, role_qty, &ctx);
             if let Some(sorter) = self.roles.node_mut(r).sorter.as_mut() {
                 sorter.allocated(fw, fw_qty, &ctx);
             }
         } else {
-            self.roles
-                .untrack_offered_or_allocated(r, &reserved, &unreserved);
+            self.roles.untrack_offered_or_allocated(r, reserved, unreserved);
             self.role_sorter.unallocated(r, role_qty, &ctx);
             if let Some(sorter) = self.roles.node_mut(r).sorter.as_mut() {
                 sorter.unallocated(fw, fw_qty, &ctx);
             }
         }
+    }
+
+    /// Records an offer made by an allocation run: `plain` is the offer
+    /// without allocation info, `offered` with it; `whole` when it is
+    /// everything the agent had available.
+    pub(crate) fn track_offer(
+        &mut self,
+        a: AgentIdx,
+        fw: FwIdx,
+        r: RoleIdx,
+        plain: &Resources,
+        offered: &Resources,
+        whole: bool,
+    ) {
+        if plain.iter().any(|x| x.is_shared()) {
+            return self.track_allocation_in_role(a, fw, r, offered);
+        }
+        let (all, reserved, unreserved) = self.role_quantities(plain);
+        let key = fw_role_key(fw, r);
+        let agent = self.agent_mut(a);
+        let new = match agent.allocations.get_mut(&key) {
+            Some(existing) => {
+                existing.add_all(offered);
+                false
+            }
+            None => {
+                agent.allocations.insert(key, offered.clone());
+                true
+            }
+        };
+        agent.offered_or_allocated.add_all(plain);
+        if whole {
+            agent.available = Resources::new();
+        } else {
+            agent.available.subtract_all(plain);
+        }
+        agent.available_changed();
+        if new {
+            *self.framework_mut(fw).allocated_agents.entry(r).or_default() += 1;
+        }
+        self.account_quantities(fw, r, &reserved, &unreserved, &all, &all, true);
     }
 
     /// Sorters and roles learn resources the agent already counts (a

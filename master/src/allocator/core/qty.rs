@@ -71,6 +71,9 @@ impl Qty {
     }
 }
 
+/// Names checked by pointer before hashing.
+const SCAN_MAX: usize = 8;
+
 /// The resource-name interner of one allocator.
 #[derive(Debug, Default)]
 pub struct Names {
@@ -88,7 +91,19 @@ impl Names {
         names
     }
 
+    #[inline]
     pub fn intern(&mut self, name: &Name) -> usize {
+        // Agents carry a handful of names, and the well-known ones share one
+        // allocation: a short scan by pointer beats hashing the text.
+        let ptr = name.as_str().as_ptr();
+        if let Some(i) = self
+            .names
+            .iter()
+            .take(SCAN_MAX)
+            .position(|n| n.as_str().as_ptr() == ptr)
+        {
+            return i;
+        }
         if let Some(i) = self.index.get(name) {
             return *i;
         }
