@@ -178,24 +178,24 @@ impl<P: Process> ProcessActor<P> {
     }
 
     fn on_message(&mut self, from: Upid, name: String, body: Bytes) {
-        let core = self.ctx.core.clone();
-        core.counters.messages_received.inc();
+        self.ctx.core.counters.messages_received.inc();
         let Some(handler) = self.table.messages.get(&name) else {
-            core.counters.messages_unhandled.inc();
+            self.ctx.core.counters.messages_unhandled.inc();
             tracing::debug!(to = %self.ctx.me, %from, name, "no handler; message dropped");
             if crate::filters::handled_active() {
                 crate::filters::handled(&from, &self.ctx.me, &name, &body);
             }
             return;
         };
-        let keep = crate::filters::handled_active().then(|| (from.clone(), body.clone()));
+        let keep = crate::filters::handled_active().then(|| body.clone());
         self.ctx.from = Some(from.clone());
-        if let Err(e) = handler(&mut self.process, from.clone(), body, &mut self.ctx) {
-            core.counters.messages_decode_failures.inc();
+        let result = handler(&mut self.process, from, body, &mut self.ctx);
+        let from = self.ctx.from.take();
+        if let (Err(e), Some(from)) = (&result, &from) {
+            self.ctx.core.counters.messages_decode_failures.inc();
             tracing::warn!(to = %self.ctx.me, %from, name, error = %e, "undecodable message dropped");
         }
-        self.ctx.from = None;
-        if let Some((from, body)) = keep {
+        if let (Some(body), Some(from)) = (keep, from) {
             crate::filters::handled(&from, &self.ctx.me, &name, &body);
         }
     }
