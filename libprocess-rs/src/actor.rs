@@ -5,6 +5,7 @@
 //! engine means rewriting it and `Context`'s `spawn`.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -168,6 +169,31 @@ impl<P: Process> ProcessActor<P> {
         self.after(actx);
     }
 
+    /// One turn of the process: its remote sends are written together at the end,
+    /// and a panic in its code terminates this process (logged and counted in
+    /// `libprocess/process_panics`; local linkers get `exited`) instead of taking
+    /// the runtime's actor thread, and every other process, down with it.
+    fn turn(
+        &mut self,
+        actx: &mut actix::Context<Self>,
+        f: impl FnOnce(&mut Self, &mut actix::Context<Self>),
+    ) {
+        let result = crate::outbound::corked(|| {
+            std::panic::catch_unwind(AssertUnwindSafe(|| f(&mut *self, &mut *actx)))
+        });
+        if let Err(panic) = result {
+            self.ctx.core.counters.process_panics.inc();
+            tracing::error!(
+                process = %self.ctx.me,
+                panic = panic_text(&*panic),
+                "process panicked; terminating it"
+            );
+            self.ctx.terminating = true;
+            self.ctx.pending.clear();
+            actx.stop();
+        }
+    }
+
     fn after(&mut self, actx: &mut actix::Context<Self>) {
         for op in std::mem::take(&mut self.ctx.pending) {
             op(actx);
@@ -230,12 +256,18 @@ impl<P: Process> Actor for ProcessActor<P> {
     fn started(&mut self, actx: &mut Self::Context) {
         // libprocess mailboxes are unbounded; the network side applies the bound.
         actx.set_mailbox_capacity(usize::MAX);
-        crate::outbound::corked(|| self.run(actx, |p, ctx| p.initialize(ctx)));
+        self.turn(actx, |a, actx| a.run(actx, |p, ctx| p.initialize(ctx)));
     }
 
     fn stopped(&mut self, _actx: &mut Self::Context) {
         self.ctx.terminating = true;
-        crate::outbound::corked(|| self.process.finalize(&mut self.ctx));
+        let finalized = crate::outbound::corked(|| {
+            std::panic::catch_unwind(AssertUnwindSafe(|| self.process.finalize(&mut self.ctx)))
+        });
+        if let Err(panic) = finalized {
+            self.ctx.core.counters.process_panics.inc();
+            tracing::error!(process = %self.ctx.me, panic = panic_text(&*panic), "finalize panicked");
+        }
         // Spawns requested by finalize cannot run any more.
         self.ctx.pending.clear();
         for (id, _) in self.ctx.timers.drain() {
@@ -253,7 +285,7 @@ impl<P: Process> Handler<Event> for ProcessActor<P> {
     type Result = ();
 
     fn handle(&mut self, event: Event, actx: &mut Self::Context) {
-        crate::outbound::corked(|| self.handle_event(event, actx));
+        self.turn(actx, |a, actx| a.handle_event(event, actx));
     }
 }
 
@@ -302,7 +334,7 @@ impl<P: Process> Handler<Dispatch<P>> for ProcessActor<P> {
         if self.ctx.terminating {
             return;
         }
-        crate::outbound::corked(|| self.run(actx, f));
+        self.turn(actx, |a, actx| a.run(actx, f));
     }
 }
 
@@ -318,11 +350,21 @@ where
     let fut = actix::fut::wrap_future::<_, ProcessActor<P>>(future).map(
         move |out, act: &mut ProcessActor<P>, actx| {
             if !act.ctx.terminating {
-                crate::outbound::corked(|| act.run(actx, move |p, ctx| then(p, out, ctx)));
+                act.turn(actx, move |a, actx| {
+                    a.run(actx, move |p, ctx| then(p, out, ctx))
+                });
             }
         },
     );
     actx.spawn(fut);
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-text panic".into())
 }
 
 /// The process is gone (terminated, or its runtime shut down).

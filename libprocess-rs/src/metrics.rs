@@ -184,6 +184,7 @@ pub(crate) struct RuntimeCounters {
     pub http_requests: Counter,
     pub http_connections_refused: Counter,
     pub http_reads_paused: Counter,
+    pub process_panics: Counter,
 }
 
 impl RuntimeCounters {
@@ -208,6 +209,7 @@ impl RuntimeCounters {
             http_requests: c("http_requests"),
             http_connections_refused: c("http_connections_refused"),
             http_reads_paused: c("http_reads_paused"),
+            process_panics: c("process_panics"),
         }
     }
 }

@@ -321,3 +321,31 @@ async fn works_from_an_async_main() {
     );
     rt.shutdown();
 }
+
+struct Fragile;
+
+impl Process for Fragile {
+    fn install(t: &mut Install<Self>) {
+        t.raw(
+            "boom",
+            |_: &mut Fragile, _: Upid, _: Bytes, _: &mut Context<Fragile>| {
+                panic!("a bug in a handler")
+            },
+        );
+    }
+}
+
+#[test]
+fn a_panicking_handler_terminates_only_its_process() {
+    let rt = runtime();
+    let fragile = rt.spawn("fragile", Fragile).unwrap();
+    let rec = rt.spawn("recorder", Recorder::default()).unwrap();
+    let target = fragile.upid().clone();
+    block_on(rec.call(move |_, ctx| ctx.link(&target))).unwrap();
+    rt.send_raw(rec.upid(), fragile.upid(), "boom", "");
+    block_on(fragile.terminated());
+    assert_eq!(rt.metrics().counter("libprocess/process_panics").get(), 1);
+    // The runtime and its other processes keep going; the linker heard about it.
+    let exited = block_on(rec.call(|r, _| r.exited.clone())).unwrap();
+    assert_eq!(exited, vec![fragile.upid().clone()]);
+}
