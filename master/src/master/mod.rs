@@ -546,3 +546,16 @@ impl Master {
             .unwrap_or_default()
     }
 }
+
+impl Master {
+    /// The allocator handle (tests use it to wait for an allocation run).
+    pub fn allocator(&self) -> Option<Allocator> {
+        self.allocator.clone()
+    }
+
+    /// Changes leadership; the leader contender of issue 8 drives this. A
+    /// standby drops messages and redirects HTTP to the leader.
+    pub fn set_leadership(&mut self, leadership: Leadership) {
+        self.leadership = leadership;
+    }
+}
