@@ -32,6 +32,7 @@ pub mod updates;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use libprocess::{Context, Install, LocalPid, Process, RuntimeHandle, TimerId, Upid};
@@ -144,6 +145,8 @@ pub struct Agent {
     /// Identifies each v1 SUBSCRIBE stream (to ignore closes of replaced ones).
     pub(crate) next_stream_id: u64,
     pub(crate) self_pid: Option<Upid>,
+    /// Notified after every state change, for [`AgentHandle::wait_state`].
+    pub(crate) changed: Arc<tokio::sync::Notify>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -250,6 +253,7 @@ impl Process for Agent {
 #[derive(Clone, Debug)]
 pub struct AgentHandle {
     pid: LocalPid<Agent>,
+    changed: Arc<tokio::sync::Notify>,
 }
 
 impl AgentHandle {
@@ -280,6 +284,25 @@ impl AgentHandle {
     /// The `/state` document.
     pub async fn state_json(&self) -> Option<serde_json::Value> {
         self.pid.call(|a, _| a.state_json()).await.ok()
+    }
+
+    /// Waits until `pred` holds for the agent's `/state` document, re-checking
+    /// after every change of the agent's state (no polling). `None` if the
+    /// agent terminated first.
+    pub async fn wait_state(&self, pred: impl Fn(&serde_json::Value) -> bool) -> Option<serde_json::Value> {
+        loop {
+            let notified = self.changed.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            let state = self.state_json().await?;
+            if pred(&state) {
+                return Some(state);
+            }
+            tokio::select! {
+                () = notified => {}
+                () = self.pid.terminated() => return None,
+            }
+        }
     }
 
     /// Stops the agent process and its helpers, leaving executors running (what
@@ -339,8 +362,9 @@ impl Agent {
             .map(|n| format!("slave({n})"))
             .find(|id| !existing.contains(id))
             .unwrap_or_else(|| libprocess::generate_id("slave"));
+        let changed = agent.changed.clone();
         let pid = runtime.spawn(&id, agent)?;
-        Ok(AgentHandle { pid })
+        Ok(AgentHandle { pid, changed })
     }
 
     /// Everything `spawn` checks before the process exists.
@@ -422,6 +446,7 @@ impl Agent {
             reregister_timer: None,
             next_stream_id: 0,
             self_pid: None,
+            changed: Arc::new(tokio::sync::Notify::new()),
             flags,
         })
     }
@@ -471,9 +496,11 @@ impl Agent {
         if let Some(m) = &self.metrics {
             m.registered.set(if self.state == AgentState::Running { 1.0 } else { 0.0 });
         }
+        self.changed.notify_waiters();
     }
 
     pub(crate) fn refresh_metrics(&self) {
+        self.changed.notify_waiters();
         if let Some(m) = &self.metrics {
             let totals = metrics::RESOURCE_NAMES.map(|n| {
                 self.total_resources

@@ -889,6 +889,7 @@ impl Agent {
             self.garbage_collect(paths::framework_path(&self.meta_dir, &agent_id, fid));
         }
         self.archive_framework(framework);
+        self.refresh_metrics();
         if self.state == AgentState::Terminating && self.frameworks.is_empty() {
             ctx.terminate();
         }

@@ -1,1 +1,5 @@
-fn main() {}
+//! `mesos-default-executor`: see `mesos_agent::main_support`.
+
+fn main() {
+    std::process::exit(mesos_agent::main_support::default_executor_main());
+}
