@@ -13,8 +13,10 @@
 
 mod endpoints;
 pub(crate) mod json;
-mod scheduler;
+pub mod scheduler;
 pub mod snapshot;
+
+pub use scheduler::CALL_BODY_BYTES_MAX;
 mod state;
 
 use libprocess::{Install, Request, Response};
