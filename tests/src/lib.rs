@@ -14,6 +14,7 @@
 //! | [`agent`] | `TestAgent`: an agent speaking the real agent messages (no executors), for fault injection |
 //! | [`http`] | a raw HTTP/1.1 client: requests, SUBSCRIBE event streams |
 //! | [`scheduler`] | builders for v1 calls and a v0 scheduler process |
+//! | [`raw`] | a libprocess peer of raw sockets (hand-made wire bytes) for interop tests |
 //!
 //! Scenario tests live in `tests/master_*.rs` (this crate's integration
 //! tests), interop tests in `tests/interop_*.rs` with their scripts under
@@ -23,6 +24,7 @@
 pub mod agent;
 pub mod cluster;
 pub mod http;
+pub mod raw;
 pub mod scheduler;
 
 use std::future::Future;
