@@ -107,8 +107,13 @@ impl Files {
                 let real = match std::fs::canonicalize(&joined) {
                     Ok(r) => r,
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                        // A dangling path still must not name something outside.
-                        if rest.split('/').any(|c| c == "..") {
+                        // Whether a path outside exists is not for the caller to
+                        // learn: judge the deepest ancestor that does exist.
+                        let inside = joined
+                            .ancestors()
+                            .find_map(|a| std::fs::canonicalize(a).ok())
+                            .is_some_and(|real| real.starts_with(root));
+                        if !inside || rest.split('/').any(|c| c == "..") {
                             return Err(FilesError::Invalid(format!("'{path}' is inaccessible.\n")));
                         }
                         return Err(FilesError::NotFound);
