@@ -92,6 +92,8 @@ struct Reader {
     /// The last sender seen: consecutive messages usually share it, and this
     /// saves parsing and allocating its UPID again.
     last_from: Option<(String, Upid)>,
+    /// `202 Accepted` for keep-alive connections, encoded once per `Date` value.
+    accepted: (String, Vec<u8>),
 }
 
 impl Reader {
@@ -121,7 +123,17 @@ impl Reader {
     }
 
     fn answer(&mut self, status: u16, date: &str, close: bool) -> Handled {
-        codec::encode_empty_response(&mut self.ready, status, date, close);
+        if status == 202 && !close {
+            // The answer to almost every message: reuse its bytes.
+            if self.accepted.0 != date {
+                let mut encoded = BytesMut::new();
+                codec::encode_empty_response(&mut encoded, 202, date, false);
+                self.accepted = (date.to_owned(), encoded.to_vec());
+            }
+            self.ready.extend_from_slice(&self.accepted.1);
+        } else {
+            codec::encode_empty_response(&mut self.ready, status, date, close);
+        }
         Handled::Done
     }
 
@@ -169,8 +181,9 @@ impl Reader {
                         }
                     }
                 }
-                let (slot, batch) = self.batch.as_mut().expect("set above");
-                if core.admit(&from, slot.as_ref(), name, &body) {
+                if let Some((slot, batch)) = self.batch.as_mut()
+                    && core.admit(&from, slot.as_ref(), name, &body)
+                {
                     batch.push(Msg {
                         from,
                         name: name.to_owned(),
@@ -252,6 +265,7 @@ async fn connection(core: Arc<Core>, stream: tokio::net::TcpStream, peer: Socket
         ready: BytesMut::new(),
         batch: None,
         last_from: None,
+        accepted: (String::new(), Vec::new()),
     };
     let mut head_started: Option<Instant> = None;
     'conn: loop {
