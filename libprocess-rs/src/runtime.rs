@@ -209,29 +209,19 @@ impl Core {
         ids
     }
 
-    /// Delivers a message to a local process (after the test filters). Returns the
-    /// process's slot, or `None` when no process has that id (the caller answers
-    /// 404 or counts the drop).
-    pub(crate) fn deliver(
-        &self,
-        from: Upid,
-        to_id: &str,
-        name: String,
-        body: Bytes,
-    ) -> Option<Arc<dyn Slot>> {
+    /// Delivers a local send (after the test filters); a message for an id no
+    /// process has is dropped and counted.
+    fn deliver(&self, from: Upid, to_id: &str, name: String, body: Bytes) {
         let Some(slot) = self.lookup(to_id) else {
             self.counters.messages_dropped_unknown_process.inc();
             tracing::debug!(%from, to = to_id, name, "message for unknown process dropped");
-            return None;
+            return;
         };
-        if !crate::filters::admit(&from, slot.upid(), &name, &body) {
-            self.counters.messages_dropped_by_filter.inc();
-            return Some(slot);
-        }
-        if !slot.post(Event::Message { from, name, body }) {
+        if self.admit(&from, slot.as_ref(), &name, &body)
+            && !slot.post(Event::Message { from, name, body })
+        {
             self.counters.messages_dropped_unknown_process.inc();
         }
-        Some(slot)
     }
 
     /// Applies the test filters to a message about to enter `slot`; false drops it.
