@@ -24,7 +24,7 @@
 //! takes it, and decline filters are checked by identity of the agent's
 //! available content before comparing resources (see `agent.rs`).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use mesos_common::resources::{Resource, ResourceValue, Resources, Scalar, ValueType};
@@ -54,6 +54,34 @@ struct QuotaState {
     consumed: IntMap<RoleIdx, Qty>,
     required_headroom: Qty,
     available_headroom: Qty,
+    /// Stage 1 candidates: roles with frameworks and unsatisfied guarantees
+    /// (indexed by role; kept current as offers are made).
+    unsatisfied: Vec<bool>,
+    unsatisfied_count: usize,
+}
+
+impl QuotaState {
+    fn refresh_unsatisfied(&mut self, core: &AllocatorCore, role: RoleIdx) {
+        let node = core.roles.node(role);
+        let now = !node.guarantees.is_zero()
+            && !node.frameworks.is_empty()
+            && !self
+                .consumed
+                .get(&role)
+                .is_some_and(|c| c.contains(&node.guarantees));
+        let i = role as usize;
+        if self.unsatisfied.len() <= i {
+            self.unsatisfied.resize(i + 1, false);
+        }
+        if self.unsatisfied[i] != now {
+            self.unsatisfied[i] = now;
+            if now {
+                self.unsatisfied_count += 1;
+            } else {
+                self.unsatisfied_count -= 1;
+            }
+        }
+    }
 }
 
 /// Scratch state of one run.
@@ -66,7 +94,7 @@ struct RunState {
     fw_cursor: Cursor,
 }
 
-type Offerable = HashMap<FwIdx, BTreeMap<String, BTreeMap<mesos_common::ids::AgentId, Resources>>>;
+type Offerable = IntMap<FwIdx, BTreeMap<String, BTreeMap<mesos_common::ids::AgentId, Resources>>>;
 
 impl AllocatorCore {
     /// Runs the allocation over the agents events asked for (all of them for
@@ -102,7 +130,7 @@ impl AllocatorCore {
 
         let mut run = RunState {
             quota: self.quota_state(),
-            offerable: HashMap::new(),
+            offerable: IntMap::default(),
             offered_shared: IntMap::default(),
             role_cursor: Cursor::default(),
             fw_cursor: Cursor::default(),
@@ -115,6 +143,9 @@ impl AllocatorCore {
             .any(|r| !self.roles.node(*r).quota.guarantees.is_empty());
         if any_guarantees {
             for a in &agents {
+                if run.quota.unsatisfied_count == 0 {
+                    break;
+                }
                 self.allocate_agent(*a, true, &mut run);
             }
             // Stage 1 favours the front of the list; spread stage 2.
@@ -177,20 +208,21 @@ impl AllocatorCore {
                 }
             }
         }
-        QuotaState {
+        let mut state = QuotaState {
             consumed,
             required_headroom: required,
             available_headroom: available,
+            unsatisfied: Vec::new(),
+            unsatisfied_count: 0,
+        };
+        for r in &self.roles.quota_roles {
+            state.refresh_unsatisfied(self, *r);
         }
+        state
     }
 
     /// Both stages for one agent (`guarantees`: stage 1).
-    fn allocate_agent(
-        &mut self,
-        a: AgentIdx,
-        guarantees: bool,
-        run: &mut RunState,
-    ) {
+    fn allocate_agent(&mut self, a: AgentIdx, guarantees: bool, run: &mut RunState) {
         {
             let ctx = ShareContext {
                 total: &self.total_qty,
@@ -209,19 +241,25 @@ impl AllocatorCore {
             if guarantees {
                 // Cheap checks first: most roles are satisfied or have no
                 // guarantees, and stage 1 visits every role per agent.
+                if !run
+                    .quota
+                    .unsatisfied
+                    .get(r as usize)
+                    .copied()
+                    .unwrap_or(false)
+                {
+                    continue;
+                }
                 let node = self.roles.node(r);
-                if node.guarantees.is_zero() || node.frameworks.is_empty() {
-                    continue;
-                }
                 let consumed = run.quota.consumed.get(&r);
-                if consumed.is_some_and(|c| c.contains(&node.guarantees)) {
-                    continue;
-                }
                 let mut u = node.guarantees.clone();
                 if let Some(c) = consumed {
                     u.sub_clamped(c);
                 }
                 unsatisfied = Some(u);
+            }
+            if !no_quota && !guarantees && !self.role_can_take(r, a, &run.quota) {
+                continue;
             }
             let role_name = self.roles.name(r).clone();
             {
@@ -235,19 +273,19 @@ impl AllocatorCore {
                 };
                 sorter.begin(&mut run.fw_cursor, &ctx, &mut self.rng);
             }
-            loop {
-                let Some(fw) = self
-                    .roles
-                    .node_mut(r)
-                    .sorter
-                    .as_mut()
-                    .and_then(|s| s.next(&mut run.fw_cursor))
-                else {
-                    break;
-                };
+            while let Some(fw) = self
+                .roles
+                .node_mut(r)
+                .sorter
+                .as_mut()
+                .and_then(|s| s.next(&mut run.fw_cursor))
+            {
                 if let Some(u) = &unsatisfied
                     && u.is_zero()
                 {
+                    break;
+                }
+                if self.agent(a).available.is_empty() {
                     break;
                 }
                 // A decline filter known to cover everything available skips
@@ -323,9 +361,11 @@ impl AllocatorCore {
                     run.quota.required_headroom.sub_clamped(&guaranteed);
                 }
                 if !run.quota.consumed.is_empty() {
-                    for role in self.roles.chain(r) {
+                    let chain: Vec<RoleIdx> = self.roles.chain(r).collect();
+                    for role in chain {
                         if let Some(c) = run.quota.consumed.get_mut(&role) {
                             c.add(&increase);
+                            run.quota.refresh_unsatisfied(self, role);
                         }
                     }
                 }
@@ -345,6 +385,39 @@ impl AllocatorCore {
                 }
             }
         }
+    }
+
+    /// Stage 2 shortcut: false when nothing on the agent could be offered to
+    /// role `r` whatever framework asks (everything left is unreserved
+    /// non-revocable scalars with no room under the role's limits or the
+    /// headroom). Skipping saves copying resources for every framework of
+    /// every capped role on every agent.
+    fn role_can_take(&self, r: RoleIdx, a: AgentIdx, quota: &QuotaState) -> bool {
+        let role = self.roles.name(r);
+        let headroom_binds = !quota.required_headroom.is_zero();
+        for res in self.agent(a).available.iter() {
+            if !res.is_allocatable_to(role) {
+                continue;
+            }
+            if !res.is_unreserved() || res.value_type() != ValueType::Scalar || res.is_revocable() {
+                return true;
+            }
+            let Some(i) = self.names.lookup(res.name()) else {
+                return true;
+            };
+            if headroom_binds && quota.available_headroom.get(i) <= quota.required_headroom.get(i) {
+                continue;
+            }
+            let capped = self.roles.chain(r).any(|role| {
+                let node = self.roles.node(role);
+                let limit = node.limits.get(i);
+                limit != i64::MAX && limit <= quota.consumed.get(&role).map_or(0, |c| c.get(i))
+            });
+            if !capped {
+                return true;
+            }
+        }
+        false
     }
 
     /// Whether a decline filter of (fw, role) on the agent is known to cover

@@ -801,13 +801,15 @@ impl AllocatorCore {
             total_version: self.total_version,
         };
         if adding {
-            self.roles.track_offered_or_allocated(r, reserved, unreserved);
+            self.roles
+                .track_offered_or_allocated(r, reserved, unreserved);
             self.role_sorter.allocated(r, role_qty, &ctx);
             if let Some(sorter) = self.roles.node_mut(r).sorter.as_mut() {
                 sorter.allocated(fw, fw_qty, &ctx);
             }
         } else {
-            self.roles.untrack_offered_or_allocated(r, reserved, unreserved);
+            self.roles
+                .untrack_offered_or_allocated(r, reserved, unreserved);
             self.role_sorter.unallocated(r, role_qty, &ctx);
             if let Some(sorter) = self.roles.node_mut(r).sorter.as_mut() {
                 sorter.unallocated(fw, fw_qty, &ctx);
@@ -851,7 +853,11 @@ impl AllocatorCore {
         }
         agent.available_changed();
         if new {
-            *self.framework_mut(fw).allocated_agents.entry(r).or_default() += 1;
+            *self
+                .framework_mut(fw)
+                .allocated_agents
+                .entry(r)
+                .or_default() += 1;
         }
         self.account_quantities(fw, r, &reserved, &unreserved, &all, &all, true);
     }

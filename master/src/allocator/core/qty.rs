@@ -115,6 +115,15 @@ impl Names {
 
     /// The index of `name` if it was ever seen.
     pub fn lookup(&self, name: &str) -> Option<usize> {
+        let ptr = name.as_ptr();
+        if let Some(i) = self
+            .names
+            .iter()
+            .take(SCAN_MAX)
+            .position(|n| n.as_str().as_ptr() == ptr)
+        {
+            return Some(i);
+        }
         self.index.get(name).copied()
     }
 
@@ -124,6 +133,10 @@ impl Names {
 
     pub fn len(&self) -> usize {
         self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
     }
 
     /// Scalar quantities of `resources` (shared resources counted once per

@@ -223,7 +223,7 @@ pub fn validate_weights(weights: &[(String, f64)]) -> Result<Vec<(String, f64)>,
                 role: role.into(),
                 reason: e.to_string(),
             })?;
-            if !(*weight > 0.0) || !weight.is_finite() {
+            if weight.is_nan() || *weight <= 0.0 || weight.is_infinite() {
                 return Err(WeightsError::NotPositive {
                     role: role.into(),
                     weight: weight.to_string(),

@@ -179,6 +179,10 @@ impl RoleTree {
         self.index.len()
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
     /// The role, created with its missing ancestors.
     pub fn ensure(&mut self, role: &str) -> RoleIdx {
         if let Some(i) = self.index.get(role) {

@@ -534,7 +534,8 @@ fn update_available_needs_the_consumed_resources_unoffered() {
         cpus.clone(),
         cpus.push_reservation(&reservation).unwrap(),
     );
-    c.update_available(&aid("a1"), &[reserve.clone()]).unwrap();
+    c.update_available(&aid("a1"), std::slice::from_ref(&reserve))
+        .unwrap();
     assert_eq!(
         c.roles_snapshot().roles["eng"].reserved.get("cpus").value(),
         2.0
@@ -695,4 +696,29 @@ fn shared_volumes_are_offered_once_per_run_and_again_while_in_use() {
         .filter(|o| !o.3.shared().is_empty())
         .count();
     assert_eq!(again, 1);
+}
+
+#[test]
+fn excluded_resource_names_do_not_count_for_fairness() {
+    for (excluded, first) in [(false, "b"), (true, "a")] {
+        let mut c = core_with(AllocatorOptions {
+            fairness_excluded_resource_names: excluded
+                .then(|| BTreeSet::from(["gpus".to_string()])),
+            ..Default::default()
+        });
+        add_framework(&mut c, "fa", &["a"]);
+        add_framework(&mut c, "fb", &["b"]);
+        // a holds most gpus but few cpus; b holds more cpus.
+        c.add_agent(
+            aid("x"),
+            agent_spec("x"),
+            None,
+            res("cpus:10;gpus:10"),
+            HashMap::from([
+                (fid("fa"), allocated("cpus:1;gpus:9", "a")),
+                (fid("fb"), allocated("cpus:3", "b")),
+            ]),
+        );
+        assert_eq!(c.role_order()[0], first, "excluded: {excluded}");
+    }
 }
