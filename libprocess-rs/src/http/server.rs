@@ -268,6 +268,8 @@ async fn connection(core: Arc<Core>, stream: tokio::net::TcpStream, peer: Socket
         accepted: (String::new(), Vec::new()),
     };
     let mut head_started: Option<Instant> = None;
+    // The client asked to close after a response (`Connection: close`).
+    let mut closing = false;
     'conn: loop {
         let date = codec::http_date();
         loop {
@@ -290,6 +292,7 @@ async fn connection(core: Arc<Core>, stream: tokio::net::TcpStream, peer: Socket
                     if close {
                         let _ = r.flush_batch();
                         flush(&tx, &mut r.ready, true).await;
+                        closing = true;
                         break 'conn;
                     }
                 }
@@ -347,6 +350,29 @@ async fn connection(core: Arc<Core>, stream: tokio::net::TcpStream, peer: Socket
     }
     let _ = r.flush_batch();
     drop(tx);
+    if closing {
+        // A client that sent `Connection: close` may still be reading a
+        // streamed response (pymesos subscribes this way): it is gone only
+        // when its side of the connection closes, or once the writer is done.
+        let mut writer = writer;
+        let mut scratch = BytesMut::with_capacity(1024);
+        let drained = async {
+            loop {
+                scratch.clear();
+                match rd.read_buf(&mut scratch).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) => {}
+                }
+            }
+        };
+        tokio::select! {
+            _ = &mut writer => return,
+            _ = drained => {}
+        }
+        let _ = gone_tx.send(true);
+        let _ = writer.await;
+        return;
+    }
     let _ = gone_tx.send(true);
     let _ = writer.await;
 }
