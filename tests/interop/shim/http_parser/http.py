@@ -1,0 +1,1 @@
+from http_parser.pyparser import HttpParser  # noqa: F401
