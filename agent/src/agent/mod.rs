@@ -281,6 +281,13 @@ impl AgentHandle {
         self.pid.call(|a, _| a.state).await.ok()
     }
 
+    /// How many times the status update manager sent an update to the master
+    /// (first sends and retries).
+    pub async fn updates_forwarded(&self) -> Option<u64> {
+        let tsum = self.pid.call(|a, _| a.tsum.clone()).await.ok().flatten()?;
+        tsum.call(|m, _| m.forwarded()).await.ok()
+    }
+
     /// The `/state` document.
     pub async fn state_json(&self) -> Option<serde_json::Value> {
         self.pid.call(|a, _| a.state_json()).await.ok()
@@ -515,7 +522,20 @@ impl Agent {
 
     /// Starts (or restarts) detection of the leading master.
     pub(crate) fn detect(&mut self, ctx: &mut Context<Self>) {
-        let detection = self.detector.detect(self.master.as_ref());
+        use futures::FutureExt;
+        let mut detection = self.detector.detect(self.master.as_ref());
+        // A detector that already knows (standalone) answers in this turn, so
+        // the registration timer exists as soon as the handler returns.
+        if let Some(result) = (&mut detection).now_or_never() {
+            match result {
+                Ok(leader) => self.detected(leader, ctx),
+                Err(e) => {
+                    tracing::error!(error = %e, "failed to detect a master; terminating");
+                    ctx.terminate();
+                }
+            }
+            return;
+        }
         let epoch = self.detection_epoch;
         ctx.spawn(detection, move |agent: &mut Agent, result, ctx| {
             if agent.detection_epoch != epoch {

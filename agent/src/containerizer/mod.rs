@@ -261,9 +261,10 @@ impl Containerizer {
             }
         }
         let _ = std::fs::remove_dir_all(self.runtime_dir.join("containers").join(container_id));
+        // Like Mesos's containerizer, a plain exit carries no message; the
+        // agent says "Executor terminated" (see `executor_terminated_update`).
         ContainerTermination {
             status,
-            message: status.map(|s| format!("Command {}", reaper::describe(s))),
             ..Default::default()
         }
     }

@@ -144,7 +144,14 @@ pub struct Master {
 
 impl Master {
     pub fn start() -> Master {
-        let runtime = Runtime::bind(RuntimeConfig::local().with_delegate("master")).expect("bind");
+        Master::start_on(0)
+    }
+
+    /// A master on a given port (0: any), e.g. to restart one in place.
+    pub fn start_on(port: u16) -> Master {
+        let mut config = RuntimeConfig::local().with_delegate("master");
+        config.port = port;
+        let runtime = Runtime::bind(config).expect("bind");
         let log = Arc::new(Log::default());
         let auto_ack = Arc::new(Mutex::new(true));
         let pid = runtime
