@@ -104,6 +104,9 @@ pub(crate) trait Slot: Send + Sync {
     fn post_messages(&self, batch: Vec<Msg>) -> bool;
     /// Asks the process to terminate (runtime shutdown).
     fn terminate(&self);
+    /// Resolves once the process has handled every event queued before this call
+    /// (or is gone).
+    fn drained(&self) -> oneshot::Receiver<()>;
 }
 
 pub(crate) struct SlotImpl<P: Process> {
@@ -142,6 +145,14 @@ impl<P: Process> Slot for SlotImpl<P> {
             .fetch_add(batch.len(), Ordering::Relaxed);
         self.addr.do_send(Event::Messages(batch));
         true
+    }
+
+    fn drained(&self) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        self.addr.do_send(Dispatch::<P>(Box::new(move |_, _| {
+            let _ = tx.send(());
+        })));
+        rx
     }
 
     fn terminate(&self) {

@@ -450,6 +450,26 @@ impl RuntimeHandle {
             .send(from, to, &M::full_name(), Bytes::from(msg.encode_to_vec()));
     }
 
+    /// Completes once every process of this runtime has handled every event queued
+    /// before the call (messages, dispatches, timers fired by `Clock::advance`). For
+    /// tests: after `Clock::advance`, `settle().await` lets the timers' handlers run.
+    /// It does not wait for messages those handlers send to other runtimes.
+    pub fn settle(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let waits: Vec<_> = self
+            .core
+            .processes
+            .read()
+            .values()
+            .map(|slot| slot.drained())
+            .collect();
+        async move {
+            for wait in waits {
+                // Err: the process terminated meanwhile, which also settles it.
+                let _ = wait.await;
+            }
+        }
+    }
+
     /// Ids of the running processes, sorted.
     pub fn processes(&self) -> Vec<String> {
         self.core.process_ids()

@@ -349,3 +349,28 @@ fn a_panicking_handler_terminates_only_its_process() {
     let exited = block_on(rec.call(|r, _| r.exited.clone())).unwrap();
     assert_eq!(exited, vec![fragile.upid().clone()]);
 }
+
+#[test]
+fn settle_waits_for_everything_queued_before_it() {
+    let rt = runtime();
+    let ponger = rt
+        .spawn(
+            "ponger",
+            Ponger {
+                pings: vec![],
+                raw: vec![],
+            },
+        )
+        .unwrap();
+    let rec = rt.spawn("recorder", Recorder::default()).unwrap();
+    for seq in 0..100 {
+        rt.send(rec.upid(), ponger.upid(), &Ping { seq });
+    }
+    block_on(rt.settle());
+    // Every ping was queued before the call, so all were handled. The pongs they
+    // caused may reach the recorder after its marker: a second settle covers them,
+    // since by then every pong is queued.
+    assert_eq!(block_on(ponger.call(|p, _| p.pings.len())).unwrap(), 100);
+    block_on(rt.settle());
+    assert_eq!(block_on(rec.call(|r, _| r.pongs.len())).unwrap(), 100);
+}
