@@ -61,11 +61,11 @@ impl<P: Process> Context<P> {
 
     /// Sends protobuf `msg` to `to`, named by its full type name. Fire and forget:
     /// a message to an unknown or unreachable process is dropped (and counted).
-    pub fn send<M: prost::Message + prost::Name>(&self, to: &Upid, msg: &M) {
+    pub fn send<M: prost::Message + prost::Name + 'static>(&self, to: &Upid, msg: &M) {
         self.core.send(
             &self.me,
             to,
-            &M::full_name(),
+            crate::process::full_name::<M>(),
             Bytes::from(msg.encode_to_vec()),
         );
     }
@@ -77,8 +77,11 @@ impl<P: Process> Context<P> {
 
     /// Sends `msg` to the sender of the message being handled. Outside a message
     /// handler there is no sender: the reply is dropped with a warning.
-    pub fn reply<M: prost::Message + prost::Name>(&self, msg: &M) {
-        self.reply_raw(&M::full_name(), Bytes::from(msg.encode_to_vec()));
+    pub fn reply<M: prost::Message + prost::Name + 'static>(&self, msg: &M) {
+        self.reply_raw(
+            crate::process::full_name::<M>(),
+            Bytes::from(msg.encode_to_vec()),
+        );
     }
 
     /// [`reply`](Self::reply) with any name and raw body.

@@ -154,6 +154,23 @@ impl<P: Process> Install<P> {
     }
 }
 
+/// `M::full_name()` (e.g. `mesos.internal.RegisterSlaveMessage`) without building
+/// the string on every send: each message type's name is built once per thread.
+pub(crate) fn full_name<M: prost::Name + 'static>() -> &'static str {
+    use std::any::TypeId;
+    use std::cell::RefCell;
+    thread_local! {
+        // Bounded by the number of message types in the program.
+        static NAMES: RefCell<HashMap<TypeId, &'static str>> = RefCell::new(HashMap::new());
+    }
+    NAMES.with(|names| {
+        *names
+            .borrow_mut()
+            .entry(TypeId::of::<M>())
+            .or_insert_with(|| Box::leak(M::full_name().into_boxed_str()))
+    })
+}
+
 /// The answer for a path no route serves.
 pub(crate) fn no_route() -> Response {
     Response::not_found()

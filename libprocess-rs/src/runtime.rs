@@ -445,9 +445,13 @@ impl RuntimeHandle {
     }
 
     /// Sends protobuf `msg` on behalf of `from` (see [`send_raw`](Self::send_raw)).
-    pub fn send<M: prost::Message + prost::Name>(&self, from: &Upid, to: &Upid, msg: &M) {
-        self.core
-            .send(from, to, &M::full_name(), Bytes::from(msg.encode_to_vec()));
+    pub fn send<M: prost::Message + prost::Name + 'static>(&self, from: &Upid, to: &Upid, msg: &M) {
+        self.core.send(
+            from,
+            to,
+            crate::process::full_name::<M>(),
+            Bytes::from(msg.encode_to_vec()),
+        );
     }
 
     /// Completes once every process of this runtime has handled every event queued
