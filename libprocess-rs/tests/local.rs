@@ -374,3 +374,12 @@ fn settle_waits_for_everything_queued_before_it() {
     block_on(rt.settle());
     assert_eq!(block_on(rec.call(|r, _| r.pongs.len())).unwrap(), 100);
 }
+
+#[actix_rt::test]
+async fn works_from_an_actix_main() {
+    let rt = runtime();
+    let life = rt.spawn("life", Life::default()).unwrap();
+    life.dispatch(|l, _| l.seen.push("actix".into()));
+    assert_eq!(life.call(|l, _| l.seen.clone()).await.unwrap(), vec!["actix"]);
+    rt.shutdown();
+}
