@@ -71,7 +71,11 @@ pub fn runtime_config(flags: &MasterFlags) -> Result<RuntimeConfig, MasterError>
 fn all_flag_values(flags: &MasterFlags) -> BTreeMap<String, String> {
     MasterFlags::flag_specs()
         .iter()
-        .filter_map(|s| flags.stringify_field(s.name).map(|v| (s.name.to_string(), v)))
+        .filter_map(|s| {
+            flags
+                .stringify_field(s.name)
+                .map(|v| (s.name.to_string(), v))
+        })
         .collect()
 }
 
@@ -117,17 +121,21 @@ fn master_info(runtime: &RuntimeHandle, flags: &MasterFlags) -> v0::MasterInfo {
 /// Starts the `master` process (with its allocator, registrar and
 /// observers) in `runtime`. Messages are answered once the registry has
 /// been recovered, a moment later.
-pub fn start_master(runtime: &RuntimeHandle, options: MasterOptions) -> Result<MasterHandle, MasterError> {
+pub fn start_master(
+    runtime: &RuntimeHandle,
+    options: MasterOptions,
+) -> Result<MasterHandle, MasterError> {
     let derived = options.flags.validate_for_start()?;
     let flag_values = options
         .flag_values
         .unwrap_or_else(|| all_flag_values(&options.flags));
     let mut info = master_info(runtime, &options.flags);
     if let Some(text) = &options.flags.domain {
-        let domain: v0::DomainInfo = mesos_common::json::from_str(text).map_err(|e| MasterError::Flag {
-            flag: "domain".into(),
-            reason: e.to_string(),
-        })?;
+        let domain: v0::DomainInfo =
+            mesos_common::json::from_str(text).map_err(|e| MasterError::Flag {
+                flag: "domain".into(),
+                reason: e.to_string(),
+            })?;
         if domain.fault_domain.is_none() {
             return Err(MasterError::Flag {
                 flag: "domain".into(),

@@ -20,10 +20,12 @@ fn level(name: &str) -> &'static str {
 
 /// Installs the global subscriber (once per process).
 pub fn init(flags: &MasterFlags) -> Result<(), MasterError> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(level(&flags.logging_level)));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(level(&flags.logging_level)));
     let file = match &flags.log_dir {
         Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|e| MasterError::Logging(format!("{dir}: {e}")))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| MasterError::Logging(format!("{dir}: {e}")))?;
             let path = std::path::Path::new(dir).join("mesos-master.log");
             let f = std::fs::OpenOptions::new()
                 .create(true)

@@ -4,10 +4,16 @@ use mesos_common::flags::FlagsLoader;
 use mesos_master::{MasterFlags, MasterOptions, logging, runtime_config, start_master};
 
 fn main() {
-    let loaded = match FlagsLoader::new().env_prefix("MESOS_").load_from_process::<MasterFlags>() {
+    let loaded = match FlagsLoader::new()
+        .env_prefix("MESOS_")
+        .load_from_process::<MasterFlags>()
+    {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("{e}\n\n{}", mesos_common::flags::usage::<MasterFlags>("Usage: mesos-master [options]", None));
+            eprintln!(
+                "{e}\n\n{}",
+                mesos_common::flags::usage::<MasterFlags>("Usage: mesos-master [options]", None)
+            );
             std::process::exit(1);
         }
     };
@@ -16,7 +22,11 @@ fn main() {
         return;
     }
     if loaded.flags.version {
-        println!("mesos {} (mesos-rs {})", mesos_master::MESOS_VERSION, mesos_master::PROJECT_VERSION);
+        println!(
+            "mesos {} (mesos-rs {})",
+            mesos_master::MESOS_VERSION,
+            mesos_master::PROJECT_VERSION
+        );
         return;
     }
     if let Err(e) = logging::init(&loaded.flags) {

@@ -71,10 +71,16 @@ impl TestAgent {
 
     fn capabilities() -> Vec<v0::slave_info::Capability> {
         use v0::slave_info::capability::Type;
-        [Type::MultiRole, Type::HierarchicalRole, Type::ReservationRefinement]
-            .into_iter()
-            .map(|t| v0::slave_info::Capability { r#type: Some(t as i32) })
-            .collect()
+        [
+            Type::MultiRole,
+            Type::HierarchicalRole,
+            Type::ReservationRefinement,
+        ]
+        .into_iter()
+        .map(|t| v0::slave_info::Capability {
+            r#type: Some(t as i32),
+        })
+        .collect()
     }
 
     /// Sends RegisterSlaveMessage, or ReregisterSlaveMessage with its tasks
@@ -133,11 +139,21 @@ impl TestAgent {
         self.register(ctx);
     }
 
-    fn registered(&mut self, _from: Upid, msg: internal::SlaveRegisteredMessage, _ctx: &mut Context<Self>) {
+    fn registered(
+        &mut self,
+        _from: Upid,
+        msg: internal::SlaveRegisteredMessage,
+        _ctx: &mut Context<Self>,
+    ) {
         self.id = Some(msg.slave_id);
     }
 
-    fn reregistered(&mut self, _from: Upid, msg: internal::SlaveReregisteredMessage, _ctx: &mut Context<Self>) {
+    fn reregistered(
+        &mut self,
+        _from: Upid,
+        msg: internal::SlaveReregisteredMessage,
+        _ctx: &mut Context<Self>,
+    ) {
         self.id = Some(msg.slave_id);
     }
 
@@ -152,7 +168,12 @@ impl TestAgent {
         self.start_task(&fid, msg.task, ctx);
     }
 
-    fn run_task_group(&mut self, _from: Upid, msg: internal::RunTaskGroupMessage, ctx: &mut Context<Self>) {
+    fn run_task_group(
+        &mut self,
+        _from: Upid,
+        msg: internal::RunTaskGroupMessage,
+        ctx: &mut Context<Self>,
+    ) {
         let fid = msg.framework.id.clone().unwrap_or_default().value;
         self.frameworks.insert(fid.clone(), msg.framework.clone());
         for t in msg.task_group.tasks {
@@ -162,8 +183,10 @@ impl TestAgent {
 
     fn start_task(&mut self, fid: &str, task: v0::TaskInfo, ctx: &mut Context<Self>) {
         let tid = task.task_id.value.clone();
-        self.tasks
-            .insert((fid.to_string(), tid.clone()), (task, v0::TaskState::TaskStaging));
+        self.tasks.insert(
+            (fid.to_string(), tid.clone()),
+            (task, v0::TaskState::TaskStaging),
+        );
         match self.behaviour {
             TaskBehaviour::Idle => {}
             TaskBehaviour::Run => self.update(fid, &tid, v0::TaskState::TaskRunning, ctx),
@@ -189,7 +212,9 @@ impl TestAgent {
             value: info.task_id.value.clone(),
         };
         let update = internal::StatusUpdate {
-            framework_id: v0::FrameworkId { value: fid.to_string() },
+            framework_id: v0::FrameworkId {
+                value: fid.to_string(),
+            },
             executor_id: Some(executor.clone()),
             slave_id: agent_id.clone(),
             status: v0::TaskStatus {
@@ -215,8 +240,12 @@ impl TestAgent {
     }
 
     fn send_head(&mut self, key: (String, String), ctx: &mut Context<Self>) {
-        let Some(stream) = self.streams.get(&key) else { return };
-        let Some(head) = stream.pending.front() else { return };
+        let Some(stream) = self.streams.get(&key) else {
+            return;
+        };
+        let Some(head) = stream.pending.front() else {
+            return;
+        };
         let mut update = head.clone();
         // The latest state travels with every retry.
         update.latest_state = self.tasks.get(&key).map(|(_, s)| *s as i32);
@@ -244,9 +273,16 @@ impl TestAgent {
         });
     }
 
-    fn acknowledgement(&mut self, _from: Upid, msg: internal::StatusUpdateAcknowledgementMessage, ctx: &mut Context<Self>) {
+    fn acknowledgement(
+        &mut self,
+        _from: Upid,
+        msg: internal::StatusUpdateAcknowledgementMessage,
+        ctx: &mut Context<Self>,
+    ) {
         let key = (msg.framework_id.value.clone(), msg.task_id.value.clone());
-        let Some(stream) = self.streams.get_mut(&key) else { return };
+        let Some(stream) = self.streams.get_mut(&key) else {
+            return;
+        };
         if stream.pending.front().and_then(|h| h.uuid.as_ref()) != Some(&msg.uuid) {
             return;
         }
@@ -265,14 +301,24 @@ impl TestAgent {
         }
     }
 
-    fn shutdown_framework(&mut self, _from: Upid, msg: internal::ShutdownFrameworkMessage, _ctx: &mut Context<Self>) {
+    fn shutdown_framework(
+        &mut self,
+        _from: Upid,
+        msg: internal::ShutdownFrameworkMessage,
+        _ctx: &mut Context<Self>,
+    ) {
         let fid = msg.framework_id.value;
         self.tasks.retain(|(f, _), _| *f != fid);
         self.streams.retain(|(f, _), _| *f != fid);
         self.frameworks.remove(&fid);
     }
 
-    fn update_framework(&mut self, _from: Upid, msg: internal::UpdateFrameworkMessage, _ctx: &mut Context<Self>) {
+    fn update_framework(
+        &mut self,
+        _from: Upid,
+        msg: internal::UpdateFrameworkMessage,
+        _ctx: &mut Context<Self>,
+    ) {
         if let Some(info) = msg.framework_info {
             self.frameworks.insert(msg.framework_id.value, info);
         }
@@ -318,7 +364,8 @@ impl AgentHandle {
     /// registers with `master` at once.
     pub fn start(master: &Upid, resources: &str, behaviour: TaskBehaviour) -> AgentHandle {
         let runtime = Runtime::bind(RuntimeConfig::local()).expect("bind an agent runtime");
-        let parsed = mesos_common::resources::parse_resources(resources, "*").expect("valid resources");
+        let parsed =
+            mesos_common::resources::parse_resources(resources, "*").expect("valid resources");
         let info = v0::SlaveInfo {
             hostname: "localhost".into(),
             port: Some(i32::from(runtime.address().port())),
@@ -331,7 +378,10 @@ impl AgentHandle {
             ..Default::default()
         };
         let pid = runtime
-            .spawn(&libprocess::generate_id("slave"), TestAgent::new(master.clone(), info, behaviour))
+            .spawn(
+                &libprocess::generate_id("slave"),
+                TestAgent::new(master.clone(), info, behaviour),
+            )
             .expect("spawn the agent");
         AgentHandle { runtime, pid }
     }
@@ -341,7 +391,10 @@ impl AgentHandle {
     }
 
     /// Runs `f` in the agent.
-    pub fn call<R: Send + 'static>(&self, f: impl FnOnce(&mut TestAgent, &mut Context<TestAgent>) -> R + Send + 'static) -> R {
+    pub fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut TestAgent, &mut Context<TestAgent>) -> R + Send + 'static,
+    ) -> R {
         crate::wait(self.pid.call(f)).expect("agent is running")
     }
 

@@ -5,7 +5,9 @@
 use std::net::SocketAddr;
 
 use libprocess::{Context, Runtime, RuntimeConfig, Upid};
-use mesos_master::{InMemoryBackend, Master, MasterFlags, MasterHandle, MasterOptions, start_master};
+use mesos_master::{
+    InMemoryBackend, Master, MasterFlags, MasterHandle, MasterOptions, start_master,
+};
 
 use crate::agent::{AgentHandle, TaskBehaviour};
 
@@ -19,10 +21,11 @@ pub struct Cluster {
 
 /// Master flags for tests: fast allocation, everything else Mesos's default.
 pub fn test_flags() -> MasterFlags {
-    let mut flags = MasterFlags::default();
-    flags.allocation_interval = mesos_common::units::Duration::from_millis(50);
-    flags.hostname = Some("localhost".into());
-    flags
+    MasterFlags {
+        allocation_interval: mesos_common::units::Duration::from_millis(50),
+        hostname: Some("localhost".into()),
+        ..MasterFlags::default()
+    }
 }
 
 impl Cluster {
@@ -39,7 +42,11 @@ impl Cluster {
         }
     }
 
-    fn boot(flags: &MasterFlags, registry: &InMemoryBackend, port: Option<u16>) -> (Runtime, MasterHandle) {
+    fn boot(
+        flags: &MasterFlags,
+        registry: &InMemoryBackend,
+        port: Option<u16>,
+    ) -> (Runtime, MasterHandle) {
         let mut config = RuntimeConfig::local().with_delegate("master");
         if let Some(p) = port {
             config.port = p;
@@ -77,7 +84,10 @@ impl Cluster {
     }
 
     /// Runs `f` in the master.
-    pub fn call<R: Send + 'static>(&self, f: impl FnOnce(&mut Master, &mut Context<Master>) -> R + Send + 'static) -> R {
+    pub fn call<R: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Master, &mut Context<Master>) -> R + Send + 'static,
+    ) -> R {
         crate::wait(self.master.call(f)).expect("master is running")
     }
 
@@ -91,6 +101,11 @@ impl Cluster {
     /// A counter or gauge from `/metrics/snapshot`'s registry.
     pub fn metric(&self, name: &str) -> f64 {
         let runtime = self.runtime.as_ref().expect("running");
-        runtime.metrics().snapshot().get(name).copied().unwrap_or(f64::NAN)
+        runtime
+            .metrics()
+            .snapshot()
+            .get(name)
+            .copied()
+            .unwrap_or(f64::NAN)
     }
 }

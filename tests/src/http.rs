@@ -36,11 +36,19 @@ impl HttpResponse {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
 }
 
-fn write_request(stream: &mut TcpStream, addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) {
+fn write_request(
+    stream: &mut TcpStream,
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) {
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\n");
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
@@ -89,7 +97,13 @@ fn read_chunk(reader: &mut BufReader<TcpStream>) -> std::io::Result<Vec<u8>> {
 }
 
 /// Sends one request and reads the whole response.
-pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> HttpResponse {
+pub fn request(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> HttpResponse {
     let mut stream = TcpStream::connect(addr).expect("connect");
     stream.set_read_timeout(Some(WAIT)).ok();
     write_request(&mut stream, addr, method, path, headers, body);
@@ -115,11 +129,19 @@ pub fn request(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &st
         body.resize(len, 0);
         reader.read_exact(&mut body).expect("read body");
     }
-    HttpResponse { status, headers, body }
+    HttpResponse {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// POSTs a v1 scheduler call as JSON.
-pub fn scheduler_call(addr: SocketAddr, call: &v1::scheduler::Call, stream_id: Option<&str>) -> HttpResponse {
+pub fn scheduler_call(
+    addr: SocketAddr,
+    call: &v1::scheduler::Call,
+    stream_id: Option<&str>,
+) -> HttpResponse {
     let body = mesos_common::json::to_vec(call);
     let mut headers = vec![("Content-Type", "application/json")];
     if let Some(s) = stream_id {
@@ -140,7 +162,11 @@ pub struct EventStream {
 
 impl EventStream {
     /// Subscribes with `call` (encoded as `content_type`, accepting the same).
-    pub fn subscribe(addr: SocketAddr, call: &v1::scheduler::Call, content_type: ContentType) -> EventStream {
+    pub fn subscribe(
+        addr: SocketAddr,
+        call: &v1::scheduler::Call,
+        content_type: ContentType,
+    ) -> EventStream {
         let body = content_type.encode(call).expect("encode call");
         let mut stream = TcpStream::connect(addr).expect("connect");
         write_request(
@@ -148,7 +174,10 @@ impl EventStream {
             addr,
             "POST",
             "/api/v1/scheduler",
-            &[("Content-Type", content_type.as_str()), ("Accept", content_type.as_str())],
+            &[
+                ("Content-Type", content_type.as_str()),
+                ("Accept", content_type.as_str()),
+            ],
             &body,
         );
         let socket = stream.try_clone().expect("clone socket");
@@ -163,7 +192,8 @@ impl EventStream {
         let (tx, rx) = mpsc::channel();
         if status == 200 {
             std::thread::spawn(move || {
-                let mut decoder = MessageStreamDecoder::<v1::scheduler::Event>::new(content_type, 64 << 20);
+                let mut decoder =
+                    MessageStreamDecoder::<v1::scheduler::Event>::new(content_type, 64 << 20);
                 while let Ok(chunk) = read_chunk(&mut reader) {
                     if chunk.is_empty() {
                         break;

@@ -43,7 +43,9 @@ fn read_message(reader: &mut BufReader<TcpStream>) -> Option<RawMessage> {
         let (k, v) = (k.trim().to_ascii_lowercase(), v.trim().to_string());
         match k.as_str() {
             "libprocess-from" => from = v,
-            "user-agent" if from.is_empty() => from = v.trim_start_matches("libprocess/").to_string(),
+            "user-agent" if from.is_empty() => {
+                from = v.trim_start_matches("libprocess/").to_string()
+            }
             "transfer-encoding" => chunked = v.contains("chunked"),
             "content-length" => length = v.parse().unwrap_or(0),
             _ => {}
@@ -116,7 +118,9 @@ impl RawPeer {
         if body.is_empty() {
             bytes.extend_from_slice(b"\r\n");
         } else {
-            bytes.extend_from_slice(format!("Transfer-Encoding: chunked\r\n\r\n{:x}\r\n", body.len()).as_bytes());
+            bytes.extend_from_slice(
+                format!("Transfer-Encoding: chunked\r\n\r\n{:x}\r\n", body.len()).as_bytes(),
+            );
             bytes.extend_from_slice(body);
             bytes.extend_from_slice(b"\r\n0\r\n\r\n");
         }
@@ -124,7 +128,9 @@ impl RawPeer {
         stream.write_all(&bytes).expect("send");
         // Read the 202 so the message is known to be queued.
         let mut status = String::new();
-        BufReader::new(stream).read_line(&mut status).expect("read the answer");
+        BufReader::new(stream)
+            .read_line(&mut status)
+            .expect("read the answer");
         assert!(status.contains("202"), "{status}");
     }
 

@@ -17,10 +17,15 @@ pub fn framework_info(name: &str) -> v1::FrameworkInfo {
     }
 }
 
-pub fn with_capabilities(mut info: v1::FrameworkInfo, caps: &[v1::framework_info::capability::Type]) -> v1::FrameworkInfo {
+pub fn with_capabilities(
+    mut info: v1::FrameworkInfo,
+    caps: &[v1::framework_info::capability::Type],
+) -> v1::FrameworkInfo {
     info.capabilities = caps
         .iter()
-        .map(|t| v1::framework_info::Capability { r#type: Some(*t as i32) })
+        .map(|t| v1::framework_info::Capability {
+            r#type: Some(*t as i32),
+        })
         .collect();
     info
 }
@@ -49,7 +54,9 @@ pub fn command_task(id: &str, agent: &str, resources: &str, command: &str) -> v1
     v1::TaskInfo {
         name: id.into(),
         task_id: v1::TaskId { value: id.into() },
-        agent_id: v1::AgentId { value: agent.into() },
+        agent_id: v1::AgentId {
+            value: agent.into(),
+        },
         resources: mesos_common::resources::proto::v1::resources_to(
             &parsed,
             mesos_common::resources::ResourceFormat::PreReservationRefinement,
@@ -66,7 +73,12 @@ pub fn command_task(id: &str, agent: &str, resources: &str, command: &str) -> v1
 pub fn accept(framework: &str, offers: &[&str], tasks: Vec<v1::TaskInfo>) -> v1::scheduler::Call {
     let mut c = call(Type::Accept, Some(framework));
     c.accept = Some(v1::scheduler::call::Accept {
-        offer_ids: offers.iter().map(|o| v1::OfferId { value: o.to_string() }).collect(),
+        offer_ids: offers
+            .iter()
+            .map(|o| v1::OfferId {
+                value: o.to_string(),
+            })
+            .collect(),
         operations: vec![v1::offer::Operation {
             r#type: Some(v1::offer::operation::Type::Launch as i32),
             launch: Some(v1::offer::operation::Launch { task_infos: tasks }),
@@ -80,7 +92,12 @@ pub fn accept(framework: &str, offers: &[&str], tasks: Vec<v1::TaskInfo>) -> v1:
 pub fn decline(framework: &str, offers: &[&str], refuse_seconds: f64) -> v1::scheduler::Call {
     let mut c = call(Type::Decline, Some(framework));
     c.decline = Some(v1::scheduler::call::Decline {
-        offer_ids: offers.iter().map(|o| v1::OfferId { value: o.to_string() }).collect(),
+        offer_ids: offers
+            .iter()
+            .map(|o| v1::OfferId {
+                value: o.to_string(),
+            })
+            .collect(),
         filters: Some(v1::Filters {
             refuse_seconds: Some(refuse_seconds),
         }),
@@ -104,7 +121,9 @@ pub fn reconcile(framework: &str, tasks: &[(&str, Option<&str>)]) -> v1::schedul
         tasks: tasks
             .iter()
             .map(|(t, a)| v1::scheduler::call::reconcile::Task {
-                task_id: v1::TaskId { value: t.to_string() },
+                task_id: v1::TaskId {
+                    value: t.to_string(),
+                },
                 agent_id: a.map(|a| v1::AgentId { value: a.into() }),
             })
             .collect(),
@@ -118,6 +137,7 @@ pub fn simple(kind: Type, framework: &str) -> v1::scheduler::Call {
 
 /// What a v0 driver received.
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum V0Event {
     Registered(internal::FrameworkRegisteredMessage),
     Reregistered(internal::FrameworkReregisteredMessage),
@@ -172,7 +192,11 @@ impl V0Handle {
         let (tx, events) = mpsc::channel();
         let id = format!("scheduler-{}", uuid::Uuid::new_v4());
         let pid = runtime.spawn(&id, V0Scheduler { tx }).expect("spawn");
-        V0Handle { runtime, pid, events }
+        V0Handle {
+            runtime,
+            pid,
+            events,
+        }
     }
 
     pub fn upid(&self) -> &Upid {

@@ -55,7 +55,8 @@ fn pymesos_subscribes_launches_acknowledges_reconciles_and_tears_down() {
             let _ = child.kill();
             panic!("pymesos stopped answering; so far: {steps:?}");
         };
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("bad line {line}"));
+        let v: serde_json::Value =
+            serde_json::from_str(&line).unwrap_or_else(|_| panic!("bad line {line}"));
         let last = v[0] == "stopped" || v[0] == "error";
         steps.push(v);
         if last {
@@ -78,10 +79,15 @@ fn pymesos_subscribes_launches_acknowledges_reconciles_and_tears_down() {
     assert!(agent_update("TASK_RUNNING"), "{steps:?}");
     assert!(agent_update("TASK_FINISHED"), "{steps:?}");
     assert!(
-        updates.iter().any(|u| u[3] == "REASON_RECONCILIATION" && u[4] == false),
+        updates
+            .iter()
+            .any(|u| u[3] == "REASON_RECONCILIATION" && u[4] == false),
         "a reconciliation answer without uuid: {steps:?}"
     );
-    assert!(find("done").is_some() && find("error").is_none(), "{steps:?}");
+    assert!(
+        find("done").is_some() && find("error").is_none(),
+        "{steps:?}"
+    );
     // pymesos acknowledged both agent updates, and its stop() tore it down.
     eventually(|| agent.call(|a, _| a.unacknowledged()) == 0);
     eventually(|| {

@@ -19,7 +19,10 @@ fn launch_run_finish_acknowledge() {
     let cluster = Cluster::start(test_flags());
     let agent = cluster.add_agent("cpus:2;mem:1024", TaskBehaviour::RunAndFinish);
     let agent_id = agent.id().unwrap();
-    assert!(agent_id.starts_with(&cluster.master.info().id), "{agent_id}");
+    assert!(
+        agent_id.starts_with(&cluster.master.info().id),
+        "{agent_id}"
+    );
     assert!(agent_id.contains("-S"), "{agent_id}");
 
     for content in [ContentType::Json, ContentType::Protobuf] {
@@ -93,7 +96,10 @@ fn launch_run_finish_acknowledge() {
             Some(&stream_id),
         );
         assert_eq!(r.status, 202);
-        assert!(stream.next_non_heartbeat().is_none(), "teardown closes the stream");
+        assert!(
+            stream.next_non_heartbeat().is_none(),
+            "teardown closes the stream"
+        );
         let f2 = fid.clone();
         assert!(cluster.call(move |m, _| m.framework_completed(&f2)));
     }

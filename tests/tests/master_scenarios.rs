@@ -25,12 +25,20 @@ struct Framework {
 }
 
 fn subscribe(cluster: &Cluster, info: v1::FrameworkInfo) -> Framework {
-    let stream = EventStream::subscribe(cluster.address(), &scheduler::subscribe(info), ContentType::Json);
+    let stream = EventStream::subscribe(
+        cluster.address(),
+        &scheduler::subscribe(info),
+        ContentType::Json,
+    );
     assert_eq!(stream.status, 200);
     let subscribed = stream.next_of(E::Subscribed).expect("SUBSCRIBED");
     let id = subscribed.subscribed.unwrap().framework_id.value;
     let stream_id = stream.stream_id.clone().unwrap();
-    Framework { stream, id, stream_id }
+    Framework {
+        stream,
+        id,
+        stream_id,
+    }
 }
 
 fn call(cluster: &Cluster, f: &Framework, c: v1::scheduler::Call) -> u16 {
@@ -47,7 +55,13 @@ fn settle(cluster: &Cluster) {
 }
 
 fn first_offer(f: &Framework) -> v1::Offer {
-    f.stream.next_of(E::Offers).expect("OFFERS").offers.unwrap().offers.remove(0)
+    f.stream
+        .next_of(E::Offers)
+        .expect("OFFERS")
+        .offers
+        .unwrap()
+        .offers
+        .remove(0)
 }
 
 #[test]
@@ -62,7 +76,14 @@ fn agents_reregister_after_a_master_restart_with_their_tasks() {
     let fw = subscribe(&cluster, info.clone());
     let offer = first_offer(&fw);
     let task = scheduler::command_task("t", &agent_id, "cpus:1;mem:64", "sleep 1000");
-    assert_eq!(call(&cluster, &fw, scheduler::accept(&fw.id, &[&offer.id.value], vec![task])), 202);
+    assert_eq!(
+        call(
+            &cluster,
+            &fw,
+            scheduler::accept(&fw.id, &[&offer.id.value], vec![task])
+        ),
+        202
+    );
     let running = fw.stream.next_of(E::Update).unwrap().update.unwrap().status;
     assert_eq!(running.state, v1::TaskState::TaskRunning as i32);
     let old_master = cluster.master.info().id.clone();
@@ -73,14 +94,19 @@ fn agents_reregister_after_a_master_restart_with_their_tasks() {
     let id = agent_id.clone();
     assert!(cluster.call(move |m, _| m.agent_recovered_pending(&id)));
 
-    let reregistered = filters::expect::<internal::SlaveReregisteredMessage>(Pattern::Any, agent.upid());
+    let reregistered =
+        filters::expect::<internal::SlaveReregisteredMessage>(Pattern::Any, agent.upid());
     let master = cluster.upid();
     agent.call(move |a, ctx| a.reconnect(master, ctx));
     let (_, _, msg) = wait(reregistered);
     assert_eq!(msg.slave_id.value, agent_id);
     let (id, fid) = (agent_id.clone(), fw.id.clone());
     let (state, task, framework) = cluster.call(move |m, _| {
-        (m.agent_state(&id), m.task_state(&fid, "t"), m.framework_state(&fid))
+        (
+            m.agent_state(&id),
+            m.task_state(&fid, "t"),
+            m.framework_state(&fid),
+        )
     });
     assert_eq!(state, Some(AgentState::Connected));
     assert_eq!(task, Some(v0::TaskState::TaskRunning));
@@ -89,11 +115,16 @@ fn agents_reregister_after_a_master_restart_with_their_tasks() {
     // The framework comes back to the new master with its id: SUBSCRIBED
     // (a new master only knew it from the agent).
     let mut again = info;
-    again.id = Some(v1::FrameworkId { value: fw.id.clone() });
+    again.id = Some(v1::FrameworkId {
+        value: fw.id.clone(),
+    });
     let fw2 = subscribe(&cluster, again);
     assert_eq!(fw2.id, fw.id);
     let fid = fw.id.clone();
-    assert_eq!(cluster.call(move |m, _| m.framework_state(&fid)), Some(FrameworkState::Active));
+    assert_eq!(
+        cluster.call(move |m, _| m.framework_state(&fid)),
+        Some(FrameworkState::Active)
+    );
 }
 
 #[test]
@@ -102,13 +133,26 @@ fn ping_timeouts_mark_an_agent_unreachable() {
     let cluster = Cluster::start(test_flags());
     let agent = cluster.add_agent("cpus:1;mem:512", TaskBehaviour::Run);
     let agent_id = agent.id().unwrap();
-    let fw = subscribe(&cluster, scheduler::with_capabilities(scheduler::framework_info("pa"), &[Cap::PartitionAware]));
+    let fw = subscribe(
+        &cluster,
+        scheduler::with_capabilities(scheduler::framework_info("pa"), &[Cap::PartitionAware]),
+    );
     let offer = first_offer(&fw);
     let task = scheduler::command_task("t", &agent_id, "cpus:0.5;mem:64", "sleep 1000");
-    assert_eq!(call(&cluster, &fw, scheduler::accept(&fw.id, &[&offer.id.value], vec![task])), 202);
+    assert_eq!(
+        call(
+            &cluster,
+            &fw,
+            scheduler::accept(&fw.id, &[&offer.id.value], vec![task])
+        ),
+        202
+    );
     let running = fw.stream.next_of(E::Update).unwrap().update.unwrap().status;
     assert_eq!(running.state, v1::TaskState::TaskRunning as i32);
-    assert_eq!(call(&cluster, &fw, scheduler::acknowledge(&fw.id, &running)), 202);
+    assert_eq!(
+        call(&cluster, &fw, scheduler::acknowledge(&fw.id, &running)),
+        202
+    );
     eventually(|| agent.call(|a, _| a.unacknowledged()) == 0);
 
     Clock::pause();
@@ -116,7 +160,10 @@ fn ping_timeouts_mark_an_agent_unreachable() {
     // The ping before the filter was answered; then five in a row are not.
     for round in 0..6 {
         let id = agent_id.clone();
-        assert!(!cluster.call(move |m, _| m.agent_unreachable(&id)), "unreachable too early (round {round})");
+        assert!(
+            !cluster.call(move |m, _| m.agent_unreachable(&id)),
+            "unreachable too early (round {round})"
+        );
         let ping = filters::expect::<internal::PingSlaveMessage>(Pattern::Any, agent.upid());
         Clock::advance(Duration::from_secs(15));
         wait(ping);
@@ -136,7 +183,10 @@ fn ping_timeouts_mark_an_agent_unreachable() {
     assert_eq!(failure.agent_id.unwrap().value, agent_id);
     cluster.call(|m, _| m.refresh_gauges());
     assert_eq!(cluster.metric("master/slaves_unreachable"), 1.0);
-    assert_eq!(cluster.metric("master/slave_removals/reason_unhealthy"), 1.0);
+    assert_eq!(
+        cluster.metric("master/slave_removals/reason_unhealthy"),
+        1.0
+    );
     Clock::resume();
 }
 
@@ -148,12 +198,20 @@ fn a_new_subscription_fails_the_old_one_over() {
     info.failover_timeout = Some(60.0);
     let first = subscribe(&cluster, info.clone());
     let mut again = info;
-    again.id = Some(v1::FrameworkId { value: first.id.clone() });
+    again.id = Some(v1::FrameworkId {
+        value: first.id.clone(),
+    });
     let second = subscribe(&cluster, again);
     assert_eq!(second.id, first.id);
-    let error = first.stream.next_of(E::Error).expect("ERROR to the old stream");
+    let error = first
+        .stream
+        .next_of(E::Error)
+        .expect("ERROR to the old stream");
     assert_eq!(error.error.unwrap().message, "Framework failed over");
-    assert!(first.stream.next_non_heartbeat().is_none(), "the old stream is closed");
+    assert!(
+        first.stream.next_non_heartbeat().is_none(),
+        "the old stream is closed"
+    );
     // The old stream id no longer works; the new one does.
     let r = scheduler_call(
         cluster.address(),
@@ -161,7 +219,14 @@ fn a_new_subscription_fails_the_old_one_over() {
         Some(&first.stream_id),
     );
     assert_eq!(r.status, 400);
-    assert_eq!(call(&cluster, &second, scheduler::simple(v1::scheduler::call::Type::Revive, &second.id)), 202);
+    assert_eq!(
+        call(
+            &cluster,
+            &second,
+            scheduler::simple(v1::scheduler::call::Type::Revive, &second.id)
+        ),
+        202
+    );
 }
 
 #[test]
@@ -184,7 +249,10 @@ fn a_disconnected_framework_is_removed_after_its_failover_timeout() {
     Clock::advance(Duration::from_secs(99));
     settle(&cluster);
     let fid = id.clone();
-    assert!(!cluster.call(move |m, _| m.framework_completed(&fid)), "still within failover_timeout");
+    assert!(
+        !cluster.call(move |m, _| m.framework_completed(&fid)),
+        "still within failover_timeout"
+    );
     Clock::advance(Duration::from_secs(2));
     let fid = id.clone();
     eventually(|| {
@@ -212,7 +280,9 @@ fn offers_are_rescinded_on_timeout_and_on_agent_removal() {
     Clock::advance(Duration::from_secs(1));
     let offer = first_offer(&fw);
     let id = agent.id().unwrap();
-    let unregister = internal::UnregisterSlaveMessage { slave_id: v0::SlaveId { value: id } };
+    let unregister = internal::UnregisterSlaveMessage {
+        slave_id: v0::SlaveId { value: id },
+    };
     let master: Upid = cluster.upid();
     agent.call(move |_, ctx| ctx.send(&master, &unregister));
     let rescind = fw.stream.next_of(E::Rescind).unwrap().rescind.unwrap();
@@ -228,13 +298,23 @@ fn declined_resources_come_back_when_the_filter_expires() {
     let fw = subscribe(&cluster, scheduler::framework_info("decline"));
     Clock::pause();
     let offer = first_offer(&fw);
-    assert_eq!(call(&cluster, &fw, scheduler::decline(&fw.id, &[&offer.id.value], 10.0)), 202);
+    assert_eq!(
+        call(
+            &cluster,
+            &fw,
+            scheduler::decline(&fw.id, &[&offer.id.value], 10.0)
+        ),
+        202
+    );
     settle(&cluster);
     for _ in 0..9 {
         Clock::advance(Duration::from_secs(1));
         settle(&cluster);
         let fid = fw.id.clone();
-        assert!(cluster.call(move |m, _| m.offers_of(&fid).is_empty()), "filtered for 10 s");
+        assert!(
+            cluster.call(move |m, _| m.offers_of(&fid).is_empty()),
+            "filtered for 10 s"
+        );
     }
     Clock::advance(Duration::from_secs(2));
     let again = first_offer(&fw);
@@ -251,41 +331,98 @@ fn reconciliation_answers_for_known_and_unknown_tasks() {
     let fw = subscribe(&cluster, scheduler::framework_info("reconcile"));
     let offer = first_offer(&fw);
     let task = scheduler::command_task("known", &agent_id, "cpus:0.5;mem:64", "sleep 1000");
-    assert_eq!(call(&cluster, &fw, scheduler::accept(&fw.id, &[&offer.id.value], vec![task])), 202);
+    assert_eq!(
+        call(
+            &cluster,
+            &fw,
+            scheduler::accept(&fw.id, &[&offer.id.value], vec![task])
+        ),
+        202
+    );
     let running = fw.stream.next_of(E::Update).unwrap().update.unwrap().status;
-    assert_eq!(call(&cluster, &fw, scheduler::acknowledge(&fw.id, &running)), 202);
+    assert_eq!(
+        call(&cluster, &fw, scheduler::acknowledge(&fw.id, &running)),
+        202
+    );
 
     let check = |status: v1::TaskStatus, task: &str, state: v1::TaskState| {
         assert_eq!(status.task_id.value, task);
         assert_eq!(status.state, state as i32, "{task}");
-        assert_eq!(status.reason, Some(v1::task_status::Reason::Reconciliation as i32));
+        assert_eq!(
+            status.reason,
+            Some(v1::task_status::Reason::Reconciliation as i32)
+        );
         assert_eq!(status.source, Some(v1::task_status::Source::Master as i32));
-        assert!(status.uuid.is_none(), "reconciliation updates are not acknowledged");
+        assert!(
+            status.uuid.is_none(),
+            "reconciliation updates are not acknowledged"
+        );
     };
     // Implicit: every task the master knows.
     assert_eq!(call(&cluster, &fw, scheduler::reconcile(&fw.id, &[])), 202);
-    check(fw.stream.next_of(E::Update).unwrap().update.unwrap().status, "known", v1::TaskState::TaskRunning);
+    check(
+        fw.stream.next_of(E::Update).unwrap().update.unwrap().status,
+        "known",
+        v1::TaskState::TaskRunning,
+    );
     // Explicit: known, unknown on a registered agent, unknown on an unknown
     // agent (a framework that is not partition-aware sees TASK_LOST).
     assert_eq!(
         call(
             &cluster,
             &fw,
-            scheduler::reconcile(&fw.id, &[("known", None), ("ghost", Some(&agent_id)), ("nowhere", Some("nope"))])
+            scheduler::reconcile(
+                &fw.id,
+                &[
+                    ("known", None),
+                    ("ghost", Some(&agent_id)),
+                    ("nowhere", Some("nope"))
+                ]
+            )
         ),
         202
     );
-    check(fw.stream.next_of(E::Update).unwrap().update.unwrap().status, "known", v1::TaskState::TaskRunning);
-    check(fw.stream.next_of(E::Update).unwrap().update.unwrap().status, "ghost", v1::TaskState::TaskLost);
-    check(fw.stream.next_of(E::Update).unwrap().update.unwrap().status, "nowhere", v1::TaskState::TaskLost);
+    check(
+        fw.stream.next_of(E::Update).unwrap().update.unwrap().status,
+        "known",
+        v1::TaskState::TaskRunning,
+    );
+    check(
+        fw.stream.next_of(E::Update).unwrap().update.unwrap().status,
+        "ghost",
+        v1::TaskState::TaskLost,
+    );
+    check(
+        fw.stream.next_of(E::Update).unwrap().update.unwrap().status,
+        "nowhere",
+        v1::TaskState::TaskLost,
+    );
 
-    let pa = subscribe(&cluster, scheduler::with_capabilities(scheduler::framework_info("pa"), &[Cap::PartitionAware]));
+    let pa = subscribe(
+        &cluster,
+        scheduler::with_capabilities(scheduler::framework_info("pa"), &[Cap::PartitionAware]),
+    );
     assert_eq!(
-        call(&cluster, &pa, scheduler::reconcile(&pa.id, &[("ghost", Some(&agent_id)), ("nowhere", Some("nope"))])),
+        call(
+            &cluster,
+            &pa,
+            scheduler::reconcile(
+                &pa.id,
+                &[("ghost", Some(&agent_id)), ("nowhere", Some("nope"))]
+            )
+        ),
         202
     );
-    check(pa.stream.next_of(E::Update).unwrap().update.unwrap().status, "ghost", v1::TaskState::TaskGone);
-    check(pa.stream.next_of(E::Update).unwrap().update.unwrap().status, "nowhere", v1::TaskState::TaskUnknown);
+    check(
+        pa.stream.next_of(E::Update).unwrap().update.unwrap().status,
+        "ghost",
+        v1::TaskState::TaskGone,
+    );
+    check(
+        pa.stream.next_of(E::Update).unwrap().update.unwrap().status,
+        "nowhere",
+        v1::TaskState::TaskUnknown,
+    );
 }
 
 #[test]
@@ -298,7 +435,14 @@ fn status_updates_are_retried_until_acknowledged() {
     let offer = first_offer(&fw);
     Clock::pause();
     let task = scheduler::command_task("t", &agent_id, "cpus:0.5;mem:64", "sleep 1000");
-    assert_eq!(call(&cluster, &fw, scheduler::accept(&fw.id, &[&offer.id.value], vec![task])), 202);
+    assert_eq!(
+        call(
+            &cluster,
+            &fw,
+            scheduler::accept(&fw.id, &[&offer.id.value], vec![task])
+        ),
+        202
+    );
     let first = fw.stream.next_of(E::Update).unwrap().update.unwrap().status;
     // Not acknowledged: the agent sends it again after 10 s, then 20 s.
     Clock::advance(Duration::from_secs(10));
@@ -308,7 +452,10 @@ fn status_updates_are_retried_until_acknowledged() {
     let third = fw.stream.next_of(E::Update).unwrap().update.unwrap().status;
     assert_eq!(third.uuid, first.uuid);
     assert_eq!(agent.call(|a, _| a.unacknowledged()), 1);
-    assert_eq!(call(&cluster, &fw, scheduler::acknowledge(&fw.id, &third)), 202);
+    assert_eq!(
+        call(&cluster, &fw, scheduler::acknowledge(&fw.id, &third)),
+        202
+    );
     eventually(|| agent.call(|a, _| a.unacknowledged()) == 0);
     Clock::resume();
 }

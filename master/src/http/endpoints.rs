@@ -63,14 +63,14 @@ fn form(body: &[u8]) -> BTreeMap<String, String> {
     String::from_utf8_lossy(body)
         .split('&')
         .filter(|p| !p.is_empty())
-        .filter_map(|pair| {
+        .map(|pair| {
             let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
             let decode = |s: &str| {
                 percent_encoding::percent_decode_str(&s.replace('+', " "))
                     .decode_utf8_lossy()
                     .into_owned()
             };
-            Some((decode(k), decode(v)))
+            (decode(k), decode(v))
         })
         .collect()
 }
@@ -84,10 +84,15 @@ pub(crate) fn teardown(m: &mut Master, r: Request, ctx: &mut Context<Master>) ->
     }
     let values = form(&r.body);
     let Some(id) = values.get("frameworkId") else {
-        return ApiError::BadRequest("Missing 'frameworkId' query parameter in the request body".into())
-            .into_response();
+        return ApiError::BadRequest(
+            "Missing 'frameworkId' query parameter in the request body".into(),
+        )
+        .into_response();
     };
-    let Some(fid) = FrameworkId::new(id).ok().filter(|f| m.frameworks.contains_key(f)) else {
+    let Some(fid) = FrameworkId::new(id)
+        .ok()
+        .filter(|f| m.frameworks.contains_key(f))
+    else {
         return ApiError::BadRequest("No framework found with specified ID".into()).into_response();
     };
     m.teardown(&fid, ctx);
@@ -119,8 +124,12 @@ pub(crate) fn roles(m: &mut Master, r: Request, _c: &mut Context<Master>) -> Res
             if f.roles.contains(role) {
                 frameworks.push(f.id.to_string());
             }
-            allocated += &f.total_used().filter(|x| x.allocation_role() == Some(role.as_str()));
-            offered += &f.total_offered().filter(|x| x.allocation_role() == Some(role.as_str()));
+            allocated += &f
+                .total_used()
+                .filter(|x| x.allocation_role() == Some(role.as_str()));
+            offered += &f
+                .total_offered()
+                .filter(|x| x.allocation_role() == Some(role.as_str()));
         }
         let mut reserved = Resources::new();
         for a in m.agents.registered.values() {
@@ -129,7 +138,10 @@ pub(crate) fn roles(m: &mut Master, r: Request, _c: &mut Context<Master>) -> Res
         let empty = Resources::new();
         w.begin_object();
         w.field_str("name", role);
-        w.field_f64("weight", m.derived.weights.get(role).copied().unwrap_or(1.0));
+        w.field_f64(
+            "weight",
+            m.derived.weights.get(role).copied().unwrap_or(1.0),
+        );
         w.key("quota").begin_object();
         w.field_str("role", role);
         w.key("guarantee");
@@ -166,7 +178,11 @@ pub(crate) fn tasks(m: &mut Master, r: Request, _c: &mut Context<Master>) -> Rep
         .get("limit")
         .and_then(|l| l.parse::<usize>().ok())
         .unwrap_or(TASK_LIMIT);
-    let offset = r.query.get("offset").and_then(|o| o.parse::<usize>().ok()).unwrap_or(0);
+    let offset = r
+        .query
+        .get("offset")
+        .and_then(|o| o.parse::<usize>().ok())
+        .unwrap_or(0);
     let ascending = r.query.get("order").is_some_and(|o| o == "asc");
     let framework = r.query.get("framework_id").cloned();
     let task = r.query.get("task_id").cloned();
@@ -177,17 +193,30 @@ pub(crate) fn tasks(m: &mut Master, r: Request, _c: &mut Context<Master>) -> Rep
             continue;
         }
         for entry in f.tasks.values_mut() {
-            if task.as_deref().is_some_and(|x| x != entry.task.task_id.value) {
+            if task
+                .as_deref()
+                .is_some_and(|x| x != entry.task.task_id.value)
+            {
                 continue;
             }
-            let ts = entry.task.statuses.first().and_then(|s| s.timestamp).unwrap_or(0.0);
+            let ts = entry
+                .task
+                .statuses
+                .first()
+                .and_then(|s| s.timestamp)
+                .unwrap_or(0.0);
             found.push((ts, entry.rendered()));
         }
         for t in f.unreachable_tasks.iter().chain(f.completed_tasks.iter()) {
             if task.as_deref().is_some_and(|x| x != t.task.task_id.value) {
                 continue;
             }
-            let ts = t.task.statuses.first().and_then(|s| s.timestamp).unwrap_or(0.0);
+            let ts = t
+                .task
+                .statuses
+                .first()
+                .and_then(|s| s.timestamp)
+                .unwrap_or(0.0);
             found.push((ts, t.json.clone()));
         }
     }
@@ -202,7 +231,12 @@ pub(crate) fn tasks(m: &mut Master, r: Request, _c: &mut Context<Master>) -> Rep
             if task.as_deref().is_some_and(|x| x != t.task.task_id.value) {
                 continue;
             }
-            let ts = t.task.statuses.first().and_then(|s| s.timestamp).unwrap_or(0.0);
+            let ts = t
+                .task
+                .statuses
+                .first()
+                .and_then(|s| s.timestamp)
+                .unwrap_or(0.0);
             found.push((ts, t.json.clone()));
         }
     }

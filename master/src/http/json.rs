@@ -111,7 +111,10 @@ pub fn task(w: &mut JsonWriter, t: &v0::Task) {
     w.field_str("framework_id", &t.framework_id.value);
     w.field_str(
         "executor_id",
-        t.executor_id.as_ref().map(|e| e.value.as_str()).unwrap_or(""),
+        t.executor_id
+            .as_ref()
+            .map(|e| e.value.as_str())
+            .unwrap_or(""),
     );
     w.field_str("slave_id", &t.slave_id.value);
     w.field_str("state", task_state_name(t.state));
@@ -205,7 +208,10 @@ pub fn executor(w: &mut JsonWriter, e: &v0::ExecutorInfo, agent: &str) {
     w.field_str("name", e.name.as_deref().unwrap_or(""));
     w.field_str(
         "framework_id",
-        e.framework_id.as_ref().map(|f| f.value.as_str()).unwrap_or(""),
+        e.framework_id
+            .as_ref()
+            .map(|f| f.value.as_str())
+            .unwrap_or(""),
     );
     w.key("command");
     command(w, e.command.as_ref().unwrap_or(&v0::CommandInfo::default()));
@@ -218,7 +224,10 @@ pub fn executor(w: &mut JsonWriter, e: &v0::ExecutorInfo, agent: &str) {
         w.key("labels");
         labels(w, l);
     }
-    if let Some(t) = e.r#type.and_then(|t| v0::executor_info::Type::try_from(t).ok()) {
+    if let Some(t) = e
+        .r#type
+        .and_then(|t| v0::executor_info::Type::try_from(t).ok())
+    {
         w.field_str("type", t.as_str_name());
     }
     w.field_str("slave_id", agent);
@@ -242,7 +251,10 @@ pub fn offer(w: &mut JsonWriter, o: &v0::Offer, offered: &Resources) {
 
 /// `json(SlaveInfo)`: the start of an agent object (caller closes it).
 pub fn agent_info_fields(w: &mut JsonWriter, info: &v0::SlaveInfo) {
-    w.field_str("id", info.id.as_ref().map(|i| i.value.as_str()).unwrap_or(""));
+    w.field_str(
+        "id",
+        info.id.as_ref().map(|i| i.value.as_str()).unwrap_or(""),
+    );
     w.field_str("hostname", &info.hostname);
     w.field_i64("port", i64::from(info.port.unwrap_or(5051)));
     w.key("attributes");
@@ -258,7 +270,9 @@ mod tests {
 
     #[test]
     fn resources_are_flattened_with_the_four_scalars_first() {
-        let r = mesos_common::resources::parse_resources("cpus:1.5;mem:128;ports:[31000-31005]", "*").unwrap();
+        let r =
+            mesos_common::resources::parse_resources("cpus:1.5;mem:128;ports:[31000-31005]", "*")
+                .unwrap();
         let mut w = JsonWriter::new();
         resources(&mut w, &r);
         assert_eq!(

@@ -72,11 +72,14 @@ impl ApiError {
     pub fn into_response(self) -> Response {
         let status = self.status();
         match self {
-            ApiError::NotLeader { location } => Response::new(307).with_header("Location", location),
-            ApiError::MethodNotAllowed { allowed } => {
-                Response::error(405, format!("Expecting one of {{ '{allowed}' }}, but received different method"))
-                    .with_header("Allow", allowed)
+            ApiError::NotLeader { location } => {
+                Response::new(307).with_header("Location", location)
             }
+            ApiError::MethodNotAllowed { allowed } => Response::error(
+                405,
+                format!("Expecting one of {{ '{allowed}' }}, but received different method"),
+            )
+            .with_header("Allow", allowed),
             ApiError::NotImplemented(m) if m.is_empty() => Response::new(501),
             other => Response::error(status, other.to_string()),
         }

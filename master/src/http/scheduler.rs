@@ -25,13 +25,21 @@ pub(crate) fn scheduler(m: &mut Master, request: Request, ctx: &mut Context<Mast
     }
 }
 
-fn handle(m: &mut Master, request: Request, ctx: &mut Context<Master>) -> Result<Response, ApiError> {
+fn handle(
+    m: &mut Master,
+    request: Request,
+    ctx: &mut Context<Master>,
+) -> Result<Response, ApiError> {
     m.require_leader(&request)?;
     if request.method != "POST" {
         return Err(ApiError::MethodNotAllowed { allowed: "POST" });
     }
     let content_type = match request.headers.get("Content-Type") {
-        None => return Err(ApiError::BadRequest("Expecting 'Content-Type' to be present".into())),
+        None => {
+            return Err(ApiError::BadRequest(
+                "Expecting 'Content-Type' to be present".into(),
+            ));
+        }
         Some(ct) => match negotiation::request_content_type(Some(ct)) {
             Ok(t) => t,
             Err(_) => {
@@ -62,13 +70,19 @@ fn handle(m: &mut Master, request: Request, ctx: &mut Context<Master>) -> Result
     let mut call = v1_call.devolve();
     crate::validation::scheduler::validate(&call, None)
         .map_err(|e| ApiError::BadRequest(format!("Failed to validate scheduler::Call: {e}")))?;
-    let kind = call.r#type.and_then(|t| Type::try_from(t).ok()).unwrap_or(Type::Unknown);
+    let kind = call
+        .r#type
+        .and_then(|t| Type::try_from(t).ok())
+        .unwrap_or(Type::Unknown);
     let accept = if matches!(kind, Type::Subscribe | Type::ReconcileOperations) {
-        Some(negotiation::response_content_type(request.headers.get("Accept")).map_err(|_| {
-            ApiError::NotAcceptable(
-                "Expecting 'Accept' to allow 'application/x-protobuf' or 'application/json'".into(),
-            )
-        })?)
+        Some(
+            negotiation::response_content_type(request.headers.get("Accept")).map_err(|_| {
+                ApiError::NotAcceptable(
+                    "Expecting 'Accept' to allow 'application/x-protobuf' or 'application/json'"
+                        .into(),
+                )
+            })?,
+        )
     } else {
         None
     };
@@ -84,7 +98,9 @@ fn handle(m: &mut Master, request: Request, ctx: &mut Context<Master>) -> Result
         let response = response.with_header("Mesos-Stream-Id", stream_id.clone());
         m.stream_count += 1;
         let Some(subscribe) = call.subscribe.take() else {
-            return Err(ApiError::BadRequest("Expecting 'subscribe' to be present".into()));
+            return Err(ApiError::BadRequest(
+                "Expecting 'subscribe' to be present".into(),
+            ));
         };
         m.subscribe(
             Subscriber::Http(HttpConnection::new(stream_id, writer, accept)),
@@ -103,7 +119,9 @@ fn handle(m: &mut Master, request: Request, ctx: &mut Context<Master>) -> Result
         return Err(ApiError::Forbidden("Framework is not subscribed".into()));
     }
     let Some(http) = framework.http() else {
-        return Err(ApiError::Forbidden("Framework is not connected via HTTP".into()));
+        return Err(ApiError::Forbidden(
+            "Framework is not connected via HTTP".into(),
+        ));
     };
     let Some(stream) = request.headers.get("Mesos-Stream-Id") else {
         return Err(ApiError::BadRequest(

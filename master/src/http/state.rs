@@ -12,7 +12,10 @@ use crate::master::{MESOS_VERSION, Master, PROJECT_VERSION};
 use crate::state::{CompletedFramework, FrameworkState};
 
 /// Runs `write` on a fresh thread and answers with its JSON (jsonp aware).
-pub(crate) fn off_actor(request: Request, write: impl FnOnce() -> Vec<u8> + Send + 'static) -> Reply {
+pub(crate) fn off_actor(
+    request: Request,
+    write: impl FnOnce() -> Vec<u8> + Send + 'static,
+) -> Reply {
     let (tx, rx) = futures::channel::oneshot::channel();
     let spawned = std::thread::Builder::new()
         .name("master-json".into())
@@ -20,7 +23,10 @@ pub(crate) fn off_actor(request: Request, write: impl FnOnce() -> Vec<u8> + Send
             let _ = tx.send(write());
         });
     if let Err(e) = spawned {
-        return Reply::Now(Response::error(500, format!("cannot start a writer thread: {e}")));
+        return Reply::Now(Response::error(
+            500,
+            format!("cannot start a writer thread: {e}"),
+        ));
     }
     Reply::later(async move {
         match rx.await {
@@ -166,7 +172,10 @@ pub fn write_agent(w: &mut JsonWriter, a: &AgentPart) {
 }
 
 fn framework_summary_fields(w: &mut JsonWriter, f: &FrameworkPart) {
-    w.field_str("id", f.info.id.as_ref().map(|i| i.value.as_str()).unwrap_or(""));
+    w.field_str(
+        "id",
+        f.info.id.as_ref().map(|i| i.value.as_str()).unwrap_or(""),
+    );
     w.field_str("name", &f.info.name);
     if let Some(pid) = &f.pid {
         w.field_str("pid", pid);
@@ -177,10 +186,9 @@ fn framework_summary_fields(w: &mut JsonWriter, f: &FrameworkPart) {
     json::resources(w, &f.offered);
     w.key("capabilities").begin_array();
     for c in &f.info.capabilities {
-        if let Some(t) = c
-            .r#type
-            .and_then(|t| mesos_common::proto::v0::framework_info::capability::Type::try_from(t).ok())
-        {
+        if let Some(t) = c.r#type.and_then(|t| {
+            mesos_common::proto::v0::framework_info::capability::Type::try_from(t).ok()
+        }) {
             w.string(t.as_str_name());
         }
     }
@@ -193,7 +201,13 @@ fn framework_summary_fields(w: &mut JsonWriter, f: &FrameworkPart) {
 }
 
 #[allow(deprecated)]
-fn framework_info_fields(w: &mut JsonWriter, info: &mesos_common::proto::v0::FrameworkInfo, registered: f64, reregistered: Option<f64>, unregistered: f64) {
+fn framework_info_fields(
+    w: &mut JsonWriter,
+    info: &mesos_common::proto::v0::FrameworkInfo,
+    registered: f64,
+    reregistered: Option<f64>,
+    unregistered: f64,
+) {
     w.field_str("user", &info.user);
     w.field_f64("failover_timeout", info.failover_timeout.unwrap_or(0.0));
     w.field_bool("checkpoint", info.checkpoint.unwrap_or(false));
@@ -220,7 +234,13 @@ fn framework_info_fields(w: &mut JsonWriter, info: &mesos_common::proto::v0::Fra
 pub fn write_framework(w: &mut JsonWriter, f: &FrameworkPart) {
     w.begin_object();
     framework_summary_fields(w, f);
-    framework_info_fields(w, &f.info, f.registered_time, f.reregistered_time, f.unregistered_time);
+    framework_info_fields(
+        w,
+        &f.info,
+        f.registered_time,
+        f.reregistered_time,
+        f.unregistered_time,
+    );
     let mut total = f.used.clone();
     total += &f.offered;
     w.key("resources");
@@ -260,7 +280,10 @@ pub fn write_framework(w: &mut JsonWriter, f: &FrameworkPart) {
 
 fn write_completed_framework(w: &mut JsonWriter, f: &CompletedFramework) {
     w.begin_object();
-    w.field_str("id", f.info.id.as_ref().map(|i| i.value.as_str()).unwrap_or(""));
+    w.field_str(
+        "id",
+        f.info.id.as_ref().map(|i| i.value.as_str()).unwrap_or(""),
+    );
     w.field_str("name", &f.info.name);
     let empty = mesos_common::resources::Resources::new();
     w.key("used_resources");
@@ -273,7 +296,13 @@ fn write_completed_framework(w: &mut JsonWriter, f: &CompletedFramework) {
     w.field_bool("active", false);
     w.field_bool("connected", false);
     w.field_bool("recovered", false);
-    framework_info_fields(w, &f.info, f.registered_time, f.reregistered_time, f.unregistered_time);
+    framework_info_fields(
+        w,
+        &f.info,
+        f.registered_time,
+        f.reregistered_time,
+        f.unregistered_time,
+    );
     w.key("resources");
     json::resources(w, &empty);
     w.key("tasks").begin_array().end_array();
@@ -344,7 +373,12 @@ pub fn write_state_summary(s: &Snapshot) -> Vec<u8> {
         let states: Vec<i32> = s
             .frameworks
             .iter()
-            .flat_map(|f| f.task_states.iter().filter(|(ag, _)| *ag == a.id).map(|(_, st)| *st))
+            .flat_map(|f| {
+                f.task_states
+                    .iter()
+                    .filter(|(ag, _)| *ag == a.id)
+                    .map(|(_, st)| *st)
+            })
             .collect();
         task_counts(states.iter(), &mut w);
         w.key("framework_ids").begin_array();

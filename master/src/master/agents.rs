@@ -85,17 +85,25 @@ impl Master {
             tracing::info!(%from, "ignoring registration: already in progress");
             return;
         }
-        if !self.agent_version_ok(msg.version.as_deref(), &from) || !self.domain_ok(&msg.slave, &from) {
+        if !self.agent_version_ok(msg.version.as_deref(), &from)
+            || !self.domain_ok(&msg.slave, &from)
+        {
             return;
         }
         if let Some(id) = self.agents.by_pid.get(&from).cloned() {
-            let connected = self.agents.registered.get(&id).is_some_and(|a| a.connected());
+            let connected = self
+                .agents
+                .registered
+                .get(&id)
+                .is_some_and(|a| a.connected());
             if connected {
                 tracing::info!(agent = %id, "agent already registered; resending acknowledgement");
                 ctx.send(
                     &from,
                     &internal::SlaveRegisteredMessage {
-                        slave_id: v0::SlaveId { value: id.to_string() },
+                        slave_id: v0::SlaveId {
+                            value: id.to_string(),
+                        },
                         connection: Some(self.connection_info()),
                     },
                 );
@@ -107,20 +115,36 @@ impl Master {
         self.agents.registering.insert(from.clone());
         let id = self.ids.next_agent_id();
         let mut msg = msg;
-        msg.slave.id = Some(v0::SlaveId { value: id.to_string() });
-        let fut = self.registrar.apply(Operation::AdmitSlave(msg.slave.clone()));
+        msg.slave.id = Some(v0::SlaveId {
+            value: id.to_string(),
+        });
+        let fut = self
+            .registrar
+            .apply(Operation::AdmitSlave(msg.slave.clone()));
         ctx.spawn(fut, move |m: &mut Master, admitted, ctx| {
             m.agents.registering.remove(&from);
             match admitted {
                 Ok(true) => m.admit_agent(from, msg, ctx),
-                Ok(false) => tracing::warn!(agent = %id, "agent id already in the registry; ignoring"),
+                Ok(false) => {
+                    tracing::warn!(agent = %id, "agent id already in the registry; ignoring")
+                }
                 Err(e) => tracing::error!(agent = %id, error = %e, "failed to admit agent"),
             }
         });
     }
 
-    fn admit_agent(&mut self, pid: Upid, msg: internal::RegisterSlaveMessage, ctx: &mut Context<Self>) {
-        let Some(id) = msg.slave.id.as_ref().and_then(|i| AgentId::new(&i.value).ok()) else {
+    fn admit_agent(
+        &mut self,
+        pid: Upid,
+        msg: internal::RegisterSlaveMessage,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(id) = msg
+            .slave
+            .id
+            .as_ref()
+            .and_then(|i| AgentId::new(&i.value).ok())
+        else {
             return;
         };
         let total = parse_resources(&msg.slave.resources).unwrap_or_default();
@@ -152,7 +176,9 @@ impl Master {
         ctx.send(
             &pid,
             &internal::SlaveRegisteredMessage {
-                slave_id: v0::SlaveId { value: id.to_string() },
+                slave_id: v0::SlaveId {
+                    value: id.to_string(),
+                },
                 connection: Some(self.connection_info()),
             },
         );
@@ -201,7 +227,12 @@ impl Master {
         ctx: &mut Context<Self>,
     ) {
         self.metrics.counters.messages_reregister_slave.inc();
-        let Some(id) = msg.slave.id.as_ref().and_then(|i| AgentId::new(&i.value).ok()) else {
+        let Some(id) = msg
+            .slave
+            .id
+            .as_ref()
+            .and_then(|i| AgentId::new(&i.value).ok())
+        else {
             tracing::warn!(%from, "dropping reregistration without a valid agent id");
             return;
         };
@@ -225,7 +256,9 @@ impl Master {
             tracing::warn!(%from, error = %e, "dropping invalid reregistration");
             return;
         }
-        if !self.agent_version_ok(msg.version.as_deref(), &from) || !self.domain_ok(&msg.slave, &from) {
+        if !self.agent_version_ok(msg.version.as_deref(), &from)
+            || !self.domain_ok(&msg.slave, &from)
+        {
             return;
         }
         if let Some(agent) = self.agents.registered.get(&id) {
@@ -234,7 +267,9 @@ impl Master {
                 ctx.send(
                     &from,
                     &internal::ShutdownMessage {
-                        message: Some("Agent attempted to reregister with different IP / hostname".into()),
+                        message: Some(
+                            "Agent attempted to reregister with different IP / hostname".into(),
+                        ),
                     },
                 );
                 return;
@@ -243,12 +278,16 @@ impl Master {
                 self.reregister_known_agent(from, msg, ctx);
             } else {
                 self.agents.reregistering.insert(id.clone());
-                let fut = self.registrar.apply(Operation::UpdateSlave(msg.slave.clone()));
+                let fut = self
+                    .registrar
+                    .apply(Operation::UpdateSlave(msg.slave.clone()));
                 ctx.spawn(fut, move |m: &mut Master, r, ctx| {
                     m.agents.reregistering.remove(&id);
                     match r {
                         Ok(_) => m.reregister_known_agent(from, msg, ctx),
-                        Err(e) => tracing::error!(error = %e, "failed to update agent in the registry"),
+                        Err(e) => {
+                            tracing::error!(error = %e, "failed to update agent in the registry")
+                        }
                     }
                 });
             }
@@ -268,7 +307,9 @@ impl Master {
                     m.agents.reregistering.remove(&id);
                     match r {
                         Ok(_) => m.readmit_agent(from, msg, ctx),
-                        Err(e) => tracing::error!(error = %e, "failed to readmit agent in the registry"),
+                        Err(e) => {
+                            tracing::error!(error = %e, "failed to readmit agent in the registry")
+                        }
                     }
                 });
             }
@@ -278,8 +319,18 @@ impl Master {
     /// `__reregisterSlave`: an agent the master does not have registered
     /// (recovered from the registry, unreachable, or unknown) comes back with
     /// its frameworks, executors and tasks.
-    fn readmit_agent(&mut self, pid: Upid, mut msg: internal::ReregisterSlaveMessage, ctx: &mut Context<Self>) {
-        let Some(id) = msg.slave.id.as_ref().and_then(|i| AgentId::new(&i.value).ok()) else {
+    fn readmit_agent(
+        &mut self,
+        pid: Upid,
+        mut msg: internal::ReregisterSlaveMessage,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(id) = msg
+            .slave
+            .id
+            .as_ref()
+            .and_then(|i| AgentId::new(&i.value).ok())
+        else {
             return;
         };
         if self.agents.gone.contains_key(&id) {
@@ -307,9 +358,10 @@ impl Master {
             let inject = |resources: &mut Vec<v0::Resource>, fid: &str| {
                 if let Some(role) = roles.get(fid) {
                     for r in resources.iter_mut() {
-                        r.allocation_info.get_or_insert_with(|| v0::resource::AllocationInfo {
-                            role: Some(role.clone()),
-                        });
+                        r.allocation_info
+                            .get_or_insert_with(|| v0::resource::AllocationInfo {
+                                role: Some(role.clone()),
+                            });
                     }
                 }
             };
@@ -318,7 +370,11 @@ impl Master {
                 inject(&mut t.resources, &fid);
             }
             for e in &mut msg.executor_infos {
-                let fid = e.framework_id.as_ref().map(|f| f.value.clone()).unwrap_or_default();
+                let fid = e
+                    .framework_id
+                    .as_ref()
+                    .map(|f| f.value.clone())
+                    .unwrap_or_default();
                 inject(&mut e.resources, &fid);
             }
         }
@@ -335,9 +391,8 @@ impl Master {
         if let Some(by_fw) = self.agents.unreachable_tasks.remove(&id) {
             for (fid, tasks) in by_fw {
                 if let Some(f) = self.frameworks.get_mut(&fid) {
-                    f.unreachable_tasks.retain(|t| {
-                        !tasks.iter().any(|x| x.as_str() == t.task.task_id.value)
-                    });
+                    f.unreachable_tasks
+                        .retain(|t| !tasks.iter().any(|x| x.as_str() == t.task.task_id.value));
                 }
             }
         }
@@ -367,7 +422,9 @@ impl Master {
         };
         for e in &msg.executor_infos {
             let (Some(fid), Ok(eid)) = (
-                e.framework_id.as_ref().and_then(|f| FrameworkId::new(&f.value).ok()),
+                e.framework_id
+                    .as_ref()
+                    .and_then(|f| FrameworkId::new(&f.value).ok()),
                 ExecutorId::new(&e.executor_id.value),
             ) else {
                 continue;
@@ -377,10 +434,17 @@ impl Master {
             }
             let resources = parse_resources(&e.resources).unwrap_or_default();
             agent.add_used(&fid, &resources);
-            agent.executors.entry(fid.clone()).or_default().insert(eid.clone(), e.clone());
+            agent
+                .executors
+                .entry(fid.clone())
+                .or_default()
+                .insert(eid.clone(), e.clone());
             if let Some(f) = self.frameworks.get_mut(&fid) {
                 f.add_used(&id, &resources);
-                f.executors.entry(id.clone()).or_default().insert(eid, e.clone());
+                f.executors
+                    .entry(id.clone())
+                    .or_default()
+                    .insert(eid, e.clone());
             }
         }
         let max_completed = self.flags.max_completed_tasks_per_framework as usize;
@@ -398,8 +462,10 @@ impl Master {
                 // An agent the master did not expect: tell the framework the
                 // task's state, and forget it from the completed lists.
                 let f = self.frameworks.get_mut(&fid).expect("checked above");
-                f.unreachable_tasks.retain(|x| x.task.task_id.value != t.task_id.value);
-                f.completed_tasks.retain(|x| x.task.task_id.value != t.task_id.value);
+                f.unreachable_tasks
+                    .retain(|x| x.task.task_id.value != t.task_id.value);
+                f.completed_tasks
+                    .retain(|x| x.task.task_id.value != t.task_id.value);
                 let message = if was_unreachable {
                     "Unreachable agent re-reregistered"
                 } else {
@@ -440,11 +506,20 @@ impl Master {
                 f.add_used(&id, &resources);
                 agent.add_used(&fid, &resources);
             }
-            agent.tasks.entry(fid.clone()).or_default().insert(tid.clone());
+            agent
+                .tasks
+                .entry(fid.clone())
+                .or_default()
+                .insert(tid.clone());
             f.tasks.insert(tid, TaskEntry::new(t, resources));
         }
         for cf in msg.completed_frameworks {
-            let Some(fid) = cf.framework_info.id.as_ref().and_then(|i| FrameworkId::new(&i.value).ok()) else {
+            let Some(fid) = cf
+                .framework_info
+                .id
+                .as_ref()
+                .and_then(|i| FrameworkId::new(&i.value).ok())
+            else {
                 continue;
             };
             if let Some(f) = self.frameworks.get_mut(&fid) {
@@ -456,7 +531,9 @@ impl Master {
         self.metrics.counters.slave_reregistrations.inc();
         self.add_agent(agent, ctx);
         let reregistered = internal::SlaveReregisteredMessage {
-            slave_id: v0::SlaveId { value: id.to_string() },
+            slave_id: v0::SlaveId {
+                value: id.to_string(),
+            },
             reconciliations: Vec::new(),
             connection: Some(self.connection_info()),
         };
@@ -467,8 +544,18 @@ impl Master {
 
     /// `___reregisterSlave` for an agent that is still registered: update
     /// its pid and info, reconcile, reconnect.
-    fn reregister_known_agent(&mut self, pid: Upid, msg: internal::ReregisterSlaveMessage, ctx: &mut Context<Self>) {
-        let Some(id) = msg.slave.id.as_ref().and_then(|i| AgentId::new(&i.value).ok()) else {
+    fn reregister_known_agent(
+        &mut self,
+        pid: Upid,
+        msg: internal::ReregisterSlaveMessage,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(id) = msg
+            .slave
+            .id
+            .as_ref()
+            .and_then(|i| AgentId::new(&i.value).ok())
+        else {
             return;
         };
         if !self.agents.registered.contains_key(&id) {
@@ -497,14 +584,21 @@ impl Master {
             }
             was_connected = agent.connected();
             timer = agent.reregistration_timer.take();
-            agent.state = agent.state.next(AgentEvent::Reregister).unwrap_or(AgentState::Connected);
+            agent.state = agent
+                .state
+                .next(AgentEvent::Reregister)
+                .unwrap_or(AgentState::Connected);
         }
         if let Some(t) = timer {
             ctx.cancel(t);
         }
         if let Some(a) = self.alloc() {
             let agent = &self.agents.registered[&id];
-            a.update_agent(id.clone(), Self::agent_spec(agent), Some(agent.total.clone()));
+            a.update_agent(
+                id.clone(),
+                Self::agent_spec(agent),
+                Some(agent.total.clone()),
+            );
         }
         self.reconcile_known_agent(&id, &msg.executor_infos, &msg.tasks, ctx);
         if !was_connected {
@@ -560,7 +654,9 @@ impl Master {
                         message: Some("Reconciliation request".into()),
                         source: Some(v0::task_status::Source::Master as i32),
                         reason: Some(v0::task_status::Reason::Reconciliation as i32),
-                        slave_id: Some(v0::SlaveId { value: id.to_string() }),
+                        slave_id: Some(v0::SlaveId {
+                            value: id.to_string(),
+                        }),
                         timestamp: Some(now),
                         ..Default::default()
                     });
@@ -568,7 +664,9 @@ impl Master {
             }
             if !statuses.is_empty() && f.state != FrameworkState::Recovered {
                 reconciliations.push(internal::ReconcileTasksMessage {
-                    framework_id: v0::FrameworkId { value: fid.to_string() },
+                    framework_id: v0::FrameworkId {
+                        value: fid.to_string(),
+                    },
                     statuses,
                     framework: Some(f.info.clone()),
                 });
@@ -577,7 +675,9 @@ impl Master {
         ctx.send(
             &agent.pid,
             &internal::SlaveReregisteredMessage {
-                slave_id: v0::SlaveId { value: id.to_string() },
+                slave_id: v0::SlaveId {
+                    value: id.to_string(),
+                },
                 reconciliations,
                 connection: Some(self.connection_info()),
             },
@@ -586,7 +686,10 @@ impl Master {
             .iter()
             .map(|e| {
                 (
-                    e.framework_id.as_ref().map(|f| f.value.clone()).unwrap_or_default(),
+                    e.framework_id
+                        .as_ref()
+                        .map(|f| f.value.clone())
+                        .unwrap_or_default(),
                     e.executor_id.value.clone(),
                 )
             })
@@ -633,12 +736,19 @@ impl Master {
 
     /// `updateSlaveFrameworks`: known frameworks' pids go to the agent;
     /// unknown ones are recovered from the agent's report.
-    fn update_agent_frameworks(&mut self, id: &AgentId, frameworks: &[v0::FrameworkInfo], ctx: &mut Context<Self>) {
+    fn update_agent_frameworks(
+        &mut self,
+        id: &AgentId,
+        frameworks: &[v0::FrameworkInfo],
+        ctx: &mut Context<Self>,
+    ) {
         let Some(pid) = self.agents.registered.get(id).map(|a| a.pid.clone()) else {
             return;
         };
         for info in frameworks {
-            let Some(fid) = info.id.as_ref() else { continue };
+            let Some(fid) = info.id.as_ref() else {
+                continue;
+            };
             match self.framework_id_of(fid) {
                 Some(known) => {
                     let f = &self.frameworks[&known];
@@ -673,10 +783,15 @@ impl Master {
         match self.agents.registered.get(&id) {
             Some(a) if a.pid == from => {
                 tracing::info!(agent = %id, "agent unregistered");
-                self.metrics.counters.slave_removals_reason_unregistered.inc();
+                self.metrics
+                    .counters
+                    .slave_removals_reason_unregistered
+                    .inc();
                 self.remove_agent(&id, "the agent unregistered", ctx);
             }
-            Some(_) => tracing::warn!(agent = %id, %from, "ignoring unregister from an unexpected pid"),
+            Some(_) => {
+                tracing::warn!(agent = %id, %from, "ignoring unregister from an unexpected pid")
+            }
             None => {}
         }
     }
@@ -692,7 +807,10 @@ impl Master {
             return;
         }
         tracing::info!(agent = %id, "agent disconnected");
-        agent.state = agent.state.next(AgentEvent::Exited).unwrap_or(AgentState::Disconnected);
+        agent.state = agent
+            .state
+            .next(AgentEvent::Exited)
+            .unwrap_or(AgentState::Disconnected);
         agent.active = false;
         if let Some(o) = self.observers.get(id) {
             o.dispatch(|obs, _| obs.disconnect());
@@ -724,7 +842,9 @@ impl Master {
             .to_std()
             .unwrap_or(std::time::Duration::from_secs(600));
         let aid = id.clone();
-        let timer = ctx.delay(after, move |m: &mut Master, ctx| m.agent_reregister_timeout(&aid, ctx));
+        let timer = ctx.delay(after, move |m: &mut Master, ctx| {
+            m.agent_reregister_timeout(&aid, ctx)
+        });
         if let Some(agent) = self.agents.registered.get_mut(id) {
             agent.reregistration_timer = Some(timer);
         }
@@ -733,7 +853,12 @@ impl Master {
 
     /// `removeFramework(Slave*, Framework*)`: a non-checkpointing
     /// framework's tasks on a disconnected agent become TASK_LOST.
-    fn remove_framework_from_agent(&mut self, agent: &AgentId, fid: &FrameworkId, ctx: &mut Context<Self>) {
+    fn remove_framework_from_agent(
+        &mut self,
+        agent: &AgentId,
+        fid: &FrameworkId,
+        ctx: &mut Context<Self>,
+    ) {
         let tasks: Vec<TaskId> = self
             .agents
             .registered
@@ -782,7 +907,11 @@ impl Master {
     }
 
     fn agent_reregister_timeout(&mut self, id: &AgentId, ctx: &mut Context<Self>) {
-        let disconnected = self.agents.registered.get(id).is_some_and(|a| !a.connected());
+        let disconnected = self
+            .agents
+            .registered
+            .get(id)
+            .is_some_and(|a| !a.connected());
         if !disconnected {
             return;
         }
@@ -809,7 +938,12 @@ impl Master {
     /// `markUnreachable`: record it in the registry, then remove the agent
     /// with its tasks TASK_UNREACHABLE (TASK_LOST for frameworks that are
     /// not partition-aware).
-    pub(crate) fn mark_unreachable(&mut self, id: &AgentId, reason: String, ctx: &mut Context<Self>) {
+    pub(crate) fn mark_unreachable(
+        &mut self,
+        id: &AgentId,
+        reason: String,
+        ctx: &mut Context<Self>,
+    ) {
         if !self.agents.registered.contains_key(id)
             || self.agents.reregistering.contains(id)
             || self.agents.marking_unreachable.contains(id)
@@ -821,7 +955,9 @@ impl Master {
         self.agents.marking_unreachable.insert(id.clone());
         let time = time_now();
         let op = Operation::MarkSlaveUnreachable {
-            id: v0::SlaveId { value: id.to_string() },
+            id: v0::SlaveId {
+                value: id.to_string(),
+            },
             time,
         };
         let aid = id.clone();
@@ -847,7 +983,9 @@ impl Master {
             let time = time_now();
             self.metrics.counters.recovery_slave_removals.inc();
             let op = Operation::MarkSlaveUnreachable {
-                id: v0::SlaveId { value: id.to_string() },
+                id: v0::SlaveId {
+                    value: id.to_string(),
+                },
                 time,
             };
             ctx.spawn(self.registrar.apply(op), move |m: &mut Master, r, ctx| {
@@ -864,7 +1002,9 @@ impl Master {
         if !self.agents.registered.contains_key(id) {
             return;
         }
-        let op = Operation::RemoveSlave(v0::SlaveId { value: id.to_string() });
+        let op = Operation::RemoveSlave(v0::SlaveId {
+            value: id.to_string(),
+        });
         let aid = id.clone();
         let reason = reason.to_string();
         // Removed from the tables at once so a new registration at the same
@@ -901,18 +1041,35 @@ impl Master {
             .collect();
         let now = task::unix_now();
         for (fid, tid) in tasks {
-            let Some(f) = self.frameworks.get(&fid) else { continue };
-            let Some(entry) = f.tasks.get(&tid) else { continue };
-            let (state, task_reason, unreachable) = match (f.capabilities.partition_aware, unreachable_time) {
-                (false, Some(_)) => (v0::TaskState::TaskLost, v0::task_status::Reason::SlaveRemoved, true),
-                (false, None) => (v0::TaskState::TaskLost, v0::task_status::Reason::SlaveRemoved, false),
-                (true, Some(_)) => (v0::TaskState::TaskUnreachable, v0::task_status::Reason::SlaveRemoved, true),
-                (true, None) => (
-                    v0::TaskState::TaskGoneByOperator,
-                    v0::task_status::Reason::SlaveRemovedByOperator,
-                    false,
-                ),
+            let Some(f) = self.frameworks.get(&fid) else {
+                continue;
             };
+            let Some(entry) = f.tasks.get(&tid) else {
+                continue;
+            };
+            let (state, task_reason, unreachable) =
+                match (f.capabilities.partition_aware, unreachable_time) {
+                    (false, Some(_)) => (
+                        v0::TaskState::TaskLost,
+                        v0::task_status::Reason::SlaveRemoved,
+                        true,
+                    ),
+                    (false, None) => (
+                        v0::TaskState::TaskLost,
+                        v0::task_status::Reason::SlaveRemoved,
+                        false,
+                    ),
+                    (true, Some(_)) => (
+                        v0::TaskState::TaskUnreachable,
+                        v0::task_status::Reason::SlaveRemoved,
+                        true,
+                    ),
+                    (true, None) => (
+                        v0::TaskState::TaskGoneByOperator,
+                        v0::task_status::Reason::SlaveRemovedByOperator,
+                        false,
+                    ),
+                };
             let mut update = task::master_update(MasterUpdate {
                 framework_id: &entry.task.framework_id,
                 agent_id: Some(&entry.task.slave_id),
@@ -967,7 +1124,9 @@ impl Master {
     /// LostSlaveMessage to every connected framework.
     fn send_agent_lost(&self, id: &AgentId, ctx: &Context<Self>) {
         let msg = internal::LostSlaveMessage {
-            slave_id: v0::SlaveId { value: id.to_string() },
+            slave_id: v0::SlaveId {
+                value: id.to_string(),
+            },
         };
         for f in self.frameworks.values() {
             events::send(f, &Outgoing::LostAgent(msg.clone()), ctx);
@@ -975,7 +1134,12 @@ impl Master {
     }
 
     /// UpdateSlaveMessage: new oversubscribed (revocable) resources.
-    pub(crate) fn update_agent(&mut self, from: Upid, msg: internal::UpdateSlaveMessage, ctx: &mut Context<Self>) {
+    pub(crate) fn update_agent(
+        &mut self,
+        from: Upid,
+        msg: internal::UpdateSlaveMessage,
+        ctx: &mut Context<Self>,
+    ) {
         self.metrics.counters.messages_update_slave.inc();
         let Ok(id) = AgentId::new(&msg.slave_id.value) else {
             return;
@@ -988,7 +1152,10 @@ impl Master {
             tracing::warn!(agent = %id, %from, "ignoring update from an unexpected pid");
             return;
         }
-        if msg.update_oversubscribed_resources.unwrap_or(!msg.oversubscribed_resources.is_empty()) {
+        if msg
+            .update_oversubscribed_resources
+            .unwrap_or(!msg.oversubscribed_resources.is_empty())
+        {
             let Ok(oversubscribed) = parse_resources(&msg.oversubscribed_resources) else {
                 tracing::warn!(agent = %id, "ignoring invalid oversubscribed resources");
                 return;
@@ -1004,7 +1171,11 @@ impl Master {
             let stale: Vec<_> = self.agents.registered[&id]
                 .offers
                 .iter()
-                .filter(|o| self.offers.get(*o).is_some_and(|e| !e.resources.revocable().is_empty()))
+                .filter(|o| {
+                    self.offers
+                        .get(*o)
+                        .is_some_and(|e| !e.resources.revocable().is_empty())
+                })
                 .cloned()
                 .collect();
             for o in stale {

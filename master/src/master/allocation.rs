@@ -27,6 +27,7 @@ fn sorter(name: &str) -> SorterKind {
 }
 
 impl Master {
+    #[allow(clippy::field_reassign_with_default)] // the options have more fields than we set
     pub(super) fn start_allocator(&mut self, ctx: &mut Context<Self>) {
         let flags = &self.flags;
         let mut options = AllocatorOptions::default();
@@ -37,8 +38,10 @@ impl Master {
         options.role_sorter = sorter(&flags.role_sorter);
         options.framework_sorter = sorter(&flags.framework_sorter);
         options.min_allocatable_resources = self.derived.min_allocatable_resources.clone();
-        options.fairness_excluded_resource_names =
-            flags.fair_sharing_excluded_resource_names.as_ref().map(|s| {
+        options.fairness_excluded_resource_names = flags
+            .fair_sharing_excluded_resource_names
+            .as_ref()
+            .map(|s| {
                 s.split(',')
                     .map(str::trim)
                     .filter(|n| !n.is_empty())
@@ -72,7 +75,9 @@ impl Master {
         };
         match Allocator::spawn(&ctx.runtime(), options, callbacks) {
             Ok(a) => self.allocator = Some(a),
-            Err(e) => tracing::error!(error = %e, "cannot start the allocator; no offers will be made"),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the allocator; no offers will be made")
+            }
         }
     }
 
@@ -142,7 +147,13 @@ impl Master {
             return;
         }
         if let Some(a) = &self.allocator {
-            a.recover_resources(framework.clone(), agent.clone(), resources, filters, is_allocated);
+            a.recover_resources(
+                framework.clone(),
+                agent.clone(),
+                resources,
+                filters,
+                is_allocated,
+            );
         }
     }
 }

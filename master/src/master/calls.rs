@@ -24,7 +24,10 @@ impl Master {
         mut call: v0::scheduler::Call,
         ctx: &mut Context<Self>,
     ) -> Result<(), (u16, String)> {
-        let kind = call.r#type.and_then(|t| Type::try_from(t).ok()).unwrap_or(Type::Unknown);
+        let kind = call
+            .r#type
+            .and_then(|t| Type::try_from(t).ok())
+            .unwrap_or(Type::Unknown);
         match kind {
             Type::Subscribe => unreachable!("SUBSCRIBE is handled by the caller"),
             Type::Teardown => self.teardown(fid, ctx),
@@ -89,17 +92,26 @@ impl Master {
     }
 
     /// `mesos.scheduler.Call` from a v0 driver.
-    pub(crate) fn receive(&mut self, from: Upid, mut call: v0::scheduler::Call, ctx: &mut Context<Self>) {
+    pub(crate) fn receive(
+        &mut self,
+        from: Upid,
+        mut call: v0::scheduler::Call,
+        ctx: &mut Context<Self>,
+    ) {
         if let Err(e) = crate::validation::scheduler::validate(&call, None) {
             tracing::warn!(%from, error = %e, "dropping invalid call");
             return;
         }
         if call.r#type == Some(Type::Subscribe as i32) {
-            let Some(subscribe) = call.subscribe.take() else { return };
+            let Some(subscribe) = call.subscribe.take() else {
+                return;
+            };
             self.subscribe(Subscriber::Pid(from), subscribe, ctx);
             return;
         }
-        let Some(id) = call.framework_id.as_ref() else { return };
+        let Some(id) = call.framework_id.as_ref() else {
+            return;
+        };
         let Some(fid) = self.framework_id_of(id) else {
             tracing::warn!(%from, framework = %id.value, "dropping call: Framework cannot be found");
             return;
@@ -129,8 +141,18 @@ impl Master {
     }
 
     /// Legacy RegisterFrameworkMessage.
-    pub(crate) fn register_framework(&mut self, from: Upid, msg: internal::RegisterFrameworkMessage, ctx: &mut Context<Self>) {
-        if msg.framework.id.as_ref().is_some_and(|i| !i.value.is_empty()) {
+    pub(crate) fn register_framework(
+        &mut self,
+        from: Upid,
+        msg: internal::RegisterFrameworkMessage,
+        ctx: &mut Context<Self>,
+    ) {
+        if msg
+            .framework
+            .id
+            .as_ref()
+            .is_some_and(|i| !i.value.is_empty())
+        {
             events::send_on(
                 &Connection::Pid(from),
                 &Outgoing::Error(internal::FrameworkErrorMessage {
@@ -151,7 +173,12 @@ impl Master {
     }
 
     /// Legacy ReregisterFrameworkMessage.
-    pub(crate) fn reregister_framework(&mut self, from: Upid, msg: internal::ReregisterFrameworkMessage, ctx: &mut Context<Self>) {
+    pub(crate) fn reregister_framework(
+        &mut self,
+        from: Upid,
+        msg: internal::ReregisterFrameworkMessage,
+        ctx: &mut Context<Self>,
+    ) {
         if msg.framework.id.as_ref().is_none_or(|i| i.value.is_empty()) {
             events::send_on(
                 &Connection::Pid(from),
@@ -174,16 +201,27 @@ impl Master {
     }
 
     /// Legacy UnregisterFrameworkMessage: teardown.
-    pub(crate) fn unregister_framework(&mut self, from: Upid, msg: internal::UnregisterFrameworkMessage, ctx: &mut Context<Self>) {
+    pub(crate) fn unregister_framework(
+        &mut self,
+        from: Upid,
+        msg: internal::UnregisterFrameworkMessage,
+        ctx: &mut Context<Self>,
+    ) {
         if let Some(fid) = self.framework_from(&from, &msg.framework_id, "unregister framework") {
             self.teardown(&fid, ctx);
         }
     }
 
     /// DeactivateFrameworkMessage: a driver stopped with failover.
-    pub(crate) fn deactivate_framework(&mut self, from: Upid, msg: internal::DeactivateFrameworkMessage, ctx: &mut Context<Self>) {
+    pub(crate) fn deactivate_framework(
+        &mut self,
+        from: Upid,
+        msg: internal::DeactivateFrameworkMessage,
+        ctx: &mut Context<Self>,
+    ) {
         self.metrics.counters.messages_deactivate_framework.inc();
-        let Some(fid) = self.framework_from(&from, &msg.framework_id, "deactivate framework") else {
+        let Some(fid) = self.framework_from(&from, &msg.framework_id, "deactivate framework")
+        else {
             return;
         };
         let state = self.frameworks[&fid].state;

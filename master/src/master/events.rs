@@ -10,8 +10,10 @@ use mesos_common::proto::{internal, v1};
 use super::Master;
 use crate::state::{Connection, Framework};
 
-/// Something the master sends a framework.
+/// Something the master sends a framework (built once, sent once: the
+/// size difference between variants does not matter).
 #[derive(Debug, Clone)]
+#[allow(clippy::large_enum_variant)]
 pub enum Outgoing {
     Registered(internal::FrameworkRegisteredMessage),
     Reregistered(internal::FrameworkReregisteredMessage),

@@ -87,7 +87,9 @@ impl Master {
         if let Err(e) = fv::validate_suppressed_roles(&roles, &suppressed) {
             return self.refuse(&who, e.0, ctx);
         }
-        if let Err(e) = fv::validate_offer_constraints_roles(&roles, subscribe.offer_constraints.as_ref()) {
+        if let Err(e) =
+            fv::validate_offer_constraints_roles(&roles, subscribe.offer_constraints.as_ref())
+        {
             return self.refuse(&who, e.0, ctx);
         }
         let force = subscribe.force.unwrap_or(false);
@@ -129,7 +131,11 @@ impl Master {
             return;
         }
 
-        let id_text = info.id.as_ref().map(|i| i.value.clone()).unwrap_or_default();
+        let id_text = info
+            .id
+            .as_ref()
+            .map(|i| i.value.clone())
+            .unwrap_or_default();
         let Ok(id) = FrameworkId::new(&id_text) else {
             return self.refuse(&who, format!("Invalid framework id '{id_text}'"), ctx);
         };
@@ -227,7 +233,11 @@ impl Master {
     /// A framework known only from an agent's report (or a resubscription
     /// after master failover); `Recovered` until it subscribes.
     pub(crate) fn recover_framework(&mut self, info: v0::FrameworkInfo, ctx: &mut Context<Self>) {
-        let Some(id) = info.id.as_ref().and_then(|i| FrameworkId::new(&i.value).ok()) else {
+        let Some(id) = info
+            .id
+            .as_ref()
+            .and_then(|i| FrameworkId::new(&i.value).ok())
+        else {
             return;
         };
         if self.frameworks.contains_key(&id) {
@@ -247,7 +257,12 @@ impl Master {
         self.schedule_failover_timeout(&id, ctx);
     }
 
-    fn connect_recovered_framework(&mut self, id: &FrameworkId, who: Subscriber, ctx: &mut Context<Self>) {
+    fn connect_recovered_framework(
+        &mut self,
+        id: &FrameworkId,
+        who: Subscriber,
+        ctx: &mut Context<Self>,
+    ) {
         let Some(f) = self.frameworks.get_mut(id) else {
             return;
         };
@@ -281,7 +296,10 @@ impl Master {
             f.connection = Some(Connection::Pid(pid));
             f.generation += 1;
             let was_active = f.state.active();
-            f.state = f.state.next(FrameworkEvent::Connect).unwrap_or(FrameworkState::Active);
+            f.state = f
+                .state
+                .next(FrameworkEvent::Connect)
+                .unwrap_or(FrameworkState::Active);
             !was_active
         };
         if activated && let Some(a) = self.alloc() {
@@ -330,7 +348,10 @@ impl Master {
             f.connection = Some(new_connection);
             f.generation += 1;
             was_active = f.state.active();
-            f.state = f.state.next(FrameworkEvent::Connect).unwrap_or(FrameworkState::Active);
+            f.state = f
+                .state
+                .next(FrameworkEvent::Connect)
+                .unwrap_or(FrameworkState::Active);
         }
         self.watch_connection(&self.frameworks[id], ctx);
         let msg = self.registered_message(id);
@@ -377,23 +398,31 @@ impl Master {
     }
 
     fn heartbeat(&mut self, id: &FrameworkId, generation: u64, ctx: &mut Context<Self>) {
-        let keep = self
-            .frameworks
-            .get(id)
-            .is_some_and(|f| f.generation == generation && f.state.connected() && f.http().is_some());
+        let keep = self.frameworks.get(id).is_some_and(|f| {
+            f.generation == generation && f.state.connected() && f.http().is_some()
+        });
         if keep {
             self.start_heartbeat(id, ctx);
         }
     }
 
     fn cancel_heartbeat(&mut self, id: &FrameworkId, ctx: &mut Context<Self>) {
-        if let Some(t) = self.frameworks.get_mut(id).and_then(|f| f.heartbeat_timer.take()) {
+        if let Some(t) = self
+            .frameworks
+            .get_mut(id)
+            .and_then(|f| f.heartbeat_timer.take())
+        {
             ctx.cancel(t);
         }
     }
 
     /// A v1 stream closed: disconnected if it is still the framework's.
-    pub(crate) fn http_stream_closed(&mut self, id: &FrameworkId, stream: &str, ctx: &mut Context<Self>) {
+    pub(crate) fn http_stream_closed(
+        &mut self,
+        id: &FrameworkId,
+        stream: &str,
+        ctx: &mut Context<Self>,
+    ) {
         let current = self
             .frameworks
             .get(id)
@@ -435,7 +464,8 @@ impl Master {
             return;
         };
         let secs = f.info.failover_timeout.unwrap_or(0.0).max(0.0);
-        let after = std::time::Duration::try_from_secs_f64(secs).unwrap_or(std::time::Duration::MAX);
+        let after =
+            std::time::Duration::try_from_secs_f64(secs).unwrap_or(std::time::Duration::MAX);
         let generation = f.generation;
         tracing::info!(framework = %id, seconds = secs, "giving framework time to fail over");
         let fid = id.clone();
@@ -444,7 +474,12 @@ impl Master {
         });
     }
 
-    fn framework_failover_timeout(&mut self, id: &FrameworkId, generation: u64, ctx: &mut Context<Self>) {
+    fn framework_failover_timeout(
+        &mut self,
+        id: &FrameworkId,
+        generation: u64,
+        ctx: &mut Context<Self>,
+    ) {
         let expired = self
             .frameworks
             .get(id)
@@ -478,7 +513,12 @@ impl Master {
 
     /// Stops offers to a framework; its outstanding offers are rescinded
     /// (telling it) or discarded (silently).
-    pub(crate) fn deactivate_framework_now(&mut self, id: &FrameworkId, rescind: bool, ctx: &mut Context<Self>) {
+    pub(crate) fn deactivate_framework_now(
+        &mut self,
+        id: &FrameworkId,
+        rescind: bool,
+        ctx: &mut Context<Self>,
+    ) {
         if let Some(f) = self.frameworks.get_mut(id) {
             match f.state.next(FrameworkEvent::Deactivate) {
                 Ok(s) => f.state = s,
@@ -552,7 +592,8 @@ impl Master {
             self.update_task(id, &tid, &update);
             self.remove_task(id, &tid, false, ctx);
         }
-        let executors: Vec<(mesos_common::ids::AgentId, mesos_common::ids::ExecutorId)> = self.frameworks[id]
+        let executors: Vec<(mesos_common::ids::AgentId, mesos_common::ids::ExecutorId)> = self
+            .frameworks[id]
             .executors
             .iter()
             .flat_map(|(a, e)| e.keys().map(move |x| (a.clone(), x.clone())))
@@ -599,8 +640,12 @@ impl Master {
         ctx: &mut Context<Self>,
     ) -> Result<(), (u16, String)> {
         let info = update.framework_info;
-        fv::validate_for_master(&info, self.derived.role_whitelist.as_ref(), self.flags.root_submissions)
-            .map_err(|e| (400, format!("Supplied FrameworkInfo is not valid: {e}")))?;
+        fv::validate_for_master(
+            &info,
+            self.derived.role_whitelist.as_ref(),
+            self.flags.root_submissions,
+        )
+        .map_err(|e| (400, format!("Supplied FrameworkInfo is not valid: {e}")))?;
         let Some(f) = self.frameworks.get(id) else {
             return Err((400, "Framework cannot be found".into()));
         };
@@ -609,7 +654,9 @@ impl Master {
         let roles = crate::state::framework_roles(&info);
         let suppressed: BTreeSet<String> = update.suppressed_roles.into_iter().collect();
         fv::validate_suppressed_roles(&roles, &suppressed)
-            .and_then(|_| fv::validate_offer_constraints_roles(&roles, update.offer_constraints.as_ref()))
+            .and_then(|_| {
+                fv::validate_offer_constraints_roles(&roles, update.offer_constraints.as_ref())
+            })
             .map_err(|e| (400, format!("'UpdateFramework' call is not valid: {e}")))?;
         let changed = f.info != info;
         // Offers for roles the framework left are no longer valid.
@@ -619,7 +666,11 @@ impl Master {
             let stale: Vec<_> = self.frameworks[id]
                 .offers
                 .iter()
-                .filter(|o| self.offers.get(*o).is_some_and(|e| dropped_roles.contains(&e.role)))
+                .filter(|o| {
+                    self.offers
+                        .get(*o)
+                        .is_some_and(|e| dropped_roles.contains(&e.role))
+                })
                 .cloned()
                 .collect();
             for o in stale {

@@ -95,7 +95,11 @@ impl Master {
 
     fn operation_tasks(op: &v0::offer::Operation) -> Vec<v0::TaskInfo> {
         match op.r#type.and_then(|t| OpType::try_from(t).ok()) {
-            Some(OpType::Launch) => op.launch.as_ref().map(|l| l.task_infos.clone()).unwrap_or_default(),
+            Some(OpType::Launch) => op
+                .launch
+                .as_ref()
+                .map(|l| l.task_infos.clone())
+                .unwrap_or_default(),
             Some(OpType::LaunchGroup) => op
                 .launch_group
                 .as_ref()
@@ -107,12 +111,22 @@ impl Master {
 
     /// An operation refused at validation: OPERATION_ERROR to an HTTP
     /// framework that asked for feedback (`drop(framework, operation, ...)`).
-    fn drop_operation(&self, fid: &FrameworkId, op: &v0::offer::Operation, message: &str, _ctx: &Context<Self>) {
+    fn drop_operation(
+        &self,
+        fid: &FrameworkId,
+        op: &v0::offer::Operation,
+        message: &str,
+        _ctx: &Context<Self>,
+    ) {
         tracing::warn!(framework = %fid, operation = ?op.r#type, %message, "dropping operation");
-        let Some(f) = self.frameworks.get(fid) else { return };
+        let Some(f) = self.frameworks.get(fid) else {
+            return;
+        };
         if let (Some(id), Some(_)) = (&op.id, f.http()) {
             let status = internal::UpdateOperationStatusMessage {
-                framework_id: Some(v0::FrameworkId { value: fid.to_string() }),
+                framework_id: Some(v0::FrameworkId {
+                    value: fid.to_string(),
+                }),
                 slave_id: None,
                 status: v0::OperationStatus {
                     state: v0::OperationState::OperationError as i32,
@@ -133,7 +147,12 @@ impl Master {
     }
 
     /// The ACCEPT call.
-    pub(crate) fn accept(&mut self, fid: &FrameworkId, accept: v0::scheduler::call::Accept, ctx: &mut Context<Self>) {
+    pub(crate) fn accept(
+        &mut self,
+        fid: &FrameworkId,
+        accept: v0::scheduler::call::Accept,
+        ctx: &mut Context<Self>,
+    ) {
         for op in &accept.operations {
             if op.r#type == Some(OpType::Launch as i32) {
                 if op.launch.as_ref().is_some_and(|l| !l.task_infos.is_empty()) {
@@ -144,7 +163,9 @@ impl Master {
             }
         }
         let validated = if accept.offer_ids.is_empty() {
-            Err(crate::validation::ValidationError::new("No offers specified"))
+            Err(crate::validation::ValidationError::new(
+                "No offers specified",
+            ))
         } else {
             crate::validation::offer::validate(&accept.offer_ids, &self.offers, fid)
         };
@@ -153,7 +174,10 @@ impl Master {
             Err(e) => {
                 for id in &accept.offer_ids {
                     if let Ok(oid) = OfferId::new(&id.value)
-                        && self.offers.get(&oid).is_some_and(|o| &o.framework_id == fid)
+                        && self
+                            .offers
+                            .get(&oid)
+                            .is_some_and(|o| &o.framework_id == fid)
                     {
                         if let Some(t) = self.offers[&oid].timer {
                             ctx.cancel(t);
@@ -171,7 +195,12 @@ impl Master {
                 for op in &accept.operations {
                     let kind = op.r#type.and_then(|t| OpType::try_from(t).ok());
                     if !matches!(kind, Some(OpType::Launch | OpType::LaunchGroup)) {
-                        self.drop_operation(fid, op, &format!("Operation attempted with invalid offers: {e}"), ctx);
+                        self.drop_operation(
+                            fid,
+                            op,
+                            &format!("Operation attempted with invalid offers: {e}"),
+                            ctx,
+                        );
                         continue;
                     }
                     for t in Self::operation_tasks(op) {
@@ -193,7 +222,9 @@ impl Master {
         let mut offered = Resources::new();
         let mut role = String::new();
         for id in &accept.offer_ids {
-            let Ok(oid) = OfferId::new(&id.value) else { continue };
+            let Ok(oid) = OfferId::new(&id.value) else {
+                continue;
+            };
             if let Some(t) = self.offers.get(&oid).and_then(|o| o.timer) {
                 ctx.cancel(t);
             }
@@ -202,7 +233,11 @@ impl Master {
                 offered += &entry.resources;
             }
         }
-        let connected = self.agents.registered.get(&agent_id).is_some_and(|a| a.connected());
+        let connected = self
+            .agents
+            .registered
+            .get(&agent_id)
+            .is_some_and(|a| a.connected());
         if !connected {
             let partition_aware = self.frameworks[fid].capabilities.partition_aware;
             let removed = !self.agents.registered.contains_key(&agent_id);
@@ -211,9 +246,22 @@ impl Master {
                     self.send_master_update(
                         fid,
                         &t,
-                        if partition_aware { v0::TaskState::TaskDropped } else { v0::TaskState::TaskLost },
-                        if removed { "Agent removed" } else { "Agent disconnected" }.into(),
-                        if removed { Reason::SlaveRemoved } else { Reason::SlaveDisconnected },
+                        if partition_aware {
+                            v0::TaskState::TaskDropped
+                        } else {
+                            v0::TaskState::TaskLost
+                        },
+                        if removed {
+                            "Agent removed"
+                        } else {
+                            "Agent disconnected"
+                        }
+                        .into(),
+                        if removed {
+                            Reason::SlaveRemoved
+                        } else {
+                            Reason::SlaveDisconnected
+                        },
                         ctx,
                     );
                 }
@@ -242,11 +290,21 @@ impl Master {
                     }
                     let tasks = op.launch.take().map(|l| l.task_infos).unwrap_or_default();
                     for task in tasks {
-                        self.launch_task(fid, &agent_id, &role, task, &mut remaining, &mut launched, ctx);
+                        self.launch_task(
+                            fid,
+                            &agent_id,
+                            &role,
+                            task,
+                            &mut remaining,
+                            &mut launched,
+                            ctx,
+                        );
                     }
                 }
                 Some(OpType::LaunchGroup) => {
-                    let Some(group) = op.launch_group.take() else { continue };
+                    let Some(group) = op.launch_group.take() else {
+                        continue;
+                    };
                     if op.id.is_some() {
                         for t in &group.task_group.tasks {
                             self.send_master_update(
@@ -260,7 +318,15 @@ impl Master {
                         }
                         continue;
                     }
-                    self.launch_group(fid, &agent_id, &role, group, &mut remaining, &mut launched, ctx);
+                    self.launch_group(
+                        fid,
+                        &agent_id,
+                        &role,
+                        group,
+                        &mut remaining,
+                        &mut launched,
+                        ctx,
+                    );
                 }
                 Some(OpType::Unknown) | None => tracing::warn!("ignoring unknown operation"),
                 Some(_) => self.drop_operation(
@@ -304,7 +370,9 @@ impl Master {
         if let Some(e) = task.executor.as_mut() {
             inject_role(&mut e.resources, role);
             if e.framework_id.is_none() {
-                e.framework_id = Some(v0::FrameworkId { value: fid.to_string() });
+                e.framework_id = Some(v0::FrameworkId {
+                    value: fid.to_string(),
+                });
             }
         }
         if let Some(h) = task.health_check.as_mut()
@@ -316,9 +384,21 @@ impl Master {
                 h.r#type = Some(v0::health_check::Type::Http as i32);
             }
         }
-        let valid = validate_task(&task, &self.frameworks[fid], &self.agents.registered[agent_id], remaining);
+        let valid = validate_task(
+            &task,
+            &self.frameworks[fid],
+            &self.agents.registered[agent_id],
+            remaining,
+        );
         if let Err(e) = valid {
-            self.send_master_update(fid, &task, v0::TaskState::TaskError, e.0, Reason::TaskInvalid, ctx);
+            self.send_master_update(
+                fid,
+                &task,
+                v0::TaskState::TaskError,
+                e.0,
+                Reason::TaskInvalid,
+                ctx,
+            );
             return;
         }
         let task_resources = parse_resources(&task.resources).unwrap_or_default();
@@ -337,7 +417,9 @@ impl Master {
         self.add_task(fid, agent_id, &task, task_resources);
         *remaining -= &consumed;
         *launched += &consumed;
-        let refinement = self.agents.registered[agent_id].capabilities.reservation_refinement;
+        let refinement = self.agents.registered[agent_id]
+            .capabilities
+            .reservation_refinement;
         let mut sent = task.clone();
         for_agent(&mut sent.resources, refinement);
         if let Some(e) = sent.executor.as_mut() {
@@ -397,7 +479,14 @@ impl Master {
         );
         if let Err(e) = valid {
             for t in &group.task_group.tasks {
-                self.send_master_update(fid, t, v0::TaskState::TaskError, e.0.clone(), Reason::TaskGroupInvalid, ctx);
+                self.send_master_update(
+                    fid,
+                    t,
+                    v0::TaskState::TaskError,
+                    e.0.clone(),
+                    Reason::TaskGroupInvalid,
+                    ctx,
+                );
             }
             return;
         }
@@ -421,7 +510,9 @@ impl Master {
         }
         *remaining -= &total;
         *launched += &total;
-        let refinement = self.agents.registered[agent_id].capabilities.reservation_refinement;
+        let refinement = self.agents.registered[agent_id]
+            .capabilities
+            .reservation_refinement;
         let mut executor = group.executor.clone();
         for_agent(&mut executor.resources, refinement);
         let mut task_group = group.task_group.clone();
@@ -462,23 +553,37 @@ impl Master {
         resources: &Resources,
     ) {
         if let Some(a) = self.agents.registered.get_mut(agent_id) {
-            a.executors.entry(fid.clone()).or_default().insert(eid.clone(), info.clone());
+            a.executors
+                .entry(fid.clone())
+                .or_default()
+                .insert(eid.clone(), info.clone());
             a.add_used(fid, resources);
         }
         if let Some(f) = self.frameworks.get_mut(fid) {
-            f.executors.entry(agent_id.clone()).or_default().insert(eid, info);
+            f.executors
+                .entry(agent_id.clone())
+                .or_default()
+                .insert(eid, info);
             f.add_used(agent_id, resources);
         }
     }
 
-    fn add_task(&mut self, fid: &FrameworkId, agent_id: &AgentId, info: &v0::TaskInfo, resources: Resources) {
+    fn add_task(
+        &mut self,
+        fid: &FrameworkId,
+        agent_id: &AgentId,
+        info: &v0::TaskInfo,
+        resources: Resources,
+    ) {
         let Ok(tid) = TaskId::new(&info.task_id.value) else {
             return;
         };
         let record = task::task_from_info(
             info,
             v0::TaskState::TaskStaging,
-            &v0::FrameworkId { value: fid.to_string() },
+            &v0::FrameworkId {
+                value: fid.to_string(),
+            },
         );
         if let Some(a) = self.agents.registered.get_mut(agent_id) {
             a.tasks.entry(fid.clone()).or_default().insert(tid.clone());
@@ -492,7 +597,12 @@ impl Master {
 
     /// Legacy LaunchTasksMessage: ACCEPT with one LAUNCH, or a DECLINE when
     /// it carries no tasks.
-    pub(crate) fn launch_tasks(&mut self, from: libprocess::Upid, msg: internal::LaunchTasksMessage, ctx: &mut Context<Self>) {
+    pub(crate) fn launch_tasks(
+        &mut self,
+        from: libprocess::Upid,
+        msg: internal::LaunchTasksMessage,
+        ctx: &mut Context<Self>,
+    ) {
         let Some(fid) = self.framework_from(&from, &msg.framework_id, "launch tasks") else {
             return;
         };
@@ -511,7 +621,9 @@ impl Master {
             offer_ids: msg.offer_ids,
             operations: vec![v0::offer::Operation {
                 r#type: Some(OpType::Launch as i32),
-                launch: Some(v0::offer::operation::Launch { task_infos: msg.tasks }),
+                launch: Some(v0::offer::operation::Launch {
+                    task_infos: msg.tasks,
+                }),
                 ..Default::default()
             }],
             filters: Some(msg.filters),

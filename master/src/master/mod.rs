@@ -59,6 +59,7 @@ pub const HEARTBEAT_INTERVAL: std::time::Duration = std::time::Duration::from_se
 
 /// Whether this master leads (the HTTP layer and message intake consult it).
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum Leadership {
     /// Elected; `recovered` once the registry has been read.
     Leading { recovered: bool },
@@ -263,10 +264,42 @@ impl Master {
         };
         use metrics::set_resource as set;
         for (name, t, u, p, rt, ru, rp) in [
-            ("cpus", &g.cpus_total, &g.cpus_used, &g.cpus_percent, &g.cpus_revocable_total, &g.cpus_revocable_used, &g.cpus_revocable_percent),
-            ("mem", &g.mem_total, &g.mem_used, &g.mem_percent, &g.mem_revocable_total, &g.mem_revocable_used, &g.mem_revocable_percent),
-            ("disk", &g.disk_total, &g.disk_used, &g.disk_percent, &g.disk_revocable_total, &g.disk_revocable_used, &g.disk_revocable_percent),
-            ("gpus", &g.gpus_total, &g.gpus_used, &g.gpus_percent, &g.gpus_revocable_total, &g.gpus_revocable_used, &g.gpus_revocable_percent),
+            (
+                "cpus",
+                &g.cpus_total,
+                &g.cpus_used,
+                &g.cpus_percent,
+                &g.cpus_revocable_total,
+                &g.cpus_revocable_used,
+                &g.cpus_revocable_percent,
+            ),
+            (
+                "mem",
+                &g.mem_total,
+                &g.mem_used,
+                &g.mem_percent,
+                &g.mem_revocable_total,
+                &g.mem_revocable_used,
+                &g.mem_revocable_percent,
+            ),
+            (
+                "disk",
+                &g.disk_total,
+                &g.disk_used,
+                &g.disk_percent,
+                &g.disk_revocable_total,
+                &g.disk_revocable_used,
+                &g.disk_revocable_percent,
+            ),
+            (
+                "gpus",
+                &g.gpus_total,
+                &g.gpus_used,
+                &g.gpus_percent,
+                &g.gpus_revocable_total,
+                &g.gpus_revocable_used,
+                &g.gpus_revocable_percent,
+            ),
         ] {
             set(t, u, p, sum(&total, name, false), sum(&used, name, false));
             set(rt, ru, rp, sum(&total, name, true), sum(&used, name, true));
@@ -275,7 +308,11 @@ impl Master {
 
     /// Decodes a message strictly (required fields checked, as C++ parsing
     /// does); a bad body is logged, counted and dropped.
-    fn decode<M: prost::Message + prost::Name + Default>(&self, from: &Upid, body: &Bytes) -> Option<M> {
+    fn decode<M: prost::Message + prost::Name + Default>(
+        &self,
+        from: &Upid,
+        body: &Bytes,
+    ) -> Option<M> {
         match decode_strict::<M>(body) {
             Ok(m) => Some(m),
             Err(e) => {
@@ -290,10 +327,8 @@ impl Master {
 /// Installs `handler` for message `M` behind the leader/recovery gate and
 /// strict decoding: a standby or recovering master drops every message and
 /// counts it in `master/dropped_messages`, as Mesos's `consume` does.
-fn gated<M>(
-    t: &mut Install<Master>,
-    handler: fn(&mut Master, Upid, M, &mut Context<Master>),
-) where
+fn gated<M>(t: &mut Install<Master>, handler: fn(&mut Master, Upid, M, &mut Context<Master>))
+where
     M: prost::Message + prost::Name + Default + 'static,
 {
     t.raw(&M::full_name(), move |m: &mut Master, from, body, ctx| {
@@ -321,7 +356,10 @@ impl Process for Master {
         gated::<internal::LaunchTasksMessage>(t, Master::launch_tasks);
         gated::<internal::ReviveOffersMessage>(t, Master::revive_offers);
         gated::<internal::KillTaskMessage>(t, Master::kill_task);
-        gated::<internal::StatusUpdateAcknowledgementMessage>(t, Master::status_update_acknowledgement);
+        gated::<internal::StatusUpdateAcknowledgementMessage>(
+            t,
+            Master::status_update_acknowledgement,
+        );
         gated::<internal::FrameworkToExecutorMessage>(t, Master::scheduler_message);
         gated::<internal::ReconcileTasksMessage>(t, Master::reconcile_tasks);
         // Agents.
@@ -344,7 +382,9 @@ impl Process for Master {
             "master started"
         );
         if ctx.self_pid().ip().is_loopback() {
-            tracing::warn!("master bound to loopback interface: remote schedulers and agents cannot reach it");
+            tracing::warn!(
+                "master bound to loopback interface: remote schedulers and agents cannot reach it"
+            );
         }
         self.start_allocator(ctx);
         self.recover(ctx);
@@ -471,7 +511,8 @@ impl MasterHandle {
     pub fn call<R: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Master, &mut Context<Master>) -> R + Send + 'static,
-    ) -> impl std::future::Future<Output = Result<R, libprocess::ProcessGone>> + Send + 'static {
+    ) -> impl std::future::Future<Output = Result<R, libprocess::ProcessGone>> + Send + 'static
+    {
         self.pid.call(f)
     }
 
@@ -506,7 +547,11 @@ impl Master {
     }
 
     pub fn agent_ids(&self) -> Vec<String> {
-        self.agents.registered.keys().map(|a| a.to_string()).collect()
+        self.agents
+            .registered
+            .keys()
+            .map(|a| a.to_string())
+            .collect()
     }
 
     pub fn agent_state(&self, id: &str) -> Option<crate::state::AgentState> {

@@ -48,15 +48,24 @@ impl Master {
                     self.alloc_recover(&fid, &agent_id, offered, None, false);
                     continue;
                 }
-                let Ok(stored) = resources::proto::v0::resources_to(&offered, ResourceFormat::PostReservationRefinement) else {
+                let Ok(stored) = resources::proto::v0::resources_to(
+                    &offered,
+                    ResourceFormat::PostReservationRefinement,
+                ) else {
                     self.alloc_recover(&fid, &agent_id, offered, None, false);
                     continue;
                 };
                 let offer_id = self.ids.next_offer_id();
                 let offer = v0::Offer {
-                    id: v0::OfferId { value: offer_id.to_string() },
-                    framework_id: v0::FrameworkId { value: fid.to_string() },
-                    slave_id: v0::SlaveId { value: agent_id.to_string() },
+                    id: v0::OfferId {
+                        value: offer_id.to_string(),
+                    },
+                    framework_id: v0::FrameworkId {
+                        value: fid.to_string(),
+                    },
+                    slave_id: v0::SlaveId {
+                        value: agent_id.to_string(),
+                    },
                     hostname: agent.info.hostname.clone(),
                     url: Some(v0::Url {
                         scheme: "http".into(),
@@ -76,16 +85,21 @@ impl Master {
                         .get(&fid)
                         .map(|e| {
                             e.keys()
-                                .map(|x| v0::ExecutorId { value: x.to_string() })
+                                .map(|x| v0::ExecutorId {
+                                    value: x.to_string(),
+                                })
                                 .collect()
                         })
                         .unwrap_or_default(),
                     unavailability: None,
-                    allocation_info: Some(v0::resource::AllocationInfo { role: Some(role.clone()) }),
+                    allocation_info: Some(v0::resource::AllocationInfo {
+                        role: Some(role.clone()),
+                    }),
                     domain: agent.info.domain.clone(),
                 };
                 let framework = &self.frameworks[&fid];
-                let sent = match self.offer_for_framework(&offer, &offered, framework.capabilities) {
+                let sent = match self.offer_for_framework(&offer, &offered, framework.capabilities)
+                {
                     Some(s) => s,
                     None => {
                         self.alloc_recover(&fid, &agent_id, offered, None, false);
@@ -93,11 +107,19 @@ impl Master {
                     }
                 };
                 let pid = agent.pid.to_string();
-                let timer = self.flags.offer_timeout.and_then(|t| t.to_std()).map(|after| {
-                    let oid = offer_id.clone();
-                    ctx.delay(after, move |m: &mut Master, ctx| m.offer_timeout(&oid, ctx))
-                });
-                let agent = self.agents.registered.get_mut(&agent_id).expect("checked above");
+                let timer = self
+                    .flags
+                    .offer_timeout
+                    .and_then(|t| t.to_std())
+                    .map(|after| {
+                        let oid = offer_id.clone();
+                        ctx.delay(after, move |m: &mut Master, ctx| m.offer_timeout(&oid, ctx))
+                    });
+                let agent = self
+                    .agents
+                    .registered
+                    .get_mut(&agent_id)
+                    .expect("checked above");
                 agent.offers.insert(offer_id.clone());
                 agent.offered += &offered;
                 let framework = self.frameworks.get_mut(&fid).expect("checked above");
@@ -169,7 +191,12 @@ impl Master {
     }
 
     /// Withdraws an offer, telling the framework.
-    pub(crate) fn rescind_offer(&mut self, id: &OfferId, filters: Option<v0::Filters>, ctx: &mut Context<Self>) {
+    pub(crate) fn rescind_offer(
+        &mut self,
+        id: &OfferId,
+        filters: Option<v0::Filters>,
+        ctx: &mut Context<Self>,
+    ) {
         let Some(entry) = self.remove_offer(id, ctx) else {
             return;
         };
@@ -177,12 +204,20 @@ impl Master {
             events::send(
                 f,
                 &Outgoing::Rescind(internal::RescindResourceOfferMessage {
-                    offer_id: v0::OfferId { value: id.to_string() },
+                    offer_id: v0::OfferId {
+                        value: id.to_string(),
+                    },
                 }),
                 ctx,
             );
         }
-        self.alloc_recover(&entry.framework_id, &entry.agent_id, entry.resources, filters, false);
+        self.alloc_recover(
+            &entry.framework_id,
+            &entry.agent_id,
+            entry.resources,
+            filters,
+            false,
+        );
     }
 
     /// Removes an offer without telling the framework; its resources go
@@ -191,7 +226,13 @@ impl Master {
         let Some(entry) = self.remove_offer_quiet(id) else {
             return;
         };
-        self.alloc_recover(&entry.framework_id, &entry.agent_id, entry.resources, filters, false);
+        self.alloc_recover(
+            &entry.framework_id,
+            &entry.agent_id,
+            entry.resources,
+            filters,
+            false,
+        );
     }
 
     fn remove_offer(&mut self, id: &OfferId, ctx: &mut Context<Self>) -> Option<OfferEntry> {
@@ -223,7 +264,12 @@ impl Master {
     }
 
     /// DECLINE: the offers' resources go back with the filters.
-    pub(crate) fn decline(&mut self, fid: &FrameworkId, decline: v0::scheduler::call::Decline, ctx: &mut Context<Self>) {
+    pub(crate) fn decline(
+        &mut self,
+        fid: &FrameworkId,
+        decline: v0::scheduler::call::Decline,
+        ctx: &mut Context<Self>,
+    ) {
         self.metrics.counters.messages_decline_offers.inc();
         for offer_id in &decline.offer_ids {
             let Ok(id) = OfferId::new(&offer_id.value) else {
@@ -234,9 +280,11 @@ impl Master {
                     if let Some(t) = e.timer {
                         ctx.cancel(t);
                     }
-                    self.discard_offer(&id, decline.filters.clone());
+                    self.discard_offer(&id, decline.filters);
                 }
-                _ => tracing::warn!(offer = %offer_id.value, "ignoring decline of an offer that is no longer valid"),
+                _ => {
+                    tracing::warn!(offer = %offer_id.value, "ignoring decline of an offer that is no longer valid")
+                }
             }
         }
         self.mark_gauges_dirty(ctx);
@@ -307,22 +355,42 @@ impl Master {
     }
 
     /// Legacy ReviveOffersMessage.
-    pub(crate) fn revive_offers(&mut self, from: Upid, msg: internal::ReviveOffersMessage, _ctx: &mut Context<Self>) {
+    pub(crate) fn revive_offers(
+        &mut self,
+        from: Upid,
+        msg: internal::ReviveOffersMessage,
+        _ctx: &mut Context<Self>,
+    ) {
         if let Some(fid) = self.framework_from(&from, &msg.framework_id, "revive offers") {
             self.revive(&fid, v0::scheduler::call::Revive { roles: msg.roles });
         }
     }
 
     /// Legacy ResourceRequestMessage.
-    pub(crate) fn resource_request(&mut self, from: Upid, msg: internal::ResourceRequestMessage, _ctx: &mut Context<Self>) {
+    pub(crate) fn resource_request(
+        &mut self,
+        from: Upid,
+        msg: internal::ResourceRequestMessage,
+        _ctx: &mut Context<Self>,
+    ) {
         if let Some(fid) = self.framework_from(&from, &msg.framework_id, "resource request") {
-            self.request(&fid, v0::scheduler::call::Request { requests: msg.requests });
+            self.request(
+                &fid,
+                v0::scheduler::call::Request {
+                    requests: msg.requests,
+                },
+            );
         }
     }
 
     /// The framework `id` if it exists and `from` is its pid (legacy
     /// messages are only accepted from the registered driver).
-    pub(crate) fn framework_from(&self, from: &Upid, id: &v0::FrameworkId, what: &str) -> Option<FrameworkId> {
+    pub(crate) fn framework_from(
+        &self,
+        from: &Upid,
+        id: &v0::FrameworkId,
+        what: &str,
+    ) -> Option<FrameworkId> {
         let Some(fid) = self.framework_id_of(id) else {
             tracing::warn!(framework = %id.value, "ignoring {what} message: framework cannot be found");
             return None;

@@ -35,7 +35,12 @@ impl Master {
         })
     }
 
-    fn send_reconciliation(&self, fid: &FrameworkId, update: internal::StatusUpdate, ctx: &Context<Self>) {
+    fn send_reconciliation(
+        &self,
+        fid: &FrameworkId,
+        update: internal::StatusUpdate,
+        ctx: &Context<Self>,
+    ) {
         if let Some(f) = self.frameworks.get(fid) {
             events::send(
                 f,
@@ -49,7 +54,12 @@ impl Master {
     }
 
     /// RECONCILE call.
-    pub(crate) fn reconcile(&mut self, fid: &FrameworkId, reconcile: v0::scheduler::call::Reconcile, ctx: &mut Context<Self>) {
+    pub(crate) fn reconcile(
+        &mut self,
+        fid: &FrameworkId,
+        reconcile: v0::scheduler::call::Reconcile,
+        ctx: &mut Context<Self>,
+    ) {
         self.metrics.counters.messages_reconcile_tasks.inc();
         let statuses: Vec<v0::TaskStatus> = reconcile
             .tasks
@@ -69,7 +79,12 @@ impl Master {
     }
 
     /// Legacy ReconcileTasksMessage.
-    pub(crate) fn reconcile_tasks(&mut self, from: Upid, msg: internal::ReconcileTasksMessage, ctx: &mut Context<Self>) {
+    pub(crate) fn reconcile_tasks(
+        &mut self,
+        from: Upid,
+        msg: internal::ReconcileTasksMessage,
+        ctx: &mut Context<Self>,
+    ) {
         if let Some(fid) = self.framework_from(&from, &msg.framework_id, "reconcile tasks") {
             self.metrics.counters.messages_reconcile_tasks.inc();
             if msg.statuses.is_empty() {
@@ -82,7 +97,9 @@ impl Master {
 
     fn reconcile_implicit(&mut self, fid: &FrameworkId, ctx: &mut Context<Self>) {
         tracing::info!(framework = %fid, "performing implicit task state reconciliation");
-        let Some(f) = self.frameworks.get(fid) else { return };
+        let Some(f) = self.frameworks.get(fid) else {
+            return;
+        };
         let updates: Vec<internal::StatusUpdate> = f
             .tasks
             .values()
@@ -104,14 +121,32 @@ impl Master {
     }
 
     /// Explicit reconciliation of the named tasks.
-    pub(crate) fn reconcile_explicit(&mut self, fid: &FrameworkId, statuses: Vec<v0::TaskStatus>, ctx: &mut Context<Self>) {
-        let Some(f) = self.frameworks.get(fid) else { return };
+    pub(crate) fn reconcile_explicit(
+        &mut self,
+        fid: &FrameworkId,
+        statuses: Vec<v0::TaskStatus>,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(f) = self.frameworks.get(fid) else {
+            return;
+        };
         let partition_aware = f.capabilities.partition_aware;
-        let lost_unless = |s: v0::TaskState| if partition_aware { s } else { v0::TaskState::TaskLost };
+        let lost_unless = |s: v0::TaskState| {
+            if partition_aware {
+                s
+            } else {
+                v0::TaskState::TaskLost
+            }
+        };
         let mut updates = Vec::new();
         for status in statuses {
-            let agent = status.slave_id.as_ref().and_then(|s| AgentId::new(&s.value).ok());
-            let known = TaskId::new(&status.task_id.value).ok().and_then(|t| f.tasks.get(&t));
+            let agent = status
+                .slave_id
+                .as_ref()
+                .and_then(|s| AgentId::new(&s.value).ok());
+            let known = TaskId::new(&status.task_id.value)
+                .ok()
+                .and_then(|t| f.tasks.get(&t));
             let update = if let Some(e) = known {
                 let state = task::state_of(e.task.status_update_state.unwrap_or(e.task.state));
                 Some(Self::reconciliation_update(
@@ -122,7 +157,10 @@ impl Master {
                     "Reconciliation: Latest task state",
                     e.task.executor_id.as_ref(),
                 ))
-            } else if let Some(a) = agent.as_ref().filter(|a| self.agents.registered.contains_key(*a)) {
+            } else if let Some(a) = agent
+                .as_ref()
+                .filter(|a| self.agents.registered.contains_key(*a))
+            {
                 let _ = a;
                 Some(Self::reconciliation_update(
                     fid,
@@ -143,7 +181,10 @@ impl Master {
                 );
                 u.status.unreachable_time = Some(*time);
                 Some(u)
-            } else if agent.as_ref().is_some_and(|a| self.agents.gone.contains_key(a)) {
+            } else if agent
+                .as_ref()
+                .is_some_and(|a| self.agents.gone.contains_key(a))
+            {
                 Some(Self::reconciliation_update(
                     fid,
                     status.slave_id.as_ref(),
@@ -152,7 +193,10 @@ impl Master {
                     "Reconciliation: Task is gone",
                     None,
                 ))
-            } else if agent.as_ref().is_some_and(|a| self.agents.recovered.contains_key(a)) {
+            } else if agent
+                .as_ref()
+                .is_some_and(|a| self.agents.recovered.contains_key(a))
+            {
                 // The agent may still come back: no answer until it does or
                 // is marked unreachable.
                 tracing::info!(task = %status.task_id.value, "reconciliation deferred: agent is recovering");

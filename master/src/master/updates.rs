@@ -16,10 +16,19 @@ use crate::validation::validate_uuid_bytes;
 impl Master {
     /// StatusUpdateMessage from an agent: forwarded to the framework (if
     /// connected) and applied to the master's task.
-    pub(crate) fn status_update(&mut self, from: Upid, msg: internal::StatusUpdateMessage, ctx: &mut Context<Self>) {
+    pub(crate) fn status_update(
+        &mut self,
+        from: Upid,
+        msg: internal::StatusUpdateMessage,
+        ctx: &mut Context<Self>,
+    ) {
         self.metrics.counters.messages_status_update.inc();
         let update = msg.update;
-        let Some(agent_id) = update.slave_id.as_ref().and_then(|s| AgentId::new(&s.value).ok()) else {
+        let Some(agent_id) = update
+            .slave_id
+            .as_ref()
+            .and_then(|s| AgentId::new(&s.value).ok())
+        else {
             self.metrics.counters.invalid_status_updates.inc();
             tracing::warn!(%from, "ignoring status update without an agent id");
             return;
@@ -79,13 +88,23 @@ impl Master {
 
     /// Sends an update to the framework, remembering which update of the
     /// task is awaiting acknowledgement.
-    fn forward(&mut self, fid: FrameworkId, update: internal::StatusUpdate, acknowledgee: String, ctx: &mut Context<Self>) {
+    fn forward(
+        &mut self,
+        fid: FrameworkId,
+        update: internal::StatusUpdate,
+        acknowledgee: String,
+        ctx: &mut Context<Self>,
+    ) {
         if let Ok(tid) = TaskId::new(&update.status.task_id.value)
-            && let Some(entry) = self.frameworks.get_mut(&fid).and_then(|f| f.tasks.get_mut(&tid))
+            && let Some(entry) = self
+                .frameworks
+                .get_mut(&fid)
+                .and_then(|f| f.tasks.get_mut(&tid))
             && update.uuid.is_some()
         {
             entry.task.status_update_state = Some(update.status.state);
-            entry.task.status_update_uuid = update.status.uuid.clone().or_else(|| update.uuid.clone());
+            entry.task.status_update_uuid =
+                update.status.uuid.clone().or_else(|| update.uuid.clone());
         }
         if let Some(f) = self.frameworks.get(&fid) {
             events::send(
@@ -101,8 +120,17 @@ impl Master {
 
     /// `updateTask`: the task's new state; resources go back when it just
     /// became terminal or unreachable.
-    pub(crate) fn update_task(&mut self, fid: &FrameworkId, tid: &TaskId, update: &internal::StatusUpdate) {
-        let Some(entry) = self.frameworks.get_mut(fid).and_then(|f| f.tasks.get_mut(tid)) else {
+    pub(crate) fn update_task(
+        &mut self,
+        fid: &FrameworkId,
+        tid: &TaskId,
+        update: &internal::StatusUpdate,
+    ) {
+        let Some(entry) = self
+            .frameworks
+            .get_mut(fid)
+            .and_then(|f| f.tasks.get_mut(tid))
+        else {
             return;
         };
         entry.rendered = None;
@@ -143,10 +171,20 @@ impl Master {
 
     /// `removeTask`: out of the tables, into the completed (or unreachable)
     /// history. A task removed before it finished gives its resources back.
-    pub(crate) fn remove_task(&mut self, fid: &FrameworkId, tid: &TaskId, unreachable: bool, _ctx: &mut Context<Self>) {
+    pub(crate) fn remove_task(
+        &mut self,
+        fid: &FrameworkId,
+        tid: &TaskId,
+        unreachable: bool,
+        _ctx: &mut Context<Self>,
+    ) {
         let max_completed = self.flags.max_completed_tasks_per_framework as usize;
         let max_unreachable = self.flags.max_unreachable_tasks_per_framework as usize;
-        let Some(entry) = self.frameworks.get_mut(fid).and_then(|f| f.tasks.remove(tid)) else {
+        let Some(entry) = self
+            .frameworks
+            .get_mut(fid)
+            .and_then(|f| f.tasks.remove(tid))
+        else {
             return;
         };
         let Ok(agent_id) = AgentId::new(&entry.task.slave_id.value) else {
@@ -191,7 +229,12 @@ impl Master {
     }
 
     /// `removeExecutor`: its resources go back.
-    pub(crate) fn remove_executor(&mut self, agent_id: &AgentId, fid: &FrameworkId, eid: &ExecutorId) {
+    pub(crate) fn remove_executor(
+        &mut self,
+        agent_id: &AgentId,
+        fid: &FrameworkId,
+        eid: &ExecutorId,
+    ) {
         let Some(info) = self
             .agents
             .registered
@@ -201,7 +244,8 @@ impl Master {
         else {
             return;
         };
-        let resources = crate::validation::task::parse_resources(&info.resources).unwrap_or_default();
+        let resources =
+            crate::validation::task::parse_resources(&info.resources).unwrap_or_default();
         self.alloc_recover(fid, agent_id, resources.clone(), None, true);
         if let Some(a) = self.agents.registered.get_mut(agent_id) {
             a.remove_used(fid, &resources);
@@ -222,20 +266,37 @@ impl Master {
 
     /// ACKNOWLEDGE: passed to the agent; a terminal task is removed once its
     /// terminal update is acknowledged.
-    pub(crate) fn acknowledge(&mut self, fid: &FrameworkId, ack: v0::scheduler::call::Acknowledge, ctx: &mut Context<Self>) {
-        self.metrics.counters.messages_status_update_acknowledgement.inc();
+    pub(crate) fn acknowledge(
+        &mut self,
+        fid: &FrameworkId,
+        ack: v0::scheduler::call::Acknowledge,
+        ctx: &mut Context<Self>,
+    ) {
+        self.metrics
+            .counters
+            .messages_status_update_acknowledgement
+            .inc();
         let Ok(agent_id) = AgentId::new(&ack.slave_id.value) else {
-            self.metrics.counters.invalid_status_update_acknowledgements.inc();
+            self.metrics
+                .counters
+                .invalid_status_update_acknowledgements
+                .inc();
             return;
         };
         let Some(agent) = self.agents.registered.get(&agent_id) else {
             tracing::warn!(agent = %agent_id, "cannot send acknowledgement: agent is not registered");
-            self.metrics.counters.invalid_status_update_acknowledgements.inc();
+            self.metrics
+                .counters
+                .invalid_status_update_acknowledgements
+                .inc();
             return;
         };
         if !agent.connected() {
             tracing::warn!(agent = %agent_id, "cannot send acknowledgement: agent is disconnected");
-            self.metrics.counters.invalid_status_update_acknowledgements.inc();
+            self.metrics
+                .counters
+                .invalid_status_update_acknowledgements
+                .inc();
             return;
         }
         let pid = agent.pid.clone();
@@ -245,7 +306,10 @@ impl Master {
         {
             let Some(state) = entry.task.status_update_state else {
                 tracing::warn!(task = %tid, "ignoring acknowledgement: the update was not sent by this master");
-                self.metrics.counters.invalid_status_update_acknowledgements.inc();
+                self.metrics
+                    .counters
+                    .invalid_status_update_acknowledgements
+                    .inc();
                 return;
             };
             if task::is_terminal(task::state_of(state))
@@ -258,12 +322,17 @@ impl Master {
             &pid,
             &internal::StatusUpdateAcknowledgementMessage {
                 slave_id: ack.slave_id,
-                framework_id: v0::FrameworkId { value: fid.to_string() },
+                framework_id: v0::FrameworkId {
+                    value: fid.to_string(),
+                },
                 task_id: ack.task_id,
                 uuid: ack.uuid,
             },
         );
-        self.metrics.counters.valid_status_update_acknowledgements.inc();
+        self.metrics
+            .counters
+            .valid_status_update_acknowledgements
+            .inc();
         self.mark_gauges_dirty(ctx);
     }
 
@@ -275,11 +344,19 @@ impl Master {
         ctx: &mut Context<Self>,
     ) {
         if validate_uuid_bytes(&msg.uuid).is_err() {
-            self.metrics.counters.invalid_status_update_acknowledgements.inc();
+            self.metrics
+                .counters
+                .invalid_status_update_acknowledgements
+                .inc();
             return;
         }
-        let Some(fid) = self.framework_from(&from, &msg.framework_id, "status update acknowledgement") else {
-            self.metrics.counters.invalid_status_update_acknowledgements.inc();
+        let Some(fid) =
+            self.framework_from(&from, &msg.framework_id, "status update acknowledgement")
+        else {
+            self.metrics
+                .counters
+                .invalid_status_update_acknowledgements
+                .inc();
             return;
         };
         self.acknowledge(
@@ -294,7 +371,12 @@ impl Master {
     }
 
     /// KILL: to the agent; an unknown task is answered by reconciliation.
-    pub(crate) fn kill(&mut self, fid: &FrameworkId, kill: v0::scheduler::call::Kill, ctx: &mut Context<Self>) {
+    pub(crate) fn kill(
+        &mut self,
+        fid: &FrameworkId,
+        kill: v0::scheduler::call::Kill,
+        ctx: &mut Context<Self>,
+    ) {
         self.metrics.counters.messages_kill_task.inc();
         let tid = TaskId::new(&kill.task_id.value).ok();
         let entry = tid
@@ -324,12 +406,18 @@ impl Master {
             return;
         };
         let tid = tid.expect("entry found by id");
-        agent.killed_tasks.entry(fid.clone()).or_default().insert(tid);
+        agent
+            .killed_tasks
+            .entry(fid.clone())
+            .or_default()
+            .insert(tid);
         if agent.connected() {
             ctx.send(
                 &agent.pid,
                 &internal::KillTaskMessage {
-                    framework_id: v0::FrameworkId { value: fid.to_string() },
+                    framework_id: v0::FrameworkId {
+                        value: fid.to_string(),
+                    },
                     task_id: kill.task_id,
                     kill_policy: kill.kill_policy,
                 },
@@ -340,7 +428,12 @@ impl Master {
     }
 
     /// Legacy KillTaskMessage from a driver.
-    pub(crate) fn kill_task(&mut self, from: Upid, msg: internal::KillTaskMessage, ctx: &mut Context<Self>) {
+    pub(crate) fn kill_task(
+        &mut self,
+        from: Upid,
+        msg: internal::KillTaskMessage,
+        ctx: &mut Context<Self>,
+    ) {
         if let Some(fid) = self.framework_from(&from, &msg.framework_id, "kill task") {
             self.kill(
                 &fid,
@@ -355,7 +448,12 @@ impl Master {
     }
 
     /// SHUTDOWN of one executor.
-    pub(crate) fn shutdown_executor(&mut self, fid: &FrameworkId, shutdown: v0::scheduler::call::Shutdown, ctx: &mut Context<Self>) {
+    pub(crate) fn shutdown_executor(
+        &mut self,
+        fid: &FrameworkId,
+        shutdown: v0::scheduler::call::Shutdown,
+        ctx: &mut Context<Self>,
+    ) {
         let Some(agent) = AgentId::new(&shutdown.slave_id.value)
             .ok()
             .and_then(|a| self.agents.registered.get(&a))
@@ -367,13 +465,20 @@ impl Master {
             &agent.pid,
             &internal::ShutdownExecutorMessage {
                 executor_id: Some(shutdown.executor_id),
-                framework_id: Some(v0::FrameworkId { value: fid.to_string() }),
+                framework_id: Some(v0::FrameworkId {
+                    value: fid.to_string(),
+                }),
             },
         );
     }
 
     /// ExitedExecutorMessage from an agent.
-    pub(crate) fn exited_executor(&mut self, _from: Upid, msg: internal::ExitedExecutorMessage, ctx: &mut Context<Self>) {
+    pub(crate) fn exited_executor(
+        &mut self,
+        _from: Upid,
+        msg: internal::ExitedExecutorMessage,
+        ctx: &mut Context<Self>,
+    ) {
         self.metrics.counters.messages_exited_executor.inc();
         let (Ok(agent_id), Ok(fid), Ok(eid)) = (
             AgentId::new(&msg.slave_id.value),
@@ -403,23 +508,42 @@ impl Master {
     }
 
     /// ExecutorToFrameworkMessage relayed by an agent (HTTP frameworks).
-    pub(crate) fn executor_message(&mut self, _from: Upid, msg: internal::ExecutorToFrameworkMessage, ctx: &mut Context<Self>) {
+    pub(crate) fn executor_message(
+        &mut self,
+        _from: Upid,
+        msg: internal::ExecutorToFrameworkMessage,
+        ctx: &mut Context<Self>,
+    ) {
         self.metrics.counters.messages_executor_to_framework.inc();
-        let agent_ok = AgentId::new(&msg.slave_id.value)
-            .ok()
-            .is_some_and(|a| self.agents.registered.contains_key(&a) && !self.agents.removed.contains(&a));
-        let f = self.framework_id_of(&msg.framework_id).and_then(|f| self.frameworks.get(&f));
+        let agent_ok = AgentId::new(&msg.slave_id.value).ok().is_some_and(|a| {
+            self.agents.registered.contains_key(&a) && !self.agents.removed.contains(&a)
+        });
+        let f = self
+            .framework_id_of(&msg.framework_id)
+            .and_then(|f| self.frameworks.get(&f));
         match f {
             Some(f) if agent_ok && f.state.connected() => {
                 events::send(f, &Outgoing::Message(msg), ctx);
-                self.metrics.counters.valid_executor_to_framework_messages.inc();
+                self.metrics
+                    .counters
+                    .valid_executor_to_framework_messages
+                    .inc();
             }
-            _ => self.metrics.counters.invalid_executor_to_framework_messages.inc(),
+            _ => self
+                .metrics
+                .counters
+                .invalid_executor_to_framework_messages
+                .inc(),
         }
     }
 
     /// MESSAGE: framework data to an executor, through its agent.
-    pub(crate) fn framework_message(&mut self, fid: &FrameworkId, message: v0::scheduler::call::Message, ctx: &mut Context<Self>) {
+    pub(crate) fn framework_message(
+        &mut self,
+        fid: &FrameworkId,
+        message: v0::scheduler::call::Message,
+        ctx: &mut Context<Self>,
+    ) {
         self.metrics.counters.messages_framework_to_executor.inc();
         let agent = AgentId::new(&message.slave_id.value)
             .ok()
@@ -430,28 +554,48 @@ impl Master {
                     &a.pid,
                     &internal::FrameworkToExecutorMessage {
                         slave_id: message.slave_id,
-                        framework_id: v0::FrameworkId { value: fid.to_string() },
+                        framework_id: v0::FrameworkId {
+                            value: fid.to_string(),
+                        },
                         executor_id: message.executor_id,
                         data: message.data,
                     },
                 );
-                self.metrics.counters.valid_framework_to_executor_messages.inc();
+                self.metrics
+                    .counters
+                    .valid_framework_to_executor_messages
+                    .inc();
             }
             _ => {
                 tracing::warn!(agent = %message.slave_id.value, "cannot send framework message: agent unknown or disconnected");
-                self.metrics.counters.invalid_framework_to_executor_messages.inc();
+                self.metrics
+                    .counters
+                    .invalid_framework_to_executor_messages
+                    .inc();
             }
         }
     }
 
     /// Legacy FrameworkToExecutorMessage sent to the master.
-    pub(crate) fn scheduler_message(&mut self, from: Upid, msg: internal::FrameworkToExecutorMessage, ctx: &mut Context<Self>) {
-        let Some(fid) = self.framework_from(&from, &msg.framework_id, "framework to executor") else {
-            self.metrics.counters.invalid_framework_to_executor_messages.inc();
+    pub(crate) fn scheduler_message(
+        &mut self,
+        from: Upid,
+        msg: internal::FrameworkToExecutorMessage,
+        ctx: &mut Context<Self>,
+    ) {
+        let Some(fid) = self.framework_from(&from, &msg.framework_id, "framework to executor")
+        else {
+            self.metrics
+                .counters
+                .invalid_framework_to_executor_messages
+                .inc();
             return;
         };
         if !self.frameworks[&fid].state.connected() {
-            self.metrics.counters.invalid_framework_to_executor_messages.inc();
+            self.metrics
+                .counters
+                .invalid_framework_to_executor_messages
+                .inc();
             return;
         }
         self.framework_message(

@@ -119,7 +119,7 @@ impl Operation {
                 }
                 slaves(registry).push(registry::Slave {
                     info: info.clone(),
-                    drain_info: previous.as_ref().and_then(|p| p.drain_info.clone()),
+                    drain_info: previous.as_ref().and_then(|p| p.drain_info),
                     deactivated: previous.and_then(|p| p.deactivated),
                 });
                 Ok(true)

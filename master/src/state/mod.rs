@@ -10,6 +10,6 @@ pub mod task;
 
 pub use lifecycle::{AgentEvent, AgentState, FrameworkEvent, FrameworkState};
 pub use records::{
-    Agent, AgentCapabilities, ArchivedTask, CompletedFramework, Connection, Framework, FrameworkCapabilities,
-    HttpConnection, OfferEntry, TaskEntry, framework_roles,
+    Agent, AgentCapabilities, ArchivedTask, CompletedFramework, Connection, Framework,
+    FrameworkCapabilities, HttpConnection, OfferEntry, TaskEntry, framework_roles,
 };

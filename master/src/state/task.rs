@@ -142,7 +142,7 @@ pub fn task_from_info(
         discovery: info.discovery.clone(),
         container: info.container.clone(),
         health_check: info.health_check.clone(),
-        kill_policy: info.kill_policy.clone(),
+        kill_policy: info.kill_policy,
         user: None,
         limits: info.limits.clone(),
     }

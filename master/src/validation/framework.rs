@@ -56,7 +56,7 @@ pub fn validate(info: &v0::FrameworkInfo) -> Result {
         if let Some(min) = &filters.min_allocatable_resources {
             for q in &min.quantities {
                 for (name, scalar) in &q.quantities {
-                    if !(scalar.value >= 0.0) {
+                    if scalar.value.is_nan() || scalar.value < 0.0 {
                         return Err(ValidationError::new(format!(
                             "Invalid offer filter quantity for '{name}': must be non-negative"
                         )));

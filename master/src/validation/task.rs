@@ -345,19 +345,15 @@ fn validate_executor_info(
 ) -> Result {
     use v0::executor_info::Type;
     match executor.r#type.and_then(|t| Type::try_from(t).ok()) {
-        Some(Type::Default) => {
-            if executor.command.is_some() {
-                return Err(ValidationError::new(
-                    "'ExecutorInfo.command' must not be set for 'DEFAULT' executor",
-                ));
-            }
+        Some(Type::Default) if executor.command.is_some() => {
+            return Err(ValidationError::new(
+                "'ExecutorInfo.command' must not be set for 'DEFAULT' executor",
+            ));
         }
-        Some(Type::Custom) => {
-            if executor.command.is_none() {
-                return Err(ValidationError::new(
-                    "'ExecutorInfo.command' must be set for 'CUSTOM' executor",
-                ));
-            }
+        Some(Type::Custom) if executor.command.is_none() => {
+            return Err(ValidationError::new(
+                "'ExecutorInfo.command' must be set for 'CUSTOM' executor",
+            ));
         }
         _ => {}
     }
