@@ -26,8 +26,24 @@ fn state_documents_have_mesos_shapes() {
         &scheduler::subscribe(scheduler::framework_info("shapes")),
         ContentType::Json,
     );
-    let fid = stream.next_of(E::Subscribed).unwrap().subscribed.unwrap().framework_id.value;
-    let offer = stream.next_of(E::Offers).unwrap().offers.unwrap().offers.remove(0);
+    let fid = stream
+        .next_of(E::Subscribed)
+        .unwrap()
+        .subscribed
+        .unwrap()
+        .framework_id
+        .value;
+    let offer = stream
+        .next_of(E::Offers)
+        .unwrap()
+        .offers
+        .unwrap()
+        .offers
+        .remove(0);
+    // Rendered now (and cached), offered but not used...
+    let before = get(&cluster, "/master/state");
+    assert_eq!(before["slaves"][0]["used_resources"]["cpus"], 0.0);
+    assert_eq!(before["slaves"][0]["offered_resources"]["cpus"], 2.0);
     let tasks = vec![
         scheduler::command_task("a", &agent_id, "cpus:0.5;mem:64", "sleep 1"),
         scheduler::command_task("b", &agent_id, "cpus:0.5;mem:64", "sleep 1"),
@@ -54,6 +70,7 @@ fn state_documents_have_mesos_shapes() {
         assert_eq!(slave["resources"]["cpus"], 2.0);
         assert_eq!(slave["resources"]["gpus"], 0.0);
         assert_eq!(slave["resources"]["ports"], "[31000-32000]");
+        // ...and rendered again once tasks used it.
         assert_eq!(slave["used_resources"]["cpus"], 1.0);
         assert_eq!(slave["active"], true);
         assert!(slave["attributes"].is_object());
@@ -86,7 +103,13 @@ fn state_documents_have_mesos_shapes() {
     assert_eq!(tasks["tasks"].as_array().unwrap().len(), 1);
     let tasks = get(&cluster, "/master/tasks?task_id=b");
     assert_eq!(tasks["tasks"][0]["id"], "b");
-    assert_eq!(get(&cluster, "/master/tasks?offset=5")["tasks"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        get(&cluster, "/master/tasks?offset=5")["tasks"]
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
 
     let frameworks = get(&cluster, &format!("/master/frameworks?framework_id={fid}"));
     assert_eq!(frameworks["frameworks"].as_array().unwrap().len(), 1);
@@ -97,8 +120,14 @@ fn state_documents_have_mesos_shapes() {
     assert_eq!(roles["roles"][0]["frameworks"][0], fid.as_str());
 
     assert_eq!(get(&cluster, "/version")["version"], "1.11.0");
-    assert_eq!(get(&cluster, "/flags")["flags"]["max_completed_frameworks"], "50");
-    assert_eq!(request(cluster.address(), "GET", "/master/health", &[], b"").status, 200);
+    assert_eq!(
+        get(&cluster, "/flags")["flags"]["max_completed_frameworks"],
+        "50"
+    );
+    assert_eq!(
+        request(cluster.address(), "GET", "/master/health", &[], b"").status,
+        200
+    );
 
     let r = request(cluster.address(), "GET", "/master/state?jsonp=cb", &[], b"");
     assert_eq!(r.header("Content-Type"), Some("text/javascript"));
@@ -120,7 +149,10 @@ fn state_documents_have_mesos_shapes() {
         &[("Content-Type", "application/x-www-form-urlencoded")],
         b"frameworkId=nope",
     );
-    assert_eq!((r.status, r.text()), (400, "No framework found with specified ID".to_string()));
+    assert_eq!(
+        (r.status, r.text()),
+        (400, "No framework found with specified ID".to_string())
+    );
     let body = format!("frameworkId={fid}");
     let r = request(
         cluster.address(),

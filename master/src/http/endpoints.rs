@@ -259,7 +259,7 @@ pub(crate) fn tasks(m: &mut Master, r: Request, _c: &mut Context<Master>) -> Rep
 
 pub(crate) fn frameworks(m: &mut Master, r: Request, _c: &mut Context<Master>) -> Reply {
     let filter = r.query.get("framework_id").cloned();
-    let mut snapshot = m.snapshot(true);
+    let mut snapshot = m.snapshot(true, false);
     if let Some(id) = &filter {
         snapshot
             .frameworks
@@ -285,7 +285,7 @@ pub(crate) fn frameworks(m: &mut Master, r: Request, _c: &mut Context<Master>) -
 
 pub(crate) fn slaves(m: &mut Master, r: Request, _c: &mut Context<Master>) -> Reply {
     let filter = r.query.get("slave_id").cloned();
-    let mut snapshot = m.snapshot(false);
+    let mut snapshot = m.snapshot(false, false);
     if let Some(id) = &filter {
         snapshot.agents.retain(|a| &a.id == id);
         snapshot
@@ -313,6 +313,6 @@ pub(crate) fn slaves(m: &mut Master, r: Request, _c: &mut Context<Master>) -> Re
 }
 
 pub(crate) fn state_summary(m: &mut Master, r: Request, _c: &mut Context<Master>) -> Reply {
-    let snapshot = m.snapshot(false);
+    let snapshot = m.snapshot(false, true);
     off_actor(r, move || write_state_summary(&snapshot))
 }

@@ -35,6 +35,14 @@ pub struct MasterPart {
 #[derive(Debug, Clone)]
 pub struct AgentPart {
     pub id: String,
+    /// The agent's `/state` object (cached in the master between changes).
+    pub rendered: Arc<str>,
+    /// What `/state-summary` needs besides (taken only for it).
+    pub summary: Option<AgentSummary>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AgentSummary {
     pub info: v0::SlaveInfo,
     pub pid: String,
     pub registered_time: f64,
@@ -77,9 +85,34 @@ pub struct Snapshot {
     pub completed_frameworks: Vec<Arc<CompletedFramework>>,
 }
 
+fn agent_summary(a: &crate::state::Agent) -> AgentSummary {
+    AgentSummary {
+        info: a.info.clone(),
+        pid: a.pid.to_string(),
+        registered_time: a.registered_time,
+        reregistered_time: a.reregistered_time,
+        total: a.total.clone(),
+        used: a.total_used(),
+        offered: a.offered.clone(),
+        active: a.active,
+        version: a.version.clone(),
+        capabilities: a.capability_list.clone(),
+        framework_ids: a
+            .tasks
+            .keys()
+            .chain(a.executors.keys())
+            .map(|f| f.to_string())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect(),
+    }
+}
+
 impl Master {
     /// Takes a snapshot (inside the master: pointer copies and small clones).
-    pub fn snapshot(&mut self, with_tasks: bool) -> Snapshot {
+    /// `with_tasks` for `/state` and `/frameworks`; `with_summaries` for
+    /// `/state-summary`.
+    pub fn snapshot(&mut self, with_tasks: bool, with_summaries: bool) -> Snapshot {
         let leader = match &self.leadership {
             Leadership::Leading { .. } => Some(self.info.clone()),
             Leadership::Standby { leader } => leader.clone(),
@@ -102,27 +135,16 @@ impl Master {
         let agents = self
             .agents
             .registered
-            .values()
-            .map(|a| AgentPart {
-                id: a.id.to_string(),
-                info: a.info.clone(),
-                pid: a.pid.to_string(),
-                registered_time: a.registered_time,
-                reregistered_time: a.reregistered_time,
-                total: a.total.clone(),
-                used: a.total_used(),
-                offered: a.offered.clone(),
-                active: a.active,
-                version: a.version.clone(),
-                capabilities: a.capability_list.clone(),
-                framework_ids: a
-                    .tasks
-                    .keys()
-                    .chain(a.executors.keys())
-                    .map(|f| f.to_string())
-                    .collect::<std::collections::BTreeSet<_>>()
-                    .into_iter()
-                    .collect(),
+            .values_mut()
+            .map(|a| {
+                if a.rendered.is_none() {
+                    a.rendered = Some(super::state::render_agent(a).into());
+                }
+                AgentPart {
+                    id: a.id.to_string(),
+                    rendered: a.rendered.clone().unwrap_or_else(|| Arc::from("{}")),
+                    summary: with_summaries.then(|| agent_summary(a)),
+                }
             })
             .collect();
         let offers = &self.offers;

@@ -36,6 +36,60 @@ pub(crate) fn off_actor(
     })
 }
 
+/// Bytes handed to the client at a time when streaming a big document; at
+/// most `STREAM_CHUNKS_MAX` of them wait per client, bounding memory.
+pub const STREAM_CHUNK_BYTES: usize = 256 << 10;
+
+/// Streams what `write` produces from a thread of its own, in chunks, with
+/// back-pressure (a slow client slows its writer, not the master).
+pub(crate) fn stream_off_actor(
+    request: &Request,
+    write: impl FnOnce(&mut dyn FnMut(&[u8]) -> bool) + Send + 'static,
+) -> Reply {
+    let jsonp = request.query.get("jsonp").cloned();
+    let content_type = if jsonp.is_some() {
+        "text/javascript"
+    } else {
+        "application/json"
+    };
+    let (response, writer) = Response::stream(200, content_type);
+    let spawned = std::thread::Builder::new()
+        .name("master-json".into())
+        .spawn(move || {
+            let mut buf: Vec<u8> = Vec::with_capacity(STREAM_CHUNK_BYTES);
+            let mut alive = true;
+            let mut sink = |bytes: &[u8]| -> bool {
+                if !alive {
+                    return false;
+                }
+                buf.extend_from_slice(bytes);
+                if buf.len() >= STREAM_CHUNK_BYTES {
+                    let chunk = std::mem::replace(&mut buf, Vec::with_capacity(STREAM_CHUNK_BYTES));
+                    alive = futures::executor::block_on(writer.send(chunk)).is_ok();
+                }
+                alive
+            };
+            if let Some(cb) = &jsonp {
+                sink(cb.as_bytes());
+                sink(b"(");
+            }
+            write(&mut sink);
+            if jsonp.is_some() {
+                sink(b");");
+            }
+            if alive && !buf.is_empty() {
+                let _ = futures::executor::block_on(writer.send(buf));
+            }
+        });
+    match spawned {
+        Ok(_) => Reply::Now(response),
+        Err(e) => Reply::Now(Response::error(
+            500,
+            format!("cannot start a writer thread: {e}"),
+        )),
+    }
+}
+
 pub(crate) fn state(m: &mut Master, request: Request, _ctx: &mut Context<Master>) -> Reply {
     if let Err(e) = m.require_leader(&request) {
         // Read-only endpoints answer on a standby too in Mesos; ours has no
@@ -44,8 +98,8 @@ pub(crate) fn state(m: &mut Master, request: Request, _ctx: &mut Context<Master>
             return Reply::Now(e.into_response());
         }
     }
-    let snapshot = m.snapshot(true);
-    off_actor(request, move || write_state(&snapshot))
+    let snapshot = m.snapshot(true, false);
+    stream_off_actor(&request, move |out| write_state_to(&snapshot, out))
 }
 
 fn state_name(state: i32) -> &'static str {
@@ -54,14 +108,10 @@ fn state_name(state: i32) -> &'static str {
         .unwrap_or("TASK_UNKNOWN")
 }
 
-/// The full `/state` document.
-pub fn write_state(s: &Snapshot) -> Vec<u8> {
-    let tasks: usize = s
-        .frameworks
-        .iter()
-        .map(|f| f.tasks.len() + f.completed_tasks.len())
-        .sum();
-    let mut w = JsonWriter::with_capacity(4096 + s.agents.len() * 1024 + tasks * 900);
+/// The full `/state` document, piece by piece into `out` (which returns
+/// false once the client is gone; writing then stops).
+pub fn write_state_to(s: &Snapshot, out: &mut dyn FnMut(&[u8]) -> bool) {
+    let mut w = JsonWriter::with_capacity(4096);
     w.begin_object();
     w.field_str("version", MESOS_VERSION);
     w.field_str("build_date", "");
@@ -77,7 +127,14 @@ pub fn write_state(s: &Snapshot) -> Vec<u8> {
     w.field_str("hostname", s.master.info.hostname.as_deref().unwrap_or(""));
     w.key("capabilities").begin_array();
     for c in &s.master.info.capabilities {
-        w.message(c);
+        if let Some(t) = c
+            .r#type
+            .and_then(|t| mesos_common::proto::v0::master_info::capability::Type::try_from(t).ok())
+        {
+            w.begin_object()
+                .field_str("type", t.as_str_name())
+                .end_object();
+        }
     }
     w.end_array();
     w.field_f64("activated_slaves", s.master.activated_agents as f64);
@@ -104,62 +161,80 @@ pub fn write_state(s: &Snapshot) -> Vec<u8> {
         w.field_str(k, v);
     }
     w.end_object();
-    w.key("slaves").begin_array();
-    for a in &s.agents {
-        write_agent(&mut w, a);
+    // The object stays open: the rest is appended piece by piece.
+    if !out(w.as_bytes()) || !out(b",\"slaves\":[") {
+        return;
     }
-    w.end_array();
-    w.key("recovered_slaves").begin_array();
-    for info in &s.recovered_agents {
+    for (i, a) in s.agents.iter().enumerate() {
+        if (i > 0 && !out(b",")) || !out(a.rendered.as_bytes()) {
+            return;
+        }
+    }
+    if !out(b"],\"recovered_slaves\":[") {
+        return;
+    }
+    for (i, info) in s.recovered_agents.iter().enumerate() {
+        let mut w = JsonWriter::new();
         w.begin_object();
         json::agent_info_fields(&mut w, info);
         w.end_object();
+        if (i > 0 && !out(b",")) || !out(w.as_bytes()) {
+            return;
+        }
     }
-    w.end_array();
-    w.key("frameworks").begin_array();
-    for f in &s.frameworks {
+    if !out(b"],\"frameworks\":[") {
+        return;
+    }
+    for (i, f) in s.frameworks.iter().enumerate() {
+        let mut w =
+            JsonWriter::with_capacity(2048 + (f.tasks.len() + f.completed_tasks.len()) * 800);
         write_framework(&mut w, f);
+        if (i > 0 && !out(b",")) || !out(w.as_bytes()) {
+            return;
+        }
     }
-    w.end_array();
-    w.key("completed_frameworks").begin_array();
-    for f in &s.completed_frameworks {
+    if !out(b"],\"completed_frameworks\":[") {
+        return;
+    }
+    for (i, f) in s.completed_frameworks.iter().enumerate() {
+        let mut w = JsonWriter::new();
         write_completed_framework(&mut w, f);
+        if (i > 0 && !out(b",")) || !out(w.as_bytes()) {
+            return;
+        }
     }
-    w.end_array();
-    w.key("orphan_tasks").begin_array().end_array();
-    w.key("unregistered_frameworks").begin_array().end_array();
-    w.end_object();
-    w.into_bytes()
+    out(b"],\"orphan_tasks\":[],\"unregistered_frameworks\":[]}");
 }
 
-/// One entry of `slaves` (`SlaveWriter`).
-pub fn write_agent(w: &mut JsonWriter, a: &AgentPart) {
+/// An agent's `/state` object (`SlaveWriter`).
+pub fn render_agent(a: &crate::state::Agent) -> String {
+    let mut w = JsonWriter::with_capacity(1024);
     w.begin_object();
-    json::agent_info_fields(w, &a.info);
-    w.field_str("pid", &a.pid);
+    json::agent_info_fields(&mut w, &a.info);
+    w.field_str("pid", a.pid.as_str());
     w.field_f64("registered_time", a.registered_time);
     if let Some(t) = a.reregistered_time {
         w.field_f64("reregistered_time", t);
     }
     w.key("resources");
-    json::resources(w, &a.total);
+    json::resources(&mut w, &a.total);
     w.key("used_resources");
-    json::resources(w, &a.used);
+    json::resources(&mut w, &a.total_used());
     w.key("offered_resources");
-    json::resources(w, &a.offered);
+    json::resources(&mut w, &a.offered);
     w.key("reserved_resources").begin_object();
     for (role, r) in a.total.reservations() {
         w.key(role.as_str());
-        json::resources(w, &r);
+        json::resources(&mut w, &r);
     }
     w.end_object();
     w.key("unreserved_resources");
-    json::resources(w, &a.total.unreserved());
+    json::resources(&mut w, &a.total.unreserved());
     w.field_bool("active", a.active);
     w.field_bool("deactivated", false);
     w.field_str("version", &a.version);
     w.key("capabilities").begin_array();
-    for c in &a.capabilities {
+    for c in &a.capability_list {
         if let Some(t) = c
             .r#type
             .and_then(|t| mesos_common::proto::v0::slave_info::capability::Type::try_from(t).ok())
@@ -169,6 +244,12 @@ pub fn write_agent(w: &mut JsonWriter, a: &AgentPart) {
     }
     w.end_array();
     w.end_object();
+    w.into_string()
+}
+
+/// One entry of `slaves` (`SlaveWriter`), from the snapshot.
+pub fn write_agent(w: &mut JsonWriter, a: &AgentPart) {
+    w.raw_value(&a.rendered);
 }
 
 fn framework_summary_fields(w: &mut JsonWriter, f: &FrameworkPart) {
@@ -357,7 +438,8 @@ pub fn write_state_summary(s: &Snapshot) -> Vec<u8> {
         w.field_str("cluster", c);
     }
     w.key("slaves").begin_array();
-    for a in &s.agents {
+    for part in &s.agents {
+        let Some(a) = &part.summary else { continue };
         w.begin_object();
         json::agent_info_fields(&mut w, &a.info);
         w.field_str("pid", &a.pid);
@@ -376,7 +458,7 @@ pub fn write_state_summary(s: &Snapshot) -> Vec<u8> {
             .flat_map(|f| {
                 f.task_states
                     .iter()
-                    .filter(|(ag, _)| *ag == a.id)
+                    .filter(|(ag, _)| *ag == part.id)
                     .map(|(_, st)| *st)
             })
             .collect();

@@ -170,6 +170,7 @@ impl Master {
             offers: HashSet::new(),
             observer_id: None,
             reregistration_timer: None,
+            rendered: None,
         };
         self.metrics.counters.slave_registrations.inc();
         self.add_agent(agent, ctx);
@@ -419,6 +420,7 @@ impl Master {
             offers: HashSet::new(),
             observer_id: None,
             reregistration_timer: None,
+            rendered: None,
         };
         for e in &msg.executor_infos {
             let (Some(fid), Ok(eid)) = (
@@ -572,6 +574,7 @@ impl Master {
         let timer;
         {
             let agent = self.agents.registered.get_mut(&id).expect("checked above");
+            agent.touch();
             agent.pid = pid.clone();
             agent.info = msg.slave.clone();
             agent.version = msg.version.clone().unwrap_or_default();
@@ -607,6 +610,7 @@ impl Master {
                 o.dispatch(move |obs, _| obs.reconnect(p));
             }
             if let Some(agent) = self.agents.registered.get_mut(&id) {
+                agent.touch();
                 agent.active = true;
             }
             if let Some(a) = self.alloc() {
@@ -812,6 +816,7 @@ impl Master {
             .next(AgentEvent::Exited)
             .unwrap_or(AgentState::Disconnected);
         agent.active = false;
+        agent.touch();
         if let Some(o) = self.observers.get(id) {
             o.dispatch(|obs, _| obs.disconnect());
         }
@@ -1163,6 +1168,7 @@ impl Master {
             let mut total = agent.total.non_revocable();
             total += &oversubscribed.revocable();
             agent.total = total.clone();
+            agent.touch();
             if let Some(a) = self.alloc() {
                 let agent = &self.agents.registered[&id];
                 a.update_agent(id.clone(), Self::agent_spec(agent), Some(total));

@@ -122,6 +122,7 @@ impl Master {
                     .expect("checked above");
                 agent.offers.insert(offer_id.clone());
                 agent.offered += &offered;
+                agent.touch();
                 let framework = self.frameworks.get_mut(&fid).expect("checked above");
                 framework.offers.insert(offer_id.clone());
                 *framework.offered.entry(agent_id.clone()).or_default() += &offered;
@@ -259,6 +260,7 @@ impl Master {
         if let Some(a) = self.agents.registered.get_mut(&entry.agent_id) {
             a.offers.remove(id);
             a.offered -= &entry.resources;
+            a.touch();
         }
         Some(entry)
     }

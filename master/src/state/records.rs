@@ -352,6 +352,9 @@ pub struct Agent {
     pub offers: HashSet<OfferId>,
     pub observer_id: Option<u64>,
     pub reregistration_timer: Option<libprocess::TimerId>,
+    /// The agent's `/state` JSON, rendered on first use after a change
+    /// (`touch` clears it; every mutation of what it shows calls it).
+    pub rendered: Option<Arc<str>>,
 }
 
 impl Agent {
@@ -361,11 +364,18 @@ impl Agent {
             .is_some_and(|e| e.contains_key(executor))
     }
 
+    /// Forgets the cached rendering.
+    pub fn touch(&mut self) {
+        self.rendered = None;
+    }
+
     pub fn add_used(&mut self, framework: &FrameworkId, resources: &Resources) {
+        self.touch();
         *self.used.entry(framework.clone()).or_default() += resources;
     }
 
     pub fn remove_used(&mut self, framework: &FrameworkId, resources: &Resources) {
+        self.touch();
         if let Some(r) = self.used.get_mut(framework) {
             *r -= resources;
             if r.is_empty() {
