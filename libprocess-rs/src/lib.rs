@@ -7,6 +7,33 @@
 //! can pause. It knows UPIDs, message names, bytes, HTTP and protobuf; never Mesos
 //! types. Mesos code reaches actix only through this API.
 //!
+//! # Layout
+//!
+//! | Module | Role |
+//! |---|---|
+//! | [`upid`] | `Upid` (`id@ip:port`) parsing and printing, `generate_id` (`name(N)`) |
+//! | [`process`] | the `Process` trait and its `Install` table (messages, raw names, routes) |
+//! | [`context`] | `Context<P>`: send, reply, link, delay, spawn futures, terminate |
+//! | `actor` | the actix actor hosting a process; `LocalPid<P>` typed dispatch and call |
+//! | [`runtime`] | `Runtime`/`RuntimeConfig`/`Limits`: process table, links, local delivery, threads |
+//! | `outbound` | one graceful, persistent connection per peer address; exited detection |
+//! | [`http`] | `Request`/`Response`/`Reply`/`StreamWriter`; `codec` (wire bytes), `server` |
+//! | [`clock`] | the process-wide runtime clock: `Clock::pause/advance/resume`, `sleep`, `timeout` |
+//! | [`filters`] | test support: expect or drop messages between UPIDs |
+//! | [`metrics`] | counters and gauges served at `/metrics/snapshot` |
+//! | `builtin` | the `metrics` and `__processes__` processes every runtime runs |
+//! | [`error`] | the crate's `Error` |
+//!
+//! # Threading
+//!
+//! Each [`Runtime`] runs all its processes on one actor thread, one handler at a
+//! time per process, and its network I/O on `io_threads` tokio threads (default 1;
+//! 0 puts I/O on the actor thread). Callers need no executor of their own:
+//! [`Runtime::bind`] starts the threads, and [`block_on`] serves plain tests.
+//! `libprocess-rs/README.md` states the delivery, link and ordering semantics.
+//!
+//! # Example
+//!
 //! ```no_run
 //! use libprocess::{Context, Install, Process, Runtime, RuntimeConfig, Upid};
 //! use bytes::Bytes;
@@ -25,22 +52,6 @@
 //! println!("serving {}", pong.upid());
 //! ```
 //!
-//! # Layout
-//!
-//! | Module | Role |
-//! |---|---|
-//! | [`upid`] | `Upid` (`id@ip:port`) parsing and printing, `generate_id` (`name(N)`) |
-//! | [`process`] | the `Process` trait and its `Install` table (messages, raw names, routes) |
-//! | [`context`] | `Context<P>`: send, reply, link, delay, spawn futures, terminate |
-//! | `actor` | the actix actor hosting a process; `LocalPid<P>` typed dispatch and call |
-//! | [`runtime`] | `Runtime`/`RuntimeConfig`/`Limits`: process table, links, local delivery, threads |
-//! | `outbound` | one graceful, persistent connection per peer address; exited detection |
-//! | [`http`] | `Request`/`Response`/`Reply`/`StreamWriter`; `codec` (wire bytes), `server` |
-//! | [`clock`] | the process-wide runtime clock: `Clock::pause/advance/resume`, `sleep`, `timeout` |
-//! | [`filters`] | test support: expect or drop messages between UPIDs |
-//! | [`metrics`] | counters and gauges served at `/metrics/snapshot` |
-//! | `builtin` | the `metrics` and `__processes__` processes every runtime runs |
-//! | [`error`] | the crate's `Error` |
 
 mod actor;
 mod builtin;
