@@ -315,9 +315,9 @@ impl AllocatorCore {
                 {
                     continue;
                 }
-                let (to_offer, increase, guaranteed) = if fast {
-                    // No quota anywhere: nothing to account for.
-                    (agent.available.clone(), Qty::new(), Qty::new())
+                // `None`: the agent's whole available resources (fast path).
+                let shaped = if fast {
+                    None
                 } else {
                     let mut available = agent.available.allocatable_to(&role_name);
                     if let Some(shared) = run.offered_shared.get(&a) {
@@ -339,19 +339,32 @@ impl AllocatorCore {
                         unsatisfied.as_ref(),
                         &run.quota,
                     ) {
-                        Some(shaped) => shaped,
+                        Some(shaped) => Some(shaped),
                         None => continue,
                     }
                 };
-                let framework = self.framework(fw);
-                if (!fast && !self.allocatable(&to_offer, &role_name, framework))
-                    || self.is_filtered(fw, r, a, &to_offer)
-                {
+                let filtered = match &shaped {
+                    None => self.is_filtered(fw, r, a, None),
+                    Some((to_offer, _, _)) => {
+                        !self.allocatable(to_offer, &role_name, self.framework(fw))
+                            || self.is_filtered(fw, r, a, Some(to_offer))
+                    }
+                };
+                if filtered {
                     continue;
                 }
+                let (to_offer, increase, guaranteed) = match shaped {
+                    // No quota anywhere: nothing to account for.
+                    None => (
+                        std::mem::take(&mut self.agent_mut(a).available),
+                        Qty::new(),
+                        Qty::new(),
+                    ),
+                    Some(shaped) => shaped,
+                };
                 // Offer it. A shared volume goes into one offer per run at most.
-                let shared = to_offer.shared();
-                if !shared.is_empty() {
+                if !fast && to_offer.iter().any(|x| x.is_shared()) {
+                    let shared = to_offer.shared();
                     run.offered_shared.entry(a).or_default().add_all(&shared);
                 }
                 let mut offered = to_offer.clone();
@@ -566,7 +579,14 @@ impl AllocatorCore {
     }
 
     /// Capability mismatches and decline filters.
-    fn is_filtered(&mut self, fw: FwIdx, r: RoleIdx, a: AgentIdx, offer: &Resources) -> bool {
+    /// `offer: None` means everything the agent has available.
+    fn is_filtered(
+        &mut self,
+        fw: FwIdx,
+        r: RoleIdx,
+        a: AgentIdx,
+        offer: Option<&Resources>,
+    ) -> bool {
         let framework = self.framework(fw);
         let agent = self.agent(a);
         if framework.capabilities.multi_role && !agent.spec.capabilities.multi_role {
@@ -591,6 +611,7 @@ impl AllocatorCore {
         let Some(list) = filters.get_mut(&key) else {
             return false;
         };
+        let offer = offer.unwrap_or(available);
         for filter in list.iter_mut() {
             if filter.covers_key == current {
                 return true;

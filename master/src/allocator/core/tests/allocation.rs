@@ -722,3 +722,144 @@ fn excluded_resource_names_do_not_count_for_fairness() {
         assert_eq!(c.role_order()[0], first, "excluded: {excluded}");
     }
 }
+
+#[test]
+fn remote_region_agents_only_to_region_aware_frameworks() {
+    let domain = |region: &str| v0::DomainInfo {
+        fault_domain: Some(v0::domain_info::FaultDomain {
+            region: v0::domain_info::fault_domain::RegionInfo {
+                name: region.into(),
+            },
+            zone: v0::domain_info::fault_domain::ZoneInfo { name: "z".into() },
+        }),
+    };
+    let mut c = core_with(AllocatorOptions {
+        domain: Some(domain("home")),
+        ..Default::default()
+    });
+    let mut far = agent_spec("far");
+    far.domain = Some(domain("away"));
+    c.add_agent(aid("far"), far, None, res("cpus:1"), HashMap::new());
+    add_framework(&mut c, "local", &["*"]);
+    assert!(c.allocate(at(0)).offers.is_empty());
+    let mut s = spec(&["*"]);
+    s.capabilities.region_aware = true;
+    c.add_framework(fid("aware"), s, HashMap::new(), true);
+    assert_eq!(only_offer(&c.allocate(at(1)).offers).0, "aware");
+}
+
+#[test]
+fn hierarchical_roles_need_hierarchical_agents_and_refinements_the_capability() {
+    let mut c = core();
+    let mut old = agent_spec("old");
+    old.capabilities.hierarchical_role = false;
+    c.add_agent(aid("old"), old, None, res("cpus:1"), HashMap::new());
+    add_framework(&mut c, "f", &["eng/dev"]);
+    assert!(c.allocate(at(0)).offers.is_empty());
+    // Refined reservations (eng -> eng/dev) only to RESERVATION_REFINEMENT.
+    let cpus = res("cpus:2");
+    let eng = cpus
+        .push_reservation(&mesos_common::resources::Reservation::new_static(
+            mesos_common::roles::Role::new("eng").unwrap(),
+        ))
+        .unwrap();
+    let refined = eng
+        .push_reservation(&mesos_common::resources::Reservation::new_dynamic(
+            mesos_common::roles::Role::new("eng/dev").unwrap(),
+            None,
+        ))
+        .unwrap();
+    let mut total = refined;
+    total.add_all(&res("mem:10"));
+    c.add_agent(aid("new"), agent_spec("new"), None, total, HashMap::new());
+    let (_, _, agent, r) = only_offer(&c.allocate(at(1)).offers);
+    assert_eq!(agent, "new");
+    assert_eq!(r.cpus(), None, "refined reservation withheld: {r}");
+    let mut s = spec(&["eng/dev"]);
+    s.capabilities.reservation_refinement = true;
+    c.add_framework(fid("g"), s, HashMap::new(), true);
+    let run = c.allocate(at(2));
+    let (f, _, _, r) = only_offer(&run.offers);
+    assert_eq!((f.as_str(), r.cpus()), ("g", Some(2.0)));
+}
+
+#[test]
+fn random_sorters_allocate_everything_too() {
+    let mut c = core_with(AllocatorOptions {
+        role_sorter: crate::allocator::SorterKind::Random,
+        framework_sorter: crate::allocator::SorterKind::Random,
+        ..Default::default()
+    });
+    for i in 0..20 {
+        add_agent(&mut c, &format!("a{i}"), "cpus:1");
+    }
+    add_framework(&mut c, "x", &["r1"]);
+    add_framework(&mut c, "y", &["r2"]);
+    let per = frameworks_of(&c.allocate(at(0)).offers);
+    assert_eq!(per.values().sum::<usize>(), 20);
+    assert_eq!(per.len(), 2, "{per:?}");
+}
+
+#[test]
+fn invalid_offer_constraints_are_refused_with_mesos_messages() {
+    use crate::allocator::{OfferConstraintsError, OfferConstraintsFilter, Re2Limits};
+    use mesos_common::proto::v1::scheduler::attribute_constraint::{
+        Predicate, Selector, predicate, selector,
+    };
+    use mesos_common::proto::v1::scheduler::offer_constraints::{
+        RoleConstraints, role_constraints,
+    };
+    use mesos_common::proto::v1::scheduler::{AttributeConstraint, OfferConstraints};
+    let with = |groups: Vec<role_constraints::Group>| OfferConstraints {
+        role_constraints: [("r".to_string(), RoleConstraints { groups })].into(),
+    };
+    let limits = Re2Limits::default();
+    assert_eq!(
+        OfferConstraintsFilter::create(&with(vec![]), &limits).unwrap_err(),
+        OfferConstraintsError::EmptyGroups("r".into())
+    );
+    assert!(matches!(
+        OfferConstraintsFilter::create(
+            &with(vec![role_constraints::Group {
+                attribute_constraints: vec![]
+            }]),
+            &limits
+        ),
+        Err(OfferConstraintsError::EmptyGroup(_))
+    ));
+    let regex = |pattern: &str| AttributeConstraint {
+        selector: Selector {
+            selector: Some(selector::Selector::PseudoattributeType(
+                selector::PseudoattributeType::Hostname as i32,
+            )),
+        },
+        predicate: Predicate {
+            predicate: Some(predicate::Predicate::TextMatches(predicate::TextMatches {
+                regex: pattern.into(),
+            })),
+        },
+    };
+    let one = |c| {
+        with(vec![role_constraints::Group {
+            attribute_constraints: vec![c],
+        }])
+    };
+    assert!(matches!(
+        OfferConstraintsFilter::create(&one(regex("(")), &limits),
+        Err(OfferConstraintsError::InvalidConstraint { .. })
+    ));
+    // Too complex for the limits: refused, not compiled without bound.
+    let err =
+        OfferConstraintsFilter::create(&one(regex("(a|b|c|d){50}[x-z]{20}")), &limits).unwrap_err();
+    assert!(err.to_string().contains("too complex"), "{err}");
+    // A full match: the hostname must match entirely.
+    let filter = OfferConstraintsFilter::create(&one(regex("a|ab")), &limits).unwrap();
+    let attrs = |host| crate::allocator::core::constraints::AgentAttributes {
+        hostname: host,
+        attributes: &[],
+        domain: None,
+    };
+    assert!(!filter.is_agent_excluded("r", &attrs("ab")));
+    assert!(filter.is_agent_excluded("r", &attrs("abc")));
+    assert!(!filter.is_agent_excluded("other-role", &attrs("abc")));
+}
