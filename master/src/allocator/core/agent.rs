@@ -96,6 +96,12 @@ pub struct Agent {
     pub available_plain: bool,
     pub maintenance: Option<Maintenance>,
     pub filters: IntMap<u64, Vec<OfferFilter>>,
+    /// Bumped whenever `available` changes.
+    pub available_version: u64,
+    /// (available_version, offer epoch) of the last run that found nothing
+    /// to offer here: until either changes, the next run would find nothing
+    /// either (see `AllocatorCore::offer_epoch`).
+    pub idle_at: Option<(u64, u64)>,
     /// Identifies the content of `available` for filter checks: equal
     /// contents seen recently get the same key again.
     available_key: u64,
@@ -124,6 +130,8 @@ impl Agent {
             maintenance: None,
             filters: IntMap::default(),
             available_key: 0,
+            available_version: 0,
+            idle_at: None,
             key_stale: true,
             recent_keys: Vec::new(),
         };
@@ -154,6 +162,7 @@ impl Agent {
 
     pub fn available_changed(&mut self) {
         self.key_stale = true;
+        self.available_version += 1;
         self.available_plain = self
             .available
             .iter()

@@ -129,6 +129,7 @@ impl AllocatorCore {
         let Some(idx) = self.agent_idx(id) else {
             return self.ignore("update_agent", id);
         };
+        self.offer_epoch += 1;
         let mut updated = false;
         let old = &self.agent(idx).spec;
         if old.attributes != spec.attributes {
@@ -192,6 +193,7 @@ impl AllocatorCore {
         let Some(idx) = self.agent_idx(id) else {
             return self.ignore("activate_agent", id);
         };
+        self.offer_epoch += 1;
         self.agent_mut(idx).activated = true;
     }
 
@@ -206,6 +208,7 @@ impl AllocatorCore {
 
     /// Only agents whose hostname is listed are offered (`None`: all).
     pub fn update_whitelist(&mut self, whitelist: Option<BTreeSet<String>>) {
+        self.offer_epoch += 1;
         if whitelist.as_ref().is_some_and(BTreeSet::is_empty) {
             tracing::warn!("whitelist is empty, no offers will be made");
         }
@@ -499,6 +502,7 @@ impl AllocatorCore {
 
     /// Drops the framework's decline filters (of one role, or all).
     pub(super) fn clear_filters(&mut self, fw: FwIdx, role: Option<RoleIdx>) {
+        self.offer_epoch += 1;
         let filtered: Vec<(RoleIdx, AgentIdx)> = self
             .framework(fw)
             .filtered
@@ -520,6 +524,7 @@ impl AllocatorCore {
     }
 
     pub(super) fn remove_agent_filters(&mut self, a: AgentIdx) {
+        self.offer_epoch += 1;
         let filters: Vec<(u64, Vec<OfferFilter>)> = self.agent_mut(a).filters.drain().collect();
         for (key, list) in filters {
             let (fw, r) = split_key(key);
@@ -566,6 +571,9 @@ impl AllocatorCore {
         }
         for f in self.frameworks.iter_mut().flatten() {
             f.inverse_filters.retain(|_, until| *until > now);
+        }
+        if expired > 0 {
+            self.offer_epoch += 1;
         }
         expired
     }

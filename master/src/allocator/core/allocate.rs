@@ -233,6 +233,15 @@ impl AllocatorCore {
                 .begin(&mut run.role_cursor, &ctx, &mut self.rng);
         }
         let no_quota = self.roles.quota_roles.is_empty();
+        // Without quota, nothing but the agent's own resources and the
+        // events counted in `offer_epoch` decides what it can offer.
+        let memo = no_quota && !guarantees;
+        let epoch = self.offer_epoch;
+        let version = self.agent(a).available_version;
+        if memo && self.agent(a).idle_at == Some((version, epoch)) {
+            return;
+        }
+        let mut offered_any = false;
         while let Some(r) = self.role_sorter.next(&mut run.role_cursor) {
             if self.agent(a).available.is_empty() {
                 break;
@@ -384,6 +393,7 @@ impl AllocatorCore {
                 }
                 run.quota.available_headroom.sub_clamped(&increase);
                 let agent_id = self.agent(a).id.clone();
+                offered_any = true;
                 self.track_offer(a, fw, r, &to_offer, &offered, fast);
                 let roles = run.offerable.entry(fw).or_default();
                 let agents = match roles.get_mut(role_name.as_ref()) {
@@ -397,6 +407,9 @@ impl AllocatorCore {
                     }
                 }
             }
+        }
+        if memo && !offered_any {
+            self.agent_mut(a).idle_at = Some((version, epoch));
         }
     }
 

@@ -150,6 +150,11 @@ pub struct AllocatorCore {
     available_keys: u64,
     rng: Rng,
     ignored_calls: u64,
+    /// Bumped by every event that can make an offer possible on an agent
+    /// whose available resources did not change (a framework added,
+    /// activated, updated or revived; filters dropped; quota, weights,
+    /// whitelist or agent updates): idle agents are re-examined then.
+    pub(crate) offer_epoch: u64,
 }
 
 impl AllocatorCore {
@@ -179,6 +184,7 @@ impl AllocatorCore {
             available_keys: 0,
             rng: Rng::new(seed),
             ignored_calls: 0,
+            offer_epoch: 1,
         };
         core.refresh_excluded();
         let weights = core.options.weights.clone();
@@ -335,6 +341,7 @@ impl AllocatorCore {
         used: HashMap<AgentId, Resources>,
         active: bool,
     ) {
+        self.offer_epoch += 1;
         if self.framework_index.contains_key(&id) {
             self.ignored_calls += 1;
             tracing::warn!(%id, "allocator: framework added twice; ignored");
@@ -461,6 +468,7 @@ impl AllocatorCore {
         let Some(idx) = self.framework_idx(id) else {
             return self.ignore("activate_framework", id);
         };
+        self.offer_epoch += 1;
         self.framework_mut(idx).active = true;
         let roles: Vec<String> = self.framework(idx).roles.iter().cloned().collect();
         for role in roles {
@@ -494,6 +502,7 @@ impl AllocatorCore {
         let Some(idx) = self.framework_idx(id) else {
             return self.ignore("update_framework", id);
         };
+        self.offer_epoch += 1;
         let old_roles = self.framework(idx).roles.clone();
         let new_roles = spec.roles.clone();
         let old_suppressed = self.framework(idx).suppressed.clone();
@@ -590,6 +599,7 @@ impl AllocatorCore {
     /// Unsuppresses `roles` and clears their decline filters (and all of the
     /// framework's inverse offer filters), as Mesos's revive does.
     fn revive_roles(&mut self, idx: FwIdx, roles: &BTreeSet<String>) {
+        self.offer_epoch += 1;
         self.framework_mut(idx).inverse_filters.clear();
         let active = self.framework(idx).active;
         for role in roles {
@@ -935,12 +945,14 @@ impl AllocatorCore {
 
     /// Sets a role's quota (the default quota removes it).
     pub fn update_quota(&mut self, role: &str, quota: Quota) {
+        self.offer_epoch += 1;
         self.roles.set_quota(role, quota, &mut self.names);
         self.refresh_excluded();
     }
 
     /// Sets weights; roles not listed keep theirs.
     pub fn update_weights(&mut self, weights: &[(String, f64)]) {
+        self.offer_epoch += 1;
         for (role, weight) in weights {
             self.roles.set_weight(role, *weight);
             self.role_sorter.update_weight(role, *weight);

@@ -863,3 +863,34 @@ fn invalid_offer_constraints_are_refused_with_mesos_messages() {
     assert!(filter.is_agent_excluded("r", &attrs("abc")));
     assert!(!filter.is_agent_excluded("other-role", &attrs("abc")));
 }
+
+#[test]
+fn agents_found_idle_are_examined_again_after_relevant_events() {
+    let mut c = core();
+    add_agent(&mut c, "a1", "cpus:1");
+    add_framework(&mut c, "f", &["*"]);
+    let (_, _, _, r) = only_offer(&c.allocate(at(0)).offers);
+    c.recover_resources(&fid("f"), &aid("a1"), &r, Some(&filters(1e6)), false, at(0));
+    c.request_allocation();
+    assert!(
+        c.allocate(at(1)).offers.is_empty(),
+        "filtered: the agent is idle now"
+    );
+    // A new framework may take it.
+    add_framework(&mut c, "g", &["*"]);
+    let (f, _, _, r) = only_offer(&c.allocate(at(2)).offers);
+    assert_eq!(f, "g");
+    c.recover_resources(&fid("g"), &aid("a1"), &r, Some(&filters(1e6)), false, at(2));
+    c.request_allocation();
+    assert!(c.allocate(at(3)).offers.is_empty());
+    // New attributes drop the filters on the agent.
+    let mut s = agent_spec("a1");
+    s.attributes = vec![v0::Attribute {
+        name: "rack".into(),
+        r#type: v0::value::Type::Text as i32,
+        text: Some(v0::value::Text { value: "r1".into() }),
+        ..Default::default()
+    }];
+    c.update_agent(&aid("a1"), s, None);
+    assert_eq!(c.allocate(at(4)).offers.len(), 1);
+}
