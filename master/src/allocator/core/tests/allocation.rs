@@ -894,3 +894,31 @@ fn agents_found_idle_are_examined_again_after_relevant_events() {
     c.update_agent(&aid("a1"), s, None);
     assert_eq!(c.allocate(at(4)).offers.len(), 1);
 }
+
+#[test]
+fn update_framework_moves_roles_suppression_and_filters() {
+    let mut c = core();
+    add_agent(&mut c, "a1", "cpus:1");
+    add_framework(&mut c, "f", &["old"]);
+    let (_, role, _, r) = only_offer(&c.allocate(at(0)).offers);
+    assert_eq!(role, "old");
+    c.recover_resources(&fid("f"), &aid("a1"), &r, Some(&filters(1e6)), false, at(0));
+    // Subscribing to "new" (suppressed) and leaving "old": nothing offered.
+    let mut s = spec(&["new"]);
+    s.suppressed_roles = ["new".to_string()].into();
+    c.update_framework(&fid("f"), s);
+    c.request_allocation();
+    assert!(c.allocate(at(1)).offers.is_empty());
+    assert!(
+        !c.roles_snapshot().roles.contains_key("old"),
+        "the old role is gone"
+    );
+    // Unsuppressing through an update revives the role.
+    c.update_framework(&fid("f"), spec(&["new"]));
+    let (_, role, _, _) = only_offer(&c.allocate(at(2)).offers);
+    assert_eq!(role, "new");
+    // Deactivation drops offers and filters; activation brings offers back.
+    c.deactivate_framework(&fid("f"));
+    c.request_allocation();
+    assert!(c.allocate(at(3)).offers.is_empty());
+}
