@@ -160,11 +160,14 @@ impl Master {
                 unregistered_time: 0.0,
                 used: f.total_used(),
                 offered: f.total_offered(),
-                task_states: f
-                    .tasks
-                    .values()
-                    .map(|t| (t.task.slave_id.value.clone(), t.task.state))
-                    .collect(),
+                task_states: if with_summaries {
+                    f.tasks
+                        .values()
+                        .map(|t| (t.task.slave_id.value.clone(), t.task.state))
+                        .collect()
+                } else {
+                    Vec::new()
+                },
                 tasks: if with_tasks {
                     f.tasks.values_mut().map(|t| t.rendered()).collect()
                 } else {

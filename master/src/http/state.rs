@@ -38,7 +38,7 @@ pub(crate) fn off_actor(
 
 /// Bytes handed to the client at a time when streaming a big document; at
 /// most `STREAM_CHUNKS_MAX` of them wait per client, bounding memory.
-pub const STREAM_CHUNK_BYTES: usize = 256 << 10;
+pub const STREAM_CHUNK_BYTES: usize = 16 << 10;
 
 /// Streams what `write` produces from a thread of its own, in chunks, with
 /// back-pressure (a slow client slows its writer, not the master).
