@@ -380,6 +380,9 @@ async fn works_from_an_actix_main() {
     let rt = runtime();
     let life = rt.spawn("life", Life::default()).unwrap();
     life.dispatch(|l, _| l.seen.push("actix".into()));
-    assert_eq!(life.call(|l, _| l.seen.clone()).await.unwrap(), vec!["actix"]);
+    assert_eq!(
+        life.call(|l, _| l.seen.clone()).await.unwrap(),
+        vec!["actix"]
+    );
     rt.shutdown();
 }

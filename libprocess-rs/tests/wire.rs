@@ -715,3 +715,29 @@ fn a_full_peer_queue_drops_and_counts() {
         assert!(text.contains(&format!("\r\n1\r\n{i}\r\n0\r\n")), "{text}");
     }
 }
+
+#[test]
+fn a_stream_for_a_connection_close_request_lasts_until_the_client_leaves() {
+    let (rt, web) = web_runtime();
+    let mut s = connect(rt.address());
+    // pymesos subscribes like this: it asks to close, then reads the stream.
+    s.write_all(b"GET /web/stream HTTP/1.1\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    let mut got = Vec::new();
+    while !String::from_utf8_lossy(&got).contains("5\r\nfirst\r\n") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "stream ended early");
+        got.extend_from_slice(&buf[..n]);
+    }
+    let writer = block_on(web.call(|w, _| w.stream.clone().unwrap())).unwrap();
+    writer.try_send("later").unwrap();
+    let mut more = Vec::new();
+    while !String::from_utf8_lossy(&more).contains("5\r\nlater\r\n") {
+        let n = s.read(&mut buf).unwrap();
+        assert!(n > 0, "stream ended before the client left");
+        more.extend_from_slice(&buf[..n]);
+    }
+    drop(s);
+    block_on(writer.closed());
+}
