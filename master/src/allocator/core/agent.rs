@@ -66,6 +66,72 @@ pub struct OfferFilter {
     pub covers_key: u64,
 }
 
+/// Per role on one agent: the frameworks with a decline filter covering
+/// everything available at `key` (one bit per framework index). Looking a
+/// framework up here is a bit test on a small, hot vector, where the filter
+/// map would cost a cache miss per framework; bits are cleared whenever a
+/// filter goes away.
+#[derive(Debug, Clone, Default)]
+pub struct CoveredBits {
+    key: u64,
+    bits: Vec<u64>,
+    /// Frameworks with any decline filter here (whatever the key): most
+    /// frameworks have none, and answering that must not resolve the key.
+    filtered: Vec<u64>,
+}
+
+impl CoveredBits {
+    #[inline]
+    pub fn has_filter(&self, fw: FwIdx) -> bool {
+        self.filtered
+            .get(fw as usize / 64)
+            .is_some_and(|w| w & (1 << (fw % 64)) != 0)
+    }
+
+    pub fn set_filtered(&mut self, fw: FwIdx) {
+        let i = fw as usize / 64;
+        if self.filtered.len() <= i {
+            self.filtered.resize(i + 1, 0);
+        }
+        self.filtered[i] |= 1 << (fw % 64);
+    }
+
+    /// The framework has no filter here any more.
+    pub fn unfilter(&mut self, fw: FwIdx) {
+        if let Some(w) = self.filtered.get_mut(fw as usize / 64) {
+            *w &= !(1 << (fw % 64));
+        }
+        self.clear(fw);
+    }
+
+    #[inline]
+    pub fn test(&self, key: u64, fw: FwIdx) -> bool {
+        self.key == key
+            && self
+                .bits
+                .get(fw as usize / 64)
+                .is_some_and(|w| w & (1 << (fw % 64)) != 0)
+    }
+
+    pub fn set(&mut self, key: u64, fw: FwIdx) {
+        if self.key != key {
+            self.key = key;
+            self.bits.iter_mut().for_each(|w| *w = 0);
+        }
+        let i = fw as usize / 64;
+        if self.bits.len() <= i {
+            self.bits.resize(i + 1, 0);
+        }
+        self.bits[i] |= 1 << (fw % 64);
+    }
+
+    pub fn clear(&mut self, fw: FwIdx) {
+        if let Some(w) = self.bits.get_mut(fw as usize / 64) {
+            *w &= !(1 << (fw % 64));
+        }
+    }
+}
+
 /// Scheduled maintenance and the frameworks' answers.
 #[derive(Debug, Clone)]
 pub struct Maintenance {
@@ -96,6 +162,8 @@ pub struct Agent {
     pub available_plain: bool,
     pub maintenance: Option<Maintenance>,
     pub filters: IntMap<u64, Vec<OfferFilter>>,
+    /// Per role: frameworks whose filters cover all of `available`.
+    pub covered: IntMap<RoleIdx, CoveredBits>,
     /// Bumped whenever `available` changes.
     pub available_version: u64,
     /// (available_version, offer epoch) of the last run that found nothing
@@ -129,6 +197,7 @@ impl Agent {
             available_plain: true,
             maintenance: None,
             filters: IntMap::default(),
+            covered: IntMap::default(),
             available_key: 0,
             available_version: 0,
             idle_at: None,

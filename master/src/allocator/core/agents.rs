@@ -487,6 +487,11 @@ impl AllocatorCore {
         let seq = self.filter_seq;
         let key = fw_role_key(fw, r);
         self.agent_mut(a)
+            .covered
+            .entry(r)
+            .or_default()
+            .set_filtered(fw);
+        self.agent_mut(a)
             .filters
             .entry(key)
             .or_default()
@@ -516,6 +521,9 @@ impl AllocatorCore {
             if let Some(agent) = self.agents.get_mut(a as usize).and_then(Option::as_mut)
                 && let Some(filters) = agent.filters.remove(&key)
             {
+                if let Some(c) = agent.covered.get_mut(&r) {
+                    c.unfilter(fw);
+                }
                 for f in filters {
                     self.filter_queue.remove(&(f.expires_at, f.seq));
                 }
@@ -525,6 +533,7 @@ impl AllocatorCore {
 
     pub(super) fn remove_agent_filters(&mut self, a: AgentIdx) {
         self.offer_epoch += 1;
+        self.agent_mut(a).covered.clear();
         let filters: Vec<(u64, Vec<OfferFilter>)> = self.agent_mut(a).filters.drain().collect();
         for (key, list) in filters {
             let (fw, r) = split_key(key);
@@ -557,9 +566,16 @@ impl AllocatorCore {
             };
             list.retain(|f| f.seq != seq);
             expired += 1;
+            // Another filter may still cover; the slow path will say so.
+            let (fw, r) = split_key(key);
+            if let Some(c) = agent.covered.get_mut(&r) {
+                c.clear(fw);
+            }
             if list.is_empty() {
                 agent.filters.remove(&key);
-                let (fw, r) = split_key(key);
+                if let Some(c) = agent.covered.get_mut(&r) {
+                    c.unfilter(fw);
+                }
                 if let Some(f) = self
                     .frameworks
                     .get_mut(fw as usize)

@@ -454,15 +454,22 @@ impl AllocatorCore {
         let Some(agent) = self.agents.get_mut(a as usize).and_then(Option::as_mut) else {
             return false;
         };
-        if !agent.filters.contains_key(&key) {
+        if !agent.covered.get(&r).is_some_and(|c| c.has_filter(fw)) {
             return false;
         }
         let current = agent.available_key(&mut next_key);
         self.available_keys = next_key;
-        agent
+        if agent.covered.get(&r).is_some_and(|c| c.test(current, fw)) {
+            return true;
+        }
+        let covered = agent
             .filters
             .get(&key)
-            .is_some_and(|list| list.iter().any(|f| f.covers_key == current))
+            .is_some_and(|list| list.iter().any(|f| f.covers_key == current));
+        if covered {
+            agent.covered.entry(r).or_default().set(current, fw);
+        }
+        covered
     }
 
     /// Cuts `available` down to what role `r` may be offered now. Returns the
@@ -619,7 +626,10 @@ impl AllocatorCore {
         let current = agent.available_key(&mut next_key);
         self.available_keys = next_key;
         let Agent {
-            filters, available, ..
+            filters,
+            available,
+            covered,
+            ..
         } = agent;
         let Some(list) = filters.get_mut(&key) else {
             return false;
@@ -632,6 +642,7 @@ impl AllocatorCore {
             if filter.refused.contains(offer) {
                 if filter.refused.contains(available) {
                     filter.covers_key = current;
+                    covered.entry(r).or_default().set(current, fw);
                 }
                 return true;
             }
