@@ -290,16 +290,22 @@ impl Executor {
     /// What the executor's container is given: its own resources plus every
     /// queued and live task's.
     pub fn allocated_resources(&self) -> Vec<Resource> {
-        let mut out: Vec<Resource> = self.info.resources.clone();
+        let mut out = Vec::new();
+        self.for_each_allocated(|r| out.push(r.clone()));
+        out
+    }
+
+    /// Visits [`allocated_resources`](Self::allocated_resources) without copying.
+    pub fn for_each_allocated(&self, mut f: impl FnMut(&Resource)) {
+        self.info.resources.iter().for_each(&mut f);
         for t in &self.queued_tasks {
-            out.extend(t.resources.iter().cloned());
+            t.resources.iter().for_each(&mut f);
         }
         for t in self.launched_tasks.values() {
             if !is_terminal_state(TaskState::try_from(t.state).unwrap_or(TaskState::TaskStaging)) {
-                out.extend(t.resources.iter().cloned());
+                t.resources.iter().for_each(&mut f);
             }
         }
-        out
     }
 }
 

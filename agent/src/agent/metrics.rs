@@ -118,11 +118,11 @@ impl AgentMetrics {
                     }
                 }
                 if e.state != ExecutorState::Terminated {
-                    for r in e.allocated_resources() {
+                    e.for_each_allocated(|r| {
                         if let Some(i) = RESOURCE_NAMES.iter().position(|n| *n == r.name) {
                             used[i] += r.scalar.as_ref().map_or(0.0, |s| s.value);
                         }
-                    }
+                    });
                 }
             }
         }

@@ -462,34 +462,80 @@ impl Agent {
             forked_pid_path,
         };
         let (f, e, c) = (fid.to_string(), eid.to_string(), container_id.clone());
-        match self.containerizer.launch(request) {
-            Ok(pid) => {
-                tracing::info!(executor = eid, framework = fid, container = container_id, pid, "launched executor");
-                if let Some(executor) = self.executor_mut(fid, eid) {
-                    executor.pid = Some(pid);
-                }
-                let wait = self.containerizer.wait(&container_id);
-                ctx.spawn(wait, move |a: &mut Agent, status, ctx| a.executor_terminated(&f, &e, &c, status, ctx));
-                let timeout = self.flags.executor_registration_timeout.to_std().unwrap_or(Duration::from_secs(60));
-                let (f, e, c) = (fid.to_string(), eid.to_string(), container_id);
-                ctx.delay(timeout, move |a: &mut Agent, ctx| a.register_executor_timeout(&f, &e, &c, ctx));
-            }
-            Err(err) => {
-                tracing::error!(executor = eid, error = %err, "failed to launch the executor's container");
-                self.metrics().container_launch_errors.inc();
-                if let Some(executor) = self.executor_mut(fid, eid) {
-                    executor.pending_termination = Some(ContainerTermination {
-                        state: Some(TaskState::TaskFailed as i32),
-                        reason: Some(task_status::Reason::ContainerLaunchFailed as i32),
-                        message: Some(format!("Failed to launch container: {err}")),
-                        ..Default::default()
-                    });
-                }
-                ctx.spawn(futures::future::ready(None), move |a: &mut Agent, status, ctx| {
-                    a.executor_terminated(&f, &e, &c, status, ctx)
-                });
-            }
+        let prepared = match self.containerizer.prepare(request) {
+            Ok(p) => p,
+            Err(err) => return self.launch_failed(&f, &e, &c, err.to_string(), ctx),
+        };
+        // The fork waits for the helper to start: keep it off the actor thread,
+        // so a burst of launches does not stall subscriptions and updates.
+        let fork = async move {
+            tokio::task::spawn_blocking(move || {
+                let pid = prepared.fork();
+                (prepared, pid)
+            })
+            .await
+        };
+        ctx.spawn(fork, move |a: &mut Agent, forked, ctx| match forked {
+            Ok((prepared, Ok(pid))) => a.executor_forked(&f, &e, &c, prepared, pid, ctx),
+            Ok((_, Err(err))) => a.launch_failed(&f, &e, &c, err.to_string(), ctx),
+            Err(join) => a.launch_failed(&f, &e, &c, format!("the launch thread failed: {join}"), ctx),
+        });
+    }
+
+    /// The executor's helper is running: watch it, unless the executor was
+    /// given up on meanwhile.
+    fn executor_forked(
+        &mut self,
+        fid: &str,
+        eid: &str,
+        cid: &str,
+        prepared: crate::containerizer::PreparedLaunch,
+        pid: u32,
+        ctx: &mut Context<Self>,
+    ) {
+        let wanted = self
+            .executor(fid, eid)
+            .is_some_and(|e| {
+                // It may already have subscribed: the fork's completion and the
+                // executor's first call race.
+                e.container_id == cid && matches!(e.state, ExecutorState::Registering | ExecutorState::Running)
+            });
+        if !wanted {
+            tracing::info!(executor = eid, "executor no longer wanted after its launch; destroying it");
+            self.containerizer.discard(&prepared, pid);
         }
+        if let Err(err) = self.containerizer.launched(prepared, pid) {
+            return self.launch_failed(fid, eid, cid, err.to_string(), ctx);
+        }
+        tracing::info!(executor = eid, framework = fid, container = cid, pid, "launched executor");
+        if let Some(executor) = self.executor_mut(fid, eid) {
+            executor.pid = Some(pid);
+        }
+        let (f, e, c) = (fid.to_string(), eid.to_string(), cid.to_string());
+        let wait = self.containerizer.wait(cid);
+        ctx.spawn(wait, move |a: &mut Agent, status, ctx| a.executor_terminated(&f, &e, &c, status, ctx));
+        let timeout = self.flags.executor_registration_timeout.to_std().unwrap_or(Duration::from_secs(60));
+        let (f, e, c) = (fid.to_string(), eid.to_string(), cid.to_string());
+        ctx.delay(timeout, move |a: &mut Agent, ctx| a.register_executor_timeout(&f, &e, &c, ctx));
+    }
+
+    /// The container could not be started: its tasks fail with
+    /// `REASON_CONTAINER_LAUNCH_FAILED` through the usual termination path.
+    fn launch_failed(&mut self, fid: &str, eid: &str, cid: &str, err: String, ctx: &mut Context<Self>) {
+        tracing::error!(executor = eid, error = %err, "failed to launch the executor's container");
+        self.metrics().container_launch_errors.inc();
+        if let Some(executor) = self.executor_mut(fid, eid) {
+            executor.pending_termination = Some(ContainerTermination {
+                state: Some(TaskState::TaskFailed as i32),
+                reason: Some(task_status::Reason::ContainerLaunchFailed as i32),
+                message: Some(format!("Failed to launch container: {err}")),
+                ..Default::default()
+            });
+        }
+        let (f, e, c) = (fid.to_string(), eid.to_string(), cid.to_string());
+        ctx.spawn(futures::future::ready(None), move |a: &mut Agent, status, ctx| {
+            a.executor_terminated(&f, &e, &c, status, ctx)
+        });
     }
 
     fn register_executor_timeout(&mut self, fid: &str, eid: &str, cid: &str, ctx: &mut Context<Self>) {

@@ -65,6 +65,7 @@ impl Agent {
     /// Validates an update, records it on its task and hands it to the status
     /// update manager; the sender is acknowledged once it is checkpointed.
     pub(crate) fn status_update(&mut self, mut update: StatusUpdate, source: UpdateSource, ctx: &mut Context<Self>) {
+        tracing::debug!(task = update.status.task_id.value, state = update.status.state, ?source, "status update");
         let agent_id = self.agent_id();
         let invalid = |agent: &Agent, why: &str, update: &StatusUpdate| {
             tracing::warn!(task = update.status.task_id.value, why, "ignoring invalid status update");
@@ -213,6 +214,7 @@ impl Agent {
             return;
         }
         let Some(master) = self.master.clone() else { return };
+        tracing::debug!(task = update.status.task_id.value, state = update.status.state, "forwarding status update");
         update.status.uuid = update.uuid.clone();
         let fid = update.framework_id.value.clone();
         let tid = update.status.task_id.value.clone();

@@ -1,6 +1,8 @@
 //! `mesos-containerizer launch`: the helper every container starts as. It reads
 //! the launch description (`--launch_info`, a JSON `ContainerLaunchInfo`, or
-//! `file://<path>` to one), starts a new session so the container survives the
+//! `file://<path>` to one; the agent passes the same message as base64
+//! protobuf in `--launch_info_protobuf`, which spares each container start the
+//! JSON schema of every Mesos type), starts a new session so the container survives the
 //! agent, then replaces itself with the command: `/bin/sh -c <value>` for shell
 //! commands, else `<value>` with `arguments` (the first is argv\[0\]), in
 //! `working_directory`, with exactly the description's environment, as `user`.
@@ -20,8 +22,11 @@ define_flags! {
     /// Flags of `mesos-containerizer launch`.
     #[derive(Debug, Clone)]
     pub struct LaunchFlags {
-        pub launch_info: String {
+        pub launch_info: Option<String> {
             help: "JSON ContainerLaunchInfo describing the container (or file:///path to one).",
+        },
+        pub launch_info_protobuf: Option<String> {
+            help: "The same ContainerLaunchInfo as base64 protobuf (or file:///path to it).",
         },
     }
 }
@@ -107,13 +112,34 @@ pub fn parse_launch_info(text: &str) -> Result<ContainerLaunchInfo, LaunchError>
     mesos_common::json::from_str(text).map_err(|e| LaunchError::LaunchInfo(e.to_string()))
 }
 
+/// Parses the description from `--launch_info_protobuf`'s base64 text.
+pub fn parse_launch_info_protobuf(text: &str) -> Result<ContainerLaunchInfo, LaunchError> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| LaunchError::LaunchInfo(format!("not base64: {e}")))?;
+    <ContainerLaunchInfo as prost::Message>::decode(bytes.as_slice())
+        .map_err(|e| LaunchError::LaunchInfo(e.to_string()))
+}
+
+/// The `--launch_info_protobuf` value for a description.
+pub fn encode_launch_info_protobuf(info: &ContainerLaunchInfo) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(prost::Message::encode_to_vec(info))
+}
+
 /// The helper's `main` for `launch`: only returns on failure.
 pub fn run(args: &[String]) -> LaunchError {
     let loaded = match FlagsLoader::new().load::<LaunchFlags>(args, std::iter::empty()) {
         Ok(l) => l,
         Err(e) => return e.into(),
     };
-    let info = match parse_launch_info(&loaded.flags.launch_info) {
+    let parsed = match (&loaded.flags.launch_info_protobuf, &loaded.flags.launch_info) {
+        (Some(b64), _) => parse_launch_info_protobuf(b64),
+        (None, Some(json)) => parse_launch_info(json),
+        (None, None) => Err(LaunchError::LaunchInfo("missing --launch_info".into())),
+    };
+    let info = match parsed {
         Ok(i) => i,
         Err(e) => return e,
     };
@@ -172,6 +198,18 @@ mod tests {
             argv.get_envs().collect::<Vec<_>>(),
             [(std::ffi::OsStr::new("A"), Some(std::ffi::OsStr::new("1")))]
         );
+    }
+
+    #[test]
+    fn protobuf_and_json_forms_agree() {
+        let i = info(CommandInfo {
+            value: Some("echo hi".into()),
+            ..Default::default()
+        });
+        let json = mesos_common::json::to_string(&i);
+        assert_eq!(parse_launch_info(&json).unwrap(), i);
+        assert_eq!(parse_launch_info_protobuf(&encode_launch_info_protobuf(&i)).unwrap(), i);
+        assert!(matches!(parse_launch_info_protobuf("!!"), Err(LaunchError::LaunchInfo(_))));
     }
 
     #[test]

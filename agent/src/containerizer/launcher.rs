@@ -16,7 +16,6 @@ use std::process::{Command, Stdio};
 
 use rustix::process::{Pid, Signal, kill_process, kill_process_group};
 
-use super::isolator::session_pids;
 use crate::error::AgentError;
 
 /// What the launcher needs to start a container.
@@ -30,16 +29,18 @@ pub struct ForkSpec {
     pub sandbox: PathBuf,
 }
 
-/// Starts and kills containers; see the module docs.
-pub trait Launcher: Send {
+/// Starts and kills containers; see the module docs. `fork` blocks until the
+/// helper has started, so the agent calls it on a blocking thread: the
+/// launcher is shared (`Send + Sync`) and keeps no per-container state.
+pub trait Launcher: Send + Sync {
     /// Starts the container's helper; returns its pid (the container's pid).
-    fn fork(&mut self, container_id: &str, spec: &ForkSpec) -> Result<u32, AgentError>;
+    fn fork(&self, container_id: &str, spec: &ForkSpec) -> Result<u32, AgentError>;
 
     /// Kills every process of the container rooted at `pid` (SIGKILL).
-    fn destroy(&mut self, container_id: &str, pid: u32);
+    fn destroy(&self, container_id: &str, pid: u32);
 
     /// Sends `signal` to the container's processes (graceful shutdown).
-    fn signal(&mut self, container_id: &str, pid: u32, signal: Signal);
+    fn signal(&self, container_id: &str, pid: u32, signal: Signal);
 }
 
 /// Plain processes in their own session.
@@ -56,7 +57,7 @@ fn open_log(sandbox: &Path, name: &str) -> Result<std::fs::File, AgentError> {
 }
 
 impl Launcher for PosixLauncher {
-    fn fork(&mut self, container_id: &str, spec: &ForkSpec) -> Result<u32, AgentError> {
+    fn fork(&self, container_id: &str, spec: &ForkSpec) -> Result<u32, AgentError> {
         if !spec.helper.is_file() {
             return Err(AgentError::Launch(format!(
                 "the container launch helper '{}' does not exist (check --launcher_dir)",
@@ -69,7 +70,6 @@ impl Launcher for PosixLauncher {
             .arg("launch")
             .arg(&spec.launch_info_arg)
             .env_clear()
-            .current_dir(&spec.sandbox)
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)
@@ -84,22 +84,65 @@ impl Launcher for PosixLauncher {
         Ok(child.id())
     }
 
-    fn destroy(&mut self, container_id: &str, pid: u32) {
+    fn destroy(&self, container_id: &str, pid: u32) {
         self.signal(container_id, pid, Signal::KILL);
     }
 
-    fn signal(&mut self, container_id: &str, pid: u32, signal: Signal) {
+    fn signal(&self, container_id: &str, pid: u32, signal: Signal) {
         let Some(leader) = i32::try_from(pid).ok().and_then(Pid::from_raw) else {
             return;
         };
         // The session's process group first (one syscall for the common case),
-        // then any process that moved to another group but stayed in the session.
+        // then any process that moved to another group but stayed in the
+        // session: that needs a walk over /proc, done on a blocking thread when
+        // there is a runtime, so the agent's thread never waits on it.
         let _ = kill_process_group(leader, signal);
-        for p in session_pids(pid) {
-            if let Some(p) = i32::try_from(p).ok().and_then(Pid::from_raw) {
-                let _ = kill_process(p, signal);
+        let _ = kill_process(leader, signal);
+        sweep_sessions(pid, signal);
+        tracing::debug!(container_id, pid, ?signal, "signalled container");
+    }
+}
+
+/// Sessions waiting for a sweep, and whether a sweeper is running.
+static SWEEP: parking_lot::Mutex<(Vec<(u32, Signal)>, bool)> = parking_lot::Mutex::new((Vec::new(), false));
+
+/// Signals every process of the session `session` that left its process
+/// group. Requests are batched: one walk over `/proc` serves every session
+/// queued meanwhile (hundreds of containers ending together cost one walk,
+/// not hundreds). The walk runs on a blocking thread when there is a runtime.
+fn sweep_sessions(session: u32, signal: Signal) {
+    {
+        let mut sweep = SWEEP.lock();
+        sweep.0.push((session, signal));
+        if sweep.1 {
+            return;
+        }
+        sweep.1 = true;
+    }
+    let run = || loop {
+        let batch = {
+            let mut sweep = SWEEP.lock();
+            if sweep.0.is_empty() {
+                sweep.1 = false;
+                return;
+            }
+            std::mem::take(&mut sweep.0)
+        };
+        let sessions: std::collections::HashMap<i32, Signal> =
+            batch.into_iter().map(|(s, sig)| (s as i32, sig)).collect();
+        let Ok(all) = procfs::process::all_processes() else { continue };
+        for stat in all.flatten().filter_map(|p| p.stat().ok()) {
+            if let Some(sig) = sessions.get(&stat.session)
+                && let Some(p) = Pid::from_raw(stat.pid)
+            {
+                let _ = kill_process(p, *sig);
             }
         }
-        tracing::debug!(container_id, pid, ?signal, "signalled container");
+    };
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => {
+            handle.spawn_blocking(run);
+        }
+        Err(_) => run(),
     }
 }

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
+use std::sync::Arc;
 
 use mesos_common::proto::v0::slave::{ContainerConfig, ContainerLaunchInfo, ContainerTermination};
 use mesos_common::proto::v0::{Environment, ResourceStatistics, environment::Variable};
@@ -54,11 +55,34 @@ pub struct LaunchRequest {
     pub forked_pid_path: Option<PathBuf>,
 }
 
+/// A launch prepared on the agent's thread, to be forked on a blocking thread
+/// ([`Containerizer::prepare`], [`PreparedLaunch::fork`], [`Containerizer::launched`]).
+pub struct PreparedLaunch {
+    pub container_id: String,
+    spec: ForkSpec,
+    launcher: Arc<dyn Launcher>,
+    config: ContainerConfig,
+    forked_pid_path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for PreparedLaunch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PreparedLaunch({})", self.container_id)
+    }
+}
+
+impl PreparedLaunch {
+    /// Starts the helper (blocks until it runs: call it off the actor thread).
+    pub fn fork(&self) -> Result<u32, AgentError> {
+        self.launcher.fork(&self.container_id, &self.spec)
+    }
+}
+
 /// See the module docs.
 pub struct Containerizer {
     launcher_dir: PathBuf,
     runtime_dir: PathBuf,
-    launcher: Box<dyn Launcher>,
+    launcher: Arc<dyn Launcher>,
     isolators: Vec<Box<dyn Isolator>>,
     containers: HashMap<String, Container>,
 }
@@ -89,7 +113,7 @@ impl Containerizer {
         Ok(Containerizer {
             launcher_dir,
             runtime_dir,
-            launcher: Box::new(PosixLauncher),
+            launcher: Arc::new(PosixLauncher),
             isolators,
             containers: HashMap::new(),
         })
@@ -157,9 +181,19 @@ impl Containerizer {
         Ok(info)
     }
 
-    /// Launches a container; returns its pid. The caller then watches it with
-    /// [`wait`](Self::wait).
+    /// Launches a container on this thread; returns its pid. The caller then
+    /// watches it with [`wait`](Self::wait). The agent uses the split form
+    /// ([`prepare`](Self::prepare) + fork elsewhere + [`launched`](Self::launched)).
     pub fn launch(&mut self, request: LaunchRequest) -> Result<u32, AgentError> {
+        let prepared = self.prepare(request)?;
+        let pid = prepared.fork()?;
+        self.launched(prepared, pid)?;
+        Ok(pid)
+    }
+
+    /// Everything before the fork: the launch description (passed inline or,
+    /// when large, through a file) and the helper's command.
+    pub fn prepare(&mut self, request: LaunchRequest) -> Result<PreparedLaunch, AgentError> {
         if self.containers.contains_key(&request.container_id) {
             return Err(AgentError::Launch(format!(
                 "container {} already exists",
@@ -167,47 +201,63 @@ impl Containerizer {
             )));
         }
         let info = self.launch_info(&request)?;
-        let json = mesos_common::json::to_string(&info);
-        let launch_info_arg = if json.len() <= LAUNCH_INFO_INLINE_BYTES_MAX {
-            format!("--launch_info={json}")
+        let encoded = launch::encode_launch_info_protobuf(&info);
+        let launch_info_arg = if encoded.len() <= LAUNCH_INFO_INLINE_BYTES_MAX {
+            format!("--launch_info_protobuf={encoded}")
         } else {
             let path = self
                 .runtime_dir
                 .join("containers")
                 .join(&request.container_id)
-                .join("launch_info.json");
-            checkpoint::write_text(&path, &json)?;
-            format!("--launch_info=file://{}", path.display())
+                .join("launch_info.pb64");
+            checkpoint::write_text(&path, &encoded)?;
+            format!("--launch_info_protobuf=file://{}", path.display())
         };
         let sandbox = PathBuf::from(&request.config.directory);
-        let spec = ForkSpec {
-            helper: self.launcher_dir.join(MESOS_CONTAINERIZER),
-            launch_info_arg,
-            sandbox: sandbox.clone(),
-        };
-        let pid = self.launcher.fork(&request.container_id, &spec)?;
-        if let Some(path) = &request.forked_pid_path
+        Ok(PreparedLaunch {
+            spec: ForkSpec {
+                helper: self.launcher_dir.join(MESOS_CONTAINERIZER),
+                launch_info_arg,
+                sandbox,
+            },
+            launcher: self.launcher.clone(),
+            container_id: request.container_id,
+            config: request.config,
+            forked_pid_path: request.forked_pid_path,
+        })
+    }
+
+    /// Everything after the fork: checkpoint the pid, run the isolators'
+    /// `isolate`, remember the container. On failure the container is killed.
+    pub fn launched(&mut self, prepared: PreparedLaunch, pid: u32) -> Result<(), AgentError> {
+        let id = prepared.container_id;
+        if let Some(path) = &prepared.forked_pid_path
             && let Err(e) = checkpoint::write_text(path, &pid.to_string())
         {
-            self.launcher.destroy(&request.container_id, pid);
+            self.launcher.destroy(&id, pid);
             return Err(e);
         }
         for iso in &mut self.isolators {
-            if let Err(e) = iso.isolate(&request.container_id, pid) {
-                self.launcher.destroy(&request.container_id, pid);
+            if let Err(e) = iso.isolate(&id, pid) {
+                self.launcher.destroy(&id, pid);
                 return Err(AgentError::Launch(e.to_string()));
             }
         }
         self.containers.insert(
-            request.container_id,
+            id,
             Container {
                 pid,
-                directory: sandbox,
-                config: Some(request.config),
+                directory: prepared.spec.sandbox,
+                config: Some(prepared.config),
                 destroying: false,
             },
         );
-        Ok(pid)
+        Ok(())
+    }
+
+    /// Kills a forked container the agent no longer wants (before `launched`).
+    pub fn discard(&self, prepared: &PreparedLaunch, pid: u32) {
+        self.launcher.destroy(&prepared.container_id, pid);
     }
 
     /// Takes back a container found at recovery (its process may be gone).

@@ -12,7 +12,8 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
-use mesos_common::http::{ContentType, MessageStreamDecoder};
+use mesos_common::http::ContentType;
+use mesos_common::recordio;
 
 /// Largest non-streaming response body read (error texts, small answers).
 pub const RESPONSE_BYTES_MAX: usize = 4 << 20;
@@ -128,9 +129,17 @@ pub async fn read_body(mut body: Incoming) -> Result<Bytes, ClientError> {
 }
 
 /// A RecordIO stream of messages in a response body.
+///
+/// Protobuf records are decoded with prost alone: a client that only reads
+/// its own agent's events does not need to check required fields, and
+/// skipping the descriptor-driven check keeps an executor's start cheap (it
+/// would build the JSON schema of every Mesos type). JSON records go through
+/// the Mesos JSON dialect.
 pub struct EventStream<M> {
     body: Incoming,
-    decoder: MessageStreamDecoder<M>,
+    content: ContentType,
+    records: recordio::Decoder,
+    decoded: usize,
     ready: std::collections::VecDeque<M>,
 }
 
@@ -138,9 +147,30 @@ impl<M: prost::Message + prost::Name + Default> EventStream<M> {
     pub fn new(body: Incoming, content: ContentType) -> EventStream<M> {
         EventStream {
             body,
-            decoder: MessageStreamDecoder::new(content, RECORD_BYTES_MAX),
+            content,
+            records: recordio::Decoder::new(RECORD_BYTES_MAX),
+            decoded: 0,
             ready: Default::default(),
         }
+    }
+
+    fn decode(&mut self, chunk: &[u8]) -> Result<(), ClientError> {
+        let records = self
+            .records
+            .decode(chunk)
+            .map_err(|e| ClientError::Stream(e.to_string()))?;
+        for record in records {
+            let index = self.decoded;
+            self.decoded += 1;
+            let message = match self.content {
+                ContentType::Json => mesos_common::json::from_slice(&record)
+                    .map_err(|e| ClientError::Stream(format!("record {index}: {e}")))?,
+                _ => M::decode(record.as_slice())
+                    .map_err(|e| ClientError::Stream(format!("record {index}: {e}")))?,
+            };
+            self.ready.push_back(message);
+        }
+        Ok(())
     }
 
     /// The next message; `None` when the stream ends cleanly.
@@ -151,18 +181,17 @@ impl<M: prost::Message + prost::Name + Default> EventStream<M> {
             }
             match self.body.frame().await {
                 None => {
-                    return match self.decoder.finish() {
+                    return match self.records.finish() {
                         Ok(()) => None,
                         Err(e) => Some(Err(ClientError::Stream(e.to_string()))),
                     };
                 }
                 Some(Err(e)) => return Some(Err(e.into())),
                 Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        match self.decoder.decode(&data) {
-                            Ok(messages) => self.ready.extend(messages),
-                            Err(e) => return Some(Err(ClientError::Stream(e.to_string()))),
-                        }
+                    if let Ok(data) = frame.into_data()
+                        && let Err(e) = self.decode(&data)
+                    {
+                        return Some(Err(e));
                     }
                 }
             }

@@ -173,7 +173,7 @@ impl Master {
     }
 
     /// Sends a message to the agent as the master.
-    pub fn send<M: prost::Message + prost::Name>(&self, to: &Upid, msg: &M) {
+    pub fn send<M: prost::Message + prost::Name + 'static>(&self, to: &Upid, msg: &M) {
         self.runtime.send(&self.upid, to, msg);
     }
 
