@@ -182,6 +182,7 @@ fn periodic_runs_follow_the_clock_and_filters_expire_with_it() {
     Clock::advance(Duration::from_secs(1));
     let batch = h.offers.recv_timeout(EVENT_WAIT).unwrap();
     assert_eq!(offers_of(&batch).len(), 1, "offered again at 5 s");
+    settle(&h.allocator);
     // The periodic run published the metrics.
     let snapshot = h._runtime.metrics().snapshot();
     assert!(snapshot["allocator/mesos/allocation_runs"] >= 1.0);

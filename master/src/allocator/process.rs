@@ -102,17 +102,18 @@ impl AllocatorProcess {
             m.allocation_run.record(elapsed);
             m.set_queue(self.queued.load(Ordering::Relaxed).max(0) as f64);
         }
-        if !run.offers.is_empty() {
-            (self.callbacks.offer)(run.offers);
-        }
-        if !run.inverse_offers.is_empty() {
-            (self.callbacks.inverse_offer)(run.inverse_offers);
-        }
+        // Metrics first, so whoever sees the offers sees matching metrics.
         if periodic {
             let snapshot = self.core.roles_snapshot();
             if let Some(m) = self.metrics.as_mut() {
                 m.publish(&snapshot);
             }
+        }
+        if !run.offers.is_empty() {
+            (self.callbacks.offer)(run.offers);
+        }
+        if !run.inverse_offers.is_empty() {
+            (self.callbacks.inverse_offer)(run.inverse_offers);
         }
     }
 }
