@@ -222,3 +222,37 @@ fn weights_are_validated() {
         Err(WeightsError::InvalidRole { .. })
     ));
 }
+
+#[test]
+fn tasks_consume_quota_until_their_resources_come_back() {
+    let mut c = core();
+    add_agent(&mut c, "a1", "cpus:4;mem:100");
+    add_framework(&mut c, "f", &["q"]);
+    c.update_quota("q", quota("", "cpus:8"));
+    let (_, _, _, offered) = only_offer(&c.allocate(at(0)).offers);
+    let consumed = |c: &mut AllocatorCore| {
+        c.roles_snapshot().roles["q"]
+            .consumed_quota
+            .get("cpus")
+            .value()
+    };
+    assert_eq!(consumed(&mut c), 0.0, "offers do not consume quota yet");
+    let task = allocated("cpus:1;mem:10", "q");
+    c.transition_offered_to_allocated(&aid("a1"), &task);
+    assert_eq!(consumed(&mut c), 1.0);
+    // The unused part of the offer is declined; the task keeps its share.
+    let mut rest = offered.clone();
+    rest.subtract_all(&task);
+    c.recover_resources(&fid("f"), &aid("a1"), &rest, None, false, at(0));
+    assert_eq!(consumed(&mut c), 1.0);
+    // The task ends: its resources come back as allocated ones.
+    c.recover_resources(&fid("f"), &aid("a1"), &task, None, true, at(1));
+    assert_eq!(consumed(&mut c), 0.0);
+    assert_eq!(
+        c.roles_snapshot().roles["q"]
+            .offered_or_allocated
+            .get("cpus")
+            .value(),
+        0.0
+    );
+}
