@@ -71,6 +71,11 @@ impl Backlog {
         self.queued.load(Ordering::Relaxed)
     }
 
+    /// The process has finalized (its id may already belong to a new process).
+    pub(crate) fn is_gone(&self) -> bool {
+        self.gone.load(Ordering::Acquire)
+    }
+
     fn done(&self, low_water: usize) {
         if self.queued.fetch_sub(1, Ordering::Relaxed) == low_water + 1 {
             self.drained.notify_waiters();

@@ -490,6 +490,7 @@ pub struct Runtime {
     actor_thread: Option<std::thread::JoinHandle<()>>,
     io_stop: Option<tokio::sync::oneshot::Sender<()>>,
     io_thread: Option<std::thread::JoinHandle<()>>,
+    server: Option<crate::http::server::Server>,
 }
 
 impl std::ops::Deref for Runtime {
@@ -598,15 +599,19 @@ impl Runtime {
                     .map_or(0.0, |c| c.processes.read().len() as f64)
             });
         }
-        let runtime = Runtime {
+        let mut runtime = Runtime {
             handle: RuntimeHandle { core: core.clone() },
             actor_system: Some(actor_system),
             actor_thread: Some(actor_thread),
             io_stop,
             io_thread,
+            server: None,
         };
         crate::builtin::spawn_builtins(&runtime.handle)?;
-        io.spawn(crate::http::server::serve(core, listener));
+        runtime.server = Some(
+            crate::http::server::Server::start(core, listener, config.io_threads, &io)
+                .map_err(Error::Io)?,
+        );
         tracing::debug!(%address, %bound, "libprocess runtime started");
         Ok(runtime)
     }
@@ -645,6 +650,11 @@ impl Runtime {
             }
         }
         drop(guard);
+        // The listening socket is closed once this returns (so the port can be
+        // bound again at once), and inbound connections are dropped.
+        if let Some(server) = self.server.take() {
+            server.stop();
+        }
         core.outbound.close_all();
         if let Some(system) = self.actor_system.take() {
             system.stop();

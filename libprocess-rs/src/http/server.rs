@@ -1,509 +1,866 @@
-//! The runtime's listening socket: tells messages from HTTP requests (wire facts
-//! a.4, a.6), delivers messages, routes requests to processes, and answers in
-//! request order on each connection.
+//! The runtime's listening socket, served by actix-web's HTTP/1 stack: actix-http's
+//! `H1Service` on actix-server (not `HttpServer` + `App`; see the README's "Server"
+//! section for why). This file tells messages from HTTP requests (wire facts a.4,
+//! a.6), delivers messages, routes requests to processes and turns their
+//! [`Response`]s into actix-http responses; actix-http parses, pipelines (answers
+//! in request order), times the first request head, writes `Date` and frames
+//! bodies.
 //!
-//! Each connection has a reader task (parse, deliver, queue a response slot) and a
-//! writer task (write slots in order, waiting for the ones still being produced).
-//! Answers to messages are produced by the reader at once and written in batches,
-//! which is what makes pipelined message streams fast.
+//! Per connection there are three pieces:
+//! - [`Conn`], the socket as actix-http sees it. Reading stops while a process fed
+//!   by this connection has a full mailbox (TCP back-pressure), and it notes when
+//!   the client stops sending (a stream then ends). Before each write it delivers
+//!   the messages parsed so far, so a pipelined burst reaches a process as one
+//!   mailbox operation.
+//! - [`ConnState`], shared by `Conn` and the requests of that connection (handed to
+//!   each request through actix-http's `on_connect_ext` data).
+//! - the dispatch future; its result tells which malformed input actix-http
+//!   refused, for the counters.
 
-use std::net::SocketAddr;
+use std::cell::{Cell, RefCell};
+use std::convert::Infallible;
+use std::future::Future;
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::pin::Pin;
+use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
+use actix_http::body::{BodySize, MessageBody};
+use actix_http::error::{DispatchError, ParseError};
+use actix_http::header::{self, HeaderName, HeaderValue};
+use actix_http::{
+    ConnectionType, HttpMessage, HttpService, KeepAlive, Method, Payload, Request as HttpRequest,
+    Response as HttpResponse, StatusCode, Version,
+};
+use actix_service::{Service, ServiceFactory, fn_factory};
 use bytes::{Bytes, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpListener;
-use tokio::net::tcp::OwnedWriteHalf;
-use tokio::sync::{mpsc, oneshot, watch};
+use futures::StreamExt;
+use parking_lot::{Condvar, Mutex};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, oneshot};
 
-use super::codec::{self, HeadKind, ParseError, ParseLimits, Parsed, RequestParser};
-use super::{Body, Reply, Request, Response};
+use super::{Body, Headers, Reply, Request, Response, codec};
 use crate::actor::{Event, Msg, Slot};
 use crate::runtime::Core;
 use crate::upid::Upid;
 
-/// Bytes read per system call at most.
-const READ_BUFFER_BYTES: usize = 64 * 1024;
-/// Coalesced response bytes written per system call at most.
-const WRITE_BUFFER_BYTES: usize = 64 * 1024;
+/// Messages from one connection collected before they are posted as one batch
+/// even if no answer is written in between.
+const BATCH_MESSAGES_MAX: usize = 1024;
 
-pub(crate) async fn serve(core: Arc<Core>, listener: std::net::TcpListener) {
-    let listener = match TcpListener::from_std(listener) {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::error!(error = %e, "cannot register the listening socket");
-            return;
+/// After a response that closes the connection while the client is still sending
+/// (e.g. `413` to an oversized body), actix-http reads and discards for this long
+/// so the client sees the answer instead of a reset.
+const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long shutdown waits for actix-server's workers to drop their connections.
+const CONNECTIONS_CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The running server: actix-server's handle and the count of open connections.
+pub(crate) struct Server {
+    handle: actix_server::ServerHandle,
+    open: Arc<OpenConnections>,
+}
+
+/// Inbound connections open across all workers (for `Limits::connections_max`).
+#[derive(Default)]
+struct OpenConnections {
+    count: AtomicUsize,
+    zero: (Mutex<()>, Condvar),
+}
+
+/// Decrements the count when a connection ends, however it ends (a forced
+/// shutdown drops the connection's future instead of completing it).
+struct OpenGuard(Arc<OpenConnections>);
+
+impl Drop for OpenGuard {
+    fn drop(&mut self) {
+        if self.0.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            let _guard = self.0.zero.0.lock();
+            self.0.zero.1.notify_all();
         }
-    };
-    let open = Arc::new(AtomicUsize::new(0));
-    loop {
-        let (stream, peer) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(e) => {
-                // Out of file descriptors and the like: back off briefly, keep serving.
-                tracing::warn!(error = %e, "accept failed");
-                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-                continue;
-            }
+    }
+}
+
+impl Server {
+    /// Starts actix-server on `listener` with `workers` worker threads. Its futures
+    /// are driven by `io` (a tokio runtime of the caller's runtime, never the
+    /// caller's own executor).
+    pub(crate) fn start(
+        core: Arc<Core>,
+        listener: std::net::TcpListener,
+        workers: usize,
+        io: &tokio::runtime::Handle,
+    ) -> io::Result<Server> {
+        let open = Arc::new(OpenConnections::default());
+        // actix-server's per-worker bound only stops accepting; ours (checked
+        // first, over all workers) closes and counts, as libprocess-rs always did.
+        let per_worker_max = core.limits.connections_max.saturating_add(64);
+        let factory = {
+            let open = open.clone();
+            move || connection_factory(core.clone(), open.clone())
         };
-        if open.load(Ordering::Relaxed) >= core.limits.connections_max {
-            core.counters.http_connections_refused.inc();
-            tracing::warn!(%peer, max = core.limits.connections_max, "too many connections; closed");
-            continue;
+        let builder = actix_server::Server::build()
+            .workers(workers.max(1))
+            .disable_signals()
+            .max_concurrent_connections(per_worker_max)
+            .listen("libprocess", listener, factory)?;
+        // `run` starts the acceptor and the workers, and makes the workers actix
+        // arbiters of the calling thread's actix `System` if there is one. The
+        // caller may be inside its own `System` (an actix main), so run it on a
+        // scoped thread that only has our I/O runtime entered.
+        let server = std::thread::scope(|s| {
+            s.spawn(|| {
+                let _entered = io.enter();
+                builder.run()
+            })
+            .join()
+        })
+        .map_err(|_| io::Error::other("starting the HTTP server panicked"))?;
+        let handle = server.handle();
+        io.spawn(async move {
+            if let Err(e) = server.await {
+                tracing::error!(error = %e, "HTTP server stopped with an error");
+            }
+        });
+        Ok(Server { handle, open })
+    }
+
+    /// Stops accepting (the listening socket is closed when this returns) and
+    /// drops every connection, waiting a bounded time for the workers to do so.
+    pub(crate) fn stop(self) {
+        futures::executor::block_on(self.handle.stop(false));
+        let deadline = std::time::Instant::now() + CONNECTIONS_CLOSE_TIMEOUT;
+        let mut guard = self.open.zero.0.lock();
+        while self.open.count.load(Ordering::Acquire) > 0 {
+            if self
+                .open
+                .zero
+                .1
+                .wait_until(&mut guard, deadline)
+                .timed_out()
+            {
+                tracing::debug!("HTTP connections still closing after shutdown");
+                break;
+            }
         }
-        let _ = stream.set_nodelay(true);
-        open.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Builds one worker's connection service: actix-http's HTTP/1 service over
+/// [`Conn`], wrapped to enforce `connections_max` and count refused input.
+fn connection_factory(
+    core: Arc<Core>,
+    open: Arc<OpenConnections>,
+) -> impl ServiceFactory<TcpStream, Config = (), Response = (), Error = (), InitError = ()> {
+    fn_factory(move || {
         let core = core.clone();
         let open = open.clone();
-        tokio::spawn(async move {
-            connection(core, stream, peer).await;
-            open.fetch_sub(1, Ordering::Relaxed);
-        });
+        let h1 = HttpService::<Conn, _, OutBody>::build()
+            // Idle connections stay open: libprocess peers keep link connections
+            // open indefinitely and would see a close as the peer exiting.
+            .keep_alive(KeepAlive::Os)
+            .client_request_timeout(core.limits.header_read_timeout)
+            .client_disconnect_timeout(LINGER_TIMEOUT)
+            .on_connect_ext(|conn: &Conn, data| {
+                data.insert(conn.state.clone());
+            })
+            .h1(handler_factory(core.clone()));
+        async move {
+            let h1 = h1.new_service(()).await.map_err(|e| {
+                tracing::error!(error = ?e, "cannot create the HTTP service");
+            })?;
+            Ok(Accept { core, open, h1 })
+        }
+    })
+}
+
+fn handler_factory(
+    core: Arc<Core>,
+) -> impl ServiceFactory<
+    HttpRequest,
+    Config = (),
+    Response = HttpResponse<OutBody>,
+    Error = actix_http::Error,
+    InitError = (),
+> {
+    fn_factory(move || {
+        let core = core.clone();
+        async move { Ok::<_, ()>(Handler { core }) }
+    })
+}
+
+/// A worker's service for accepted sockets.
+struct Accept<H> {
+    core: Arc<Core>,
+    open: Arc<OpenConnections>,
+    h1: H,
+}
+
+impl<H> Service<TcpStream> for Accept<H>
+where
+    H: Service<(Conn, Option<SocketAddr>), Response = (), Error = DispatchError>,
+    H::Future: 'static,
+{
+    type Response = ();
+    type Error = ();
+    type Future = Pin<Box<dyn Future<Output = Result<(), ()>>>>;
+
+    actix_service::always_ready!();
+
+    fn call(&self, stream: TcpStream) -> Self::Future {
+        let peer = stream.peer_addr().ok();
+        if self.open.count.load(Ordering::Acquire) >= self.core.limits.connections_max {
+            self.core.counters.http_connections_refused.inc();
+            tracing::warn!(
+                peer = ?peer,
+                max = self.core.limits.connections_max,
+                "too many connections; closed"
+            );
+            return Box::pin(std::future::ready(Ok(())));
+        }
+        self.open.count.fetch_add(1, Ordering::AcqRel);
+        let guard = OpenGuard(self.open.clone());
+        let _ = stream.set_nodelay(true);
+        let state = Rc::new(ConnState::new(
+            self.core.clone(),
+            peer.unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)),
+        ));
+        let dispatch = self.h1.call((
+            Conn {
+                stream: Some(stream),
+                state: state.clone(),
+            },
+            peer,
+        ));
+        Box::pin(async move {
+            let result = dispatch.await;
+            state.finished(result);
+            drop(guard);
+            Ok(())
+        })
     }
 }
 
-/// One answer slot, in request order.
-enum Out {
-    /// One or more encoded responses; `close` ends the connection after them.
-    Ready(Bytes, bool),
-    /// A process is producing the response.
-    Pending {
-        reply: oneshot::Receiver<Reply>,
-        gzip_ok: bool,
-        close: bool,
-    },
-}
-
-enum Handled {
-    Done,
-    Pending(oneshot::Receiver<Reply>, bool),
-}
-
-/// Per-connection reader state that outlives one request.
-struct Reader {
+/// What the requests of one connection share.
+pub(crate) struct ConnState {
     core: Arc<Core>,
     peer: SocketAddr,
-    /// Answers produced so far and not yet handed to the writer.
-    ready: BytesMut,
-    /// Messages for one process, delivered with one mailbox operation.
-    batch: Option<(Arc<dyn Slot>, Vec<Msg>)>,
-    /// The last sender seen: consecutive messages usually share it, and this
-    /// saves parsing and allocating its UPID again.
-    last_from: Option<(String, Upid)>,
-    /// `202 Accepted` for keep-alive connections, encoded once per `Date` value.
-    accepted: (String, Vec<u8>),
+    /// Requests handed to us so far (0 means a `408` is actix-http's head timeout).
+    requests: Cell<u64>,
+    /// The client stopped sending (EOF or a read error): streams end.
+    read_closed: Cell<bool>,
+    first_write_seen: Cell<bool>,
+    /// Set while a process fed by this connection is over its mailbox bound.
+    pause: RefCell<Option<Pin<Box<dyn Future<Output = ()>>>>>,
+    /// Messages parsed and answered, not yet posted (one process at a time).
+    batch: RefCell<Option<(Arc<dyn Slot>, Vec<Msg>)>>,
+    /// The last target: consecutive messages usually share it.
+    last_slot: RefCell<Option<Arc<dyn Slot>>>,
+    /// The last sender: consecutive messages usually share it, and this saves
+    /// parsing its UPID again.
+    last_from: RefCell<Option<(HeaderValue, Upid)>>,
+    /// The socket after actix-http let go of it, closed once the outcome is counted.
+    parked: RefCell<Option<TcpStream>>,
 }
 
-impl Reader {
-    /// Delivers the pending batch. Returns the process if its mailbox is now over
-    /// the bound, so the caller stops reading for a while.
-    fn flush_batch(&mut self) -> Option<Arc<dyn Slot>> {
-        let (slot, batch) = self.batch.take()?;
-        let n = batch.len() as u64;
-        if !slot.post_messages(batch) {
-            // Terminated after its 202 was written: libprocess drops these too.
-            self.core.counters.messages_dropped_unknown_process.add(n);
-            return None;
+impl ConnState {
+    fn new(core: Arc<Core>, peer: SocketAddr) -> Self {
+        Self {
+            core,
+            peer,
+            requests: Cell::new(0),
+            read_closed: Cell::new(false),
+            first_write_seen: Cell::new(false),
+            pause: RefCell::new(None),
+            batch: RefCell::new(None),
+            last_slot: RefCell::new(None),
+            last_from: RefCell::new(None),
+            parked: RefCell::new(None),
         }
-        (slot.backlog().len() > self.core.limits.mailbox_messages_max).then_some(slot)
     }
 
-    fn sender(&mut self, text: Option<String>) -> Option<Upid> {
-        let text = text?;
-        if let Some((last, pid)) = &self.last_from
-            && *last == text
+    /// Posts the pending batch; if that puts the process over its mailbox bound,
+    /// reading from this connection pauses until it drains to half.
+    fn flush(&self) {
+        let Some((slot, batch)) = self.batch.borrow_mut().take() else {
+            return;
+        };
+        let n = batch.len() as u64;
+        if !slot.post_messages(batch) {
+            // Terminated after the 202s were written: libprocess drops these too.
+            self.core.counters.messages_dropped_unknown_process.add(n);
+            return;
+        }
+        let max = self.core.limits.mailbox_messages_max;
+        let mut pause = self.pause.borrow_mut();
+        if slot.backlog().len() > max && pause.is_none() {
+            self.core.counters.http_reads_paused.inc();
+            *pause = Some(Box::pin(async move {
+                slot.backlog().wait_below(max / 2).await;
+            }));
+        }
+    }
+
+    /// The process `id`, reusing the last one while it lives.
+    fn target(&self, id: &str) -> Option<Arc<dyn Slot>> {
+        let mut last = self.last_slot.borrow_mut();
+        if let Some(slot) = last.as_ref()
+            && slot.upid().id() == id
+            && !slot.backlog().is_gone()
+        {
+            return Some(slot.clone());
+        }
+        let slot = self.core.lookup(id)?;
+        *last = Some(slot.clone());
+        Some(slot)
+    }
+
+    /// Queues an accepted message behind the ones before it on this connection.
+    fn deliver(&self, slot: Arc<dyn Slot>, msg: Msg) {
+        if !self
+            .core
+            .admit(&msg.from, slot.as_ref(), &msg.name, &msg.body)
+        {
+            return;
+        }
+        let same = self
+            .batch
+            .borrow()
+            .as_ref()
+            .is_some_and(|(current, _)| current.upid().id() == slot.upid().id());
+        if !same {
+            // Order per connection: the previous batch goes first.
+            self.flush();
+            *self.batch.borrow_mut() = Some((slot, Vec::new()));
+        }
+        let full = match self.batch.borrow_mut().as_mut() {
+            Some((_, msgs)) => {
+                msgs.push(msg);
+                msgs.len() >= BATCH_MESSAGES_MAX
+            }
+            None => false,
+        };
+        if full {
+            self.flush();
+        }
+    }
+
+    /// The sender of a message: `Libprocess-From` (trimmed), else what follows
+    /// `libprocess/` in `User-Agent`.
+    fn sender(&self, headers: &actix_http::header::HeaderMap) -> Option<Upid> {
+        let raw = headers
+            .get(LIBPROCESS_FROM)
+            .or_else(|| headers.get(header::USER_AGENT))?;
+        let mut last = self.last_from.borrow_mut();
+        if let Some((text, pid)) = last.as_ref()
+            && text == raw
         {
             return Some(pid.clone());
         }
-        let pid: Upid = text.parse().ok()?;
-        self.last_from = Some((text, pid.clone()));
+        let text = String::from_utf8_lossy(raw.as_bytes());
+        let pid: Upid = if headers.contains_key(LIBPROCESS_FROM) {
+            text.trim().parse().ok()?
+        } else {
+            let at = text.find(LIBPROCESS_AGENT_PREFIX)?;
+            text[at + LIBPROCESS_AGENT_PREFIX.len()..].parse().ok()?
+        };
+        *last = Some((raw.clone(), pid.clone()));
         Some(pid)
     }
 
-    fn answer(&mut self, status: u16, date: &str, close: bool) -> Handled {
-        if status == 202 && !close {
-            // The answer to almost every message: reuse its bytes.
-            if self.accepted.0 != date {
-                let mut encoded = BytesMut::new();
-                codec::encode_empty_response(&mut encoded, 202, date, false);
-                self.accepted = (date.to_owned(), encoded.to_vec());
+    /// The connection ended: deliver what is left and count what actix-http refused.
+    fn finished(&self, result: Result<(), DispatchError>) {
+        self.flush();
+        let counters = &self.core.counters;
+        let peer = self.peer;
+        match result {
+            Ok(()) => {}
+            Err(DispatchError::Parse(ParseError::Io(e))) | Err(DispatchError::Io(e)) => {
+                tracing::debug!(%peer, error = %e, "connection I/O error");
             }
-            self.ready.extend_from_slice(&self.accepted.1);
-        } else {
-            codec::encode_empty_response(&mut self.ready, status, date, close);
-        }
-        Handled::Done
-    }
-
-    fn handle(&mut self, parsed: Parsed, date: &str, close: bool) -> Handled {
-        let core = self.core.clone();
-        let Parsed { head, body } = parsed;
-        if !head.path.starts_with('/') {
-            core.counters.http_bad_requests.inc();
-            return self.answer(400, date, close);
-        }
-        match head.kind {
-            HeadKind::Message { from } => {
-                let Some(from) = self.sender(from) else {
-                    core.counters.messages_bad_sender.inc();
-                    tracing::debug!(peer = %self.peer, path = head.path, "cannot tell the sender of a message");
-                    return self.answer(500, date, close);
-                };
-                let rest = &head.path[1..];
-                let (segment, name) = rest.split_once('/').unwrap_or((rest, ""));
-                let Ok(to) = codec::decode_component(segment) else {
-                    core.counters.messages_bad_sender.inc();
-                    return self.answer(500, date, close);
-                };
-                if core.require_peer_address_ip_match
-                    && self.peer.ip() != std::net::IpAddr::V4(from.ip())
-                {
-                    core.counters.messages_bad_sender.inc();
-                    tracing::info!(peer = %self.peer, %from, "message sender IP does not match the peer address");
-                    return self.answer(400, date, close);
-                }
-                let same = self
-                    .batch
-                    .as_ref()
-                    .is_some_and(|(slot, _)| slot.upid().id() == to);
-                if !same {
-                    // Order per connection is kept: the previous batch goes first.
-                    // (Back-pressure is checked by the caller after each read.)
-                    let _ = self.flush_batch();
-                    match core.lookup(&to) {
-                        Some(slot) => self.batch = Some((slot, Vec::new())),
-                        None => {
-                            core.counters.messages_dropped_unknown_process.inc();
-                            tracing::debug!(%from, to, name, "message for unknown process dropped");
-                            return self.answer(404, date, close);
-                        }
-                    }
-                }
-                if let Some((slot, batch)) = self.batch.as_mut()
-                    && core.admit(&from, slot.as_ref(), name, &body)
-                {
-                    batch.push(Msg {
-                        from,
-                        name: name.to_owned(),
-                        body,
-                    });
-                }
-                self.answer(202, date, close)
+            Err(DispatchError::Parse(ParseError::TooLarge)) => {
+                counters.http_headers_too_large.inc();
+                tracing::info!(%peer, "request head too large; answered 431 and closed");
             }
-            HeadKind::Http { headers } => {
-                let _ = self.flush_batch();
-                core.counters.http_requests.inc();
-                if head.path.contains("/..") {
-                    core.counters.http_not_found.inc();
-                    return self.answer(404, date, close);
-                }
-                let Ok(mut path) = codec::decode_component(&head.path) else {
-                    core.counters.http_not_found.inc();
-                    return self.answer(404, date, close);
-                };
-                let first = path.split('/').find(|s| !s.is_empty()).map(str::to_owned);
-                let mut slot = first.as_deref().and_then(|id| core.lookup(id));
-                if slot.is_none()
-                    && let Some(delegate) = &core.delegate
-                {
-                    path = if first.is_none() {
-                        format!("/{delegate}")
-                    } else {
-                        format!("/{delegate}{path}")
-                    };
-                    slot = core.lookup(delegate);
-                }
-                let Some(slot) = slot else {
-                    core.counters.http_not_found.inc();
-                    return self.answer(404, date, close);
-                };
-                let gzip_ok = codec::accepts_encoding(headers.get("Accept-Encoding"), "gzip");
-                let request = Request {
-                    method: head.method,
-                    path,
-                    route: String::new(),
-                    rest: String::new(),
-                    query: head
-                        .query
-                        .as_deref()
-                        .map(codec::parse_query)
-                        .unwrap_or_default(),
-                    headers,
-                    body,
-                    peer: self.peer,
-                    http11: head.http11,
-                };
-                let (respond, reply) = oneshot::channel();
-                if !slot.post(Event::Http { request, respond }) {
-                    core.counters.http_not_found.inc();
-                    return self.answer(404, date, close);
-                }
-                Handled::Pending(reply, gzip_ok)
+            Err(DispatchError::Parse(e)) => {
+                counters.http_bad_requests.inc();
+                tracing::info!(%peer, error = %e, "malformed request; answered 400 and closed");
             }
+            Err(DispatchError::SlowRequestTimeout) => {
+                counters.http_header_timeouts.inc();
+                tracing::debug!(%peer, "request head not completed in time; closed");
+            }
+            Err(e) => tracing::debug!(%peer, error = %e, "connection ended with an error"),
         }
+        drop(self.parked.borrow_mut().take());
     }
 }
 
-async fn connection(core: Arc<Core>, stream: tokio::net::TcpStream, peer: SocketAddr) {
-    let (mut rd, wr) = stream.into_split();
-    let (tx, rx) = mpsc::channel::<Out>(core.limits.pipelined_requests_max.max(1));
-    let (gone_tx, gone_rx) = watch::channel(false);
-    let writer = tokio::spawn(write_loop(wr, rx, gone_rx));
-    let limits = ParseLimits {
-        header_bytes_max: core.limits.header_bytes_max,
-        body_bytes_max: core.limits.body_bytes_max,
-    };
-    let mailbox_max = core.limits.mailbox_messages_max;
-    let header_read_timeout = core.limits.header_read_timeout;
-    let mut buf = BytesMut::with_capacity(READ_BUFFER_BYTES);
-    let mut parser = RequestParser::default();
-    let mut r = Reader {
-        core,
-        peer,
-        ready: BytesMut::new(),
-        batch: None,
-        last_from: None,
-        accepted: (String::new(), Vec::new()),
-    };
-    let mut head_started: Option<Instant> = None;
-    // The client asked to close after a response (`Connection: close`).
-    let mut closing = false;
-    'conn: loop {
-        let date = codec::http_date();
-        loop {
-            match parser.next(&mut buf, limits) {
-                Ok(Some(parsed)) => {
-                    let close = !parsed.head.keep_alive;
-                    if let Handled::Pending(reply, gzip_ok) = r.handle(parsed, &date, close)
-                        && (!flush(&tx, &mut r.ready, false).await
-                            || tx
-                                .send(Out::Pending {
-                                    reply,
-                                    gzip_ok,
-                                    close,
-                                })
-                                .await
-                                .is_err())
-                    {
-                        break 'conn;
-                    }
-                    if close {
-                        let _ = r.flush_batch();
-                        flush(&tx, &mut r.ready, true).await;
-                        closing = true;
-                        break 'conn;
-                    }
+const LIBPROCESS_FROM: HeaderName = HeaderName::from_static("libprocess-from");
+const LIBPROCESS_AGENT_PREFIX: &str = "libprocess/";
+
+/// A connection's socket as actix-http reads and writes it.
+pub(crate) struct Conn {
+    /// Always `Some` until dropped.
+    stream: Option<TcpStream>,
+    state: Rc<ConnState>,
+}
+
+impl Conn {
+    fn stream(&mut self) -> io::Result<Pin<&mut TcpStream>> {
+        self.stream
+            .as_mut()
+            .map(Pin::new)
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotConnected))
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        // Keep the socket open until the connection's outcome is counted, so a
+        // client that sees the close also sees the counters.
+        *self.state.parked.borrow_mut() = self.stream.take();
+    }
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        {
+            let mut pause = this.state.pause.borrow_mut();
+            if let Some(wait) = pause.as_mut() {
+                if wait.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
                 }
-                Ok(None) => break,
-                Err(e) => {
-                    let _ = r.flush_batch();
-                    reject(&r.core, &e, peer);
-                    codec::encode_empty_response(&mut r.ready, e.status(), &date, true);
-                    flush(&tx, &mut r.ready, true).await;
-                    break 'conn;
-                }
+                *pause = None;
             }
         }
-        let full = r.flush_batch();
-        if !flush(&tx, &mut r.ready, false).await {
-            break;
-        }
-        if let Some(slot) = full {
-            // TCP back-pressure: stop reading until the process catches up.
-            r.core.counters.http_reads_paused.inc();
-            slot.backlog().wait_below(mailbox_max / 2).await;
-        }
-        // Slow-loris protection: a started request head must complete in time.
-        let waiting_head = !buf.is_empty() && !parser.head_done();
-        if !waiting_head {
-            head_started = None;
-        }
-        let read = if waiting_head {
-            let started = *head_started.get_or_insert_with(Instant::now);
-            let left = header_read_timeout.saturating_sub(started.elapsed());
-            match tokio::time::timeout(left, rd.read_buf(&mut buf)).await {
-                Ok(read) => read,
-                Err(_) => {
-                    r.core.counters.http_header_timeouts.inc();
-                    tracing::debug!(%peer, "request head not completed in time; closing");
-                    codec::encode_empty_response(&mut r.ready, 408, &codec::http_date(), true);
-                    flush(&tx, &mut r.ready, true).await;
-                    break;
-                }
-            }
-        } else {
-            if buf.capacity() - buf.len() < 4096 {
-                buf.reserve(READ_BUFFER_BYTES);
-            }
-            rd.read_buf(&mut buf).await
+        let wanted = buf.remaining() > 0;
+        let before = buf.filled().len();
+        let polled = match this.stream() {
+            Ok(stream) => stream.poll_read(cx, buf),
+            Err(e) => Poll::Ready(Err(e)),
         };
-        match read {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {
-                if head_started.is_none() && !parser.head_done() {
-                    head_started = Some(Instant::now());
+        match &polled {
+            Poll::Ready(Ok(())) if wanted && buf.filled().len() == before => {
+                this.state.read_closed.set(true);
+            }
+            Poll::Ready(Err(_)) => this.state.read_closed.set(true),
+            _ => {}
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        // Every message parsed before this answer is delivered before it goes out:
+        // one mailbox operation per pipelined burst.
+        this.state.flush();
+        if !this.state.first_write_seen.replace(true)
+            && this.state.requests.get() == 0
+            && data.starts_with(b"HTTP/1.1 408")
+        {
+            // actix-http timed out the first request head (slow-loris) and answers
+            // 408 without telling its caller; this is where we can see it.
+            this.state.core.counters.http_header_timeouts.inc();
+            tracing::debug!(peer = %this.state.peer, "request head not completed in time; answered 408");
+        }
+        this.stream()?.poll_write(cx, data)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().stream()?.poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        self.get_mut().stream()?.poll_shutdown(cx)
+    }
+}
+
+/// A response body: nothing, bytes, or a process's stream (chunked on the wire).
+pub(crate) enum OutBody {
+    Empty,
+    Full(Bytes),
+    Stream {
+        chunks: mpsc::Receiver<Bytes>,
+        conn: Rc<ConnState>,
+    },
+}
+
+impl MessageBody for OutBody {
+    type Error = Infallible;
+
+    fn size(&self) -> BodySize {
+        match self {
+            OutBody::Empty => BodySize::Sized(0),
+            OutBody::Full(b) => BodySize::Sized(b.len() as u64),
+            OutBody::Stream { .. } => BodySize::Stream,
+        }
+    }
+
+    fn poll_next(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Bytes, Infallible>>> {
+        match self.get_mut() {
+            OutBody::Empty => Poll::Ready(None),
+            OutBody::Full(b) if b.is_empty() => Poll::Ready(None),
+            OutBody::Full(b) => Poll::Ready(Some(Ok(std::mem::take(b)))),
+            OutBody::Stream { chunks, conn } => {
+                // The client is gone when it stops sending (a client that asked to
+                // close still reads until it closes its side): end the stream so
+                // `StreamWriter::closed` resolves.
+                if conn.read_closed.get() {
+                    chunks.close();
+                    return Poll::Ready(None);
                 }
+                chunks.poll_recv(cx).map(|chunk| chunk.map(Ok))
             }
         }
     }
-    let _ = r.flush_batch();
-    drop(tx);
-    if closing {
-        // A client that sent `Connection: close` may still be reading a
-        // streamed response (pymesos subscribes this way): it is gone only
-        // when its side of the connection closes, or once the writer is done.
-        let mut writer = writer;
-        let mut scratch = BytesMut::with_capacity(1024);
-        let drained = async {
-            loop {
-                scratch.clear();
-                match rd.read_buf(&mut scratch).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(_) => {}
-                }
-            }
-        };
-        tokio::select! {
-            _ = &mut writer => return,
-            _ = drained => {}
-        }
-        let _ = gone_tx.send(true);
-        let _ = writer.await;
-        return;
-    }
-    let _ = gone_tx.send(true);
-    let _ = writer.await;
 }
 
-/// Hands the accumulated ready responses to the writer; false if it is gone.
-async fn flush(tx: &mpsc::Sender<Out>, ready: &mut BytesMut, close: bool) -> bool {
-    if ready.is_empty() && !close {
-        return true;
-    }
-    tx.send(Out::Ready(ready.split().freeze(), close))
-        .await
-        .is_ok()
+/// A worker's request handler (one per worker thread, shared by its connections).
+struct Handler {
+    core: Arc<Core>,
 }
 
-fn reject(core: &Core, e: &ParseError, peer: SocketAddr) {
-    match e {
-        ParseError::Malformed(_) => core.counters.http_bad_requests.inc(),
-        ParseError::HeadersTooLarge(_) => core.counters.http_headers_too_large.inc(),
-        ParseError::BodyTooLarge(_) => core.counters.http_bodies_too_large.inc(),
-    }
-    tracing::info!(%peer, error = %e, status = e.status(), "bad request; closing the connection");
+/// The answer to one request: ready at once (every message without a body) or
+/// after reading the body and, for HTTP, the process's reply.
+pub(crate) enum Call {
+    Ready(Option<HttpResponse<OutBody>>),
+    Later(Pin<Box<dyn Future<Output = HttpResponse<OutBody>>>>),
 }
 
-async fn write_loop(
-    mut wr: OwnedWriteHalf,
-    mut rx: mpsc::Receiver<Out>,
-    gone: watch::Receiver<bool>,
-) {
-    let mut out = BytesMut::with_capacity(WRITE_BUFFER_BYTES);
-    while let Some(first) = rx.recv().await {
-        let mut item = first;
-        loop {
-            let close = match item {
-                Out::Ready(bytes, close) => {
-                    out.extend_from_slice(&bytes);
-                    close
-                }
-                Out::Pending {
-                    reply,
-                    gzip_ok,
-                    close,
-                } => {
-                    if !out.is_empty() && wr.write_all(&out.split()).await.is_err() {
-                        return;
-                    }
-                    let response = match reply.await {
-                        Ok(Reply::Now(r)) => r,
-                        Ok(Reply::Later(f)) => f.await,
-                        // The process terminated before answering.
-                        Err(_) => Response::error(503, "the process terminated"),
-                    };
-                    let Response {
-                        status,
-                        headers,
-                        body,
-                    } = response;
-                    match body {
-                        Body::Full(bytes) => {
-                            codec::encode_response(
-                                &mut out,
-                                status,
-                                &headers,
-                                Some(&bytes),
-                                gzip_ok,
-                                close,
-                            );
-                        }
-                        Body::Stream(chunks) => {
-                            codec::encode_response(&mut out, status, &headers, None, false, close);
-                            if wr.write_all(&out.split()).await.is_err() {
-                                return;
-                            }
-                            if !stream_body(&mut wr, chunks, gone.clone()).await {
-                                return;
-                            }
-                        }
-                    }
-                    close
-                }
-            };
-            if close {
-                let _ = wr.write_all(&out).await;
-                let _ = wr.shutdown().await;
-                return;
-            }
-            if out.len() >= WRITE_BUFFER_BYTES && wr.write_all(&out.split()).await.is_err() {
-                return;
-            }
-            match rx.try_recv() {
-                Ok(next) => item = next,
-                Err(_) => break,
-            }
-        }
-        if !out.is_empty() && wr.write_all(&out.split()).await.is_err() {
-            return;
-        }
-    }
-    let _ = wr.shutdown().await;
-}
+impl Future for Call {
+    type Output = Result<HttpResponse<OutBody>, actix_http::Error>;
 
-/// Writes chunks until the producer finishes (true) or the client goes away (false;
-/// dropping `chunks` then makes `StreamWriter::closed` resolve).
-async fn stream_body(
-    wr: &mut OwnedWriteHalf,
-    mut chunks: mpsc::Receiver<Bytes>,
-    mut gone: watch::Receiver<bool>,
-) -> bool {
-    let mut out = BytesMut::new();
-    loop {
-        tokio::select! {
-            chunk = chunks.recv() => match chunk {
-                Some(chunk) => {
-                    codec::encode_chunk(&mut out, &chunk);
-                    while let Ok(more) = chunks.try_recv() {
-                        codec::encode_chunk(&mut out, &more);
-                    }
-                    if wr.write_all(&out.split()).await.is_err() {
-                        return false;
-                    }
-                }
-                None => return wr.write_all(b"0\r\n\r\n").await.is_ok(),
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.get_mut() {
+            Call::Ready(r) => match r.take() {
+                Some(r) => Poll::Ready(Ok(r)),
+                None => Poll::Ready(Ok(empty(500, true))),
             },
-            _ = client_gone(&mut gone) => return false,
+            Call::Later(f) => f.as_mut().poll(cx).map(Ok),
         }
     }
 }
 
-async fn client_gone(gone: &mut watch::Receiver<bool>) {
-    while !*gone.borrow_and_update() {
-        if gone.changed().await.is_err() {
-            return;
+fn now(response: HttpResponse<OutBody>) -> Call {
+    Call::Ready(Some(response))
+}
+
+/// A body-less answer (`Content-Length: 0`, `Date`), as libprocess answers messages.
+fn empty(status: u16, close: bool) -> HttpResponse<OutBody> {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::with_body(status, OutBody::Empty);
+    response.head_mut().set_camel_case_headers(true);
+    if close {
+        response
+            .head_mut()
+            .set_connection_type(ConnectionType::Close);
+    }
+    response
+}
+
+impl Service<HttpRequest> for Handler {
+    type Response = HttpResponse<OutBody>;
+    type Error = actix_http::Error;
+    type Future = Call;
+
+    actix_service::always_ready!();
+
+    fn call(&self, req: HttpRequest) -> Call {
+        let Some(conn) = req.conn_data::<Rc<ConnState>>().cloned() else {
+            tracing::error!("request without connection state");
+            return now(empty(500, true));
+        };
+        conn.requests.set(conn.requests.get() + 1);
+        let core = &self.core;
+        if head_bytes(&req) > core.limits.header_bytes_max {
+            core.counters.http_headers_too_large.inc();
+            tracing::info!(peer = %conn.peer, max = core.limits.header_bytes_max, "request head too large; answered 431 and closed");
+            return now(empty(431, true));
+        }
+        let body_bytes_max = core.limits.body_bytes_max;
+        if content_length(&req).is_some_and(|n| n > body_bytes_max) {
+            return now(body_too_large(core, conn.peer));
+        }
+        if !req.uri().path().starts_with('/') {
+            core.counters.http_bad_requests.inc();
+            return now(empty(400, false));
+        }
+        if is_message(&req) {
+            message(core, conn, req)
+        } else {
+            http(core, conn, req)
         }
     }
+}
+
+/// A `POST` with `Libprocess-From`, or a `User-Agent: libprocess/...` (wire facts a.4).
+fn is_message(req: &HttpRequest) -> bool {
+    req.method() == Method::POST
+        && (req.headers().contains_key(LIBPROCESS_FROM)
+            || req.headers().get(header::USER_AGENT).is_some_and(|ua| {
+                ua.as_bytes()
+                    .starts_with(LIBPROCESS_AGENT_PREFIX.as_bytes())
+            }))
+}
+
+/// The request line plus headers as sent, give or take whitespace.
+fn head_bytes(req: &HttpRequest) -> usize {
+    let uri = req.uri();
+    let target = uri.path().len() + uri.query().map_or(0, |q| q.len() + 1);
+    let line = req.method().as_str().len() + target + " HTTP/1.1\r\n".len() + 1;
+    req.headers()
+        .iter()
+        .fold(line + 2, |n, (k, v)| n + k.as_str().len() + v.len() + 4)
+}
+
+fn content_length(req: &HttpRequest) -> Option<usize> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+fn body_too_large(core: &Core, peer: SocketAddr) -> HttpResponse<OutBody> {
+    core.counters.http_bodies_too_large.inc();
+    tracing::info!(%peer, max = core.limits.body_bytes_max, "request body too large; answered 413 and closed");
+    empty(413, true)
+}
+
+enum BodyError {
+    TooLarge,
+    Broken,
+}
+
+/// Reads a whole request body, refusing more than `max` bytes.
+async fn read_body(mut payload: Payload, max: usize) -> Result<Bytes, BodyError> {
+    let mut first: Option<Bytes> = None;
+    let mut joined: Option<BytesMut> = None;
+    let mut total = 0usize;
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| BodyError::Broken)?;
+        total = total.saturating_add(chunk.len());
+        if total > max {
+            return Err(BodyError::TooLarge);
+        }
+        match (&mut joined, first.take()) {
+            (Some(all), _) => all.extend_from_slice(&chunk),
+            (None, None) => first = Some(chunk),
+            (None, Some(previous)) => {
+                let mut all = BytesMut::with_capacity(previous.len() + chunk.len());
+                all.extend_from_slice(&previous);
+                all.extend_from_slice(&chunk);
+                joined = Some(all);
+            }
+        }
+    }
+    Ok(match joined {
+        Some(all) => all.freeze(),
+        None => first.unwrap_or_default(),
+    })
+}
+
+/// A libprocess message: `POST /<id>/<name>`, answered 202/404/500/400 (a.4).
+fn message(core: &Arc<Core>, conn: Rc<ConnState>, mut req: HttpRequest) -> Call {
+    let path = req.uri().path();
+    let rest = &path[1..];
+    let (segment, name) = rest.split_once('/').unwrap_or((rest, ""));
+    let Some(from) = conn.sender(req.headers()) else {
+        core.counters.messages_bad_sender.inc();
+        tracing::debug!(peer = %conn.peer, path, "cannot tell the sender of a message");
+        return now(empty(500, false));
+    };
+    let Ok(to) = codec::decode_component(segment) else {
+        core.counters.messages_bad_sender.inc();
+        return now(empty(500, false));
+    };
+    if core.require_peer_address_ip_match && conn.peer.ip() != IpAddr::V4(from.ip()) {
+        core.counters.messages_bad_sender.inc();
+        tracing::info!(peer = %conn.peer, %from, "message sender IP does not match the peer address");
+        return now(empty(400, false));
+    }
+    let Some(slot) = conn.target(&to) else {
+        core.counters.messages_dropped_unknown_process.inc();
+        tracing::debug!(%from, to, name, "message for unknown process dropped");
+        return now(empty(404, false));
+    };
+    let name = name.to_owned();
+    let payload = req.take_payload();
+    if matches!(payload, Payload::None) {
+        conn.deliver(
+            slot,
+            Msg {
+                from,
+                name,
+                body: Bytes::new(),
+            },
+        );
+        return now(empty(202, false));
+    }
+    let core = core.clone();
+    Call::Later(Box::pin(async move {
+        match read_body(payload, core.limits.body_bytes_max).await {
+            Ok(body) => {
+                conn.deliver(slot, Msg { from, name, body });
+                empty(202, false)
+            }
+            Err(BodyError::TooLarge) => body_too_large(&core, conn.peer),
+            // The client went away mid-body; nothing is delivered.
+            Err(BodyError::Broken) => empty(400, true),
+        }
+    }))
+}
+
+/// Any other request: routed to a process (delegate rewrite, `/..` refused; a.6).
+fn http(core: &Arc<Core>, conn: Rc<ConnState>, mut req: HttpRequest) -> Call {
+    // Messages read before this request reach their process first.
+    conn.flush();
+    core.counters.http_requests.inc();
+    let raw_path = req.uri().path();
+    if raw_path.contains("/..") {
+        core.counters.http_not_found.inc();
+        return now(empty(404, false));
+    }
+    let Ok(mut path) = codec::decode_component(raw_path) else {
+        core.counters.http_not_found.inc();
+        return now(empty(404, false));
+    };
+    let first = path.split('/').find(|s| !s.is_empty()).map(str::to_owned);
+    let mut slot = first.as_deref().and_then(|id| core.lookup(id));
+    if slot.is_none()
+        && let Some(delegate) = &core.delegate
+    {
+        path = if first.is_none() {
+            format!("/{delegate}")
+        } else {
+            format!("/{delegate}{path}")
+        };
+        slot = core.lookup(delegate);
+    }
+    let Some(slot) = slot else {
+        core.counters.http_not_found.inc();
+        return now(empty(404, false));
+    };
+    let mut headers = Headers::new();
+    for (k, v) in req.headers().iter() {
+        headers.push(
+            k.as_str().to_owned(),
+            String::from_utf8_lossy(v.as_bytes()).into_owned(),
+        );
+    }
+    let gzip_ok = codec::accepts_encoding(headers.get("Accept-Encoding"), "gzip");
+    let method = req.method().as_str().to_owned();
+    let query = req
+        .uri()
+        .query()
+        .map(codec::parse_query)
+        .unwrap_or_default();
+    let http11 = req.version() == Version::HTTP_11;
+    let payload = req.take_payload();
+    let core = core.clone();
+    Call::Later(Box::pin(async move {
+        let body = match read_body(payload, core.limits.body_bytes_max).await {
+            Ok(body) => body,
+            Err(BodyError::TooLarge) => return body_too_large(&core, conn.peer),
+            Err(BodyError::Broken) => return empty(400, true),
+        };
+        let request = Request {
+            method,
+            path,
+            route: String::new(),
+            rest: String::new(),
+            query,
+            headers,
+            body,
+            peer: conn.peer,
+            http11,
+        };
+        let (respond, reply) = oneshot::channel();
+        if !slot.post(Event::Http { request, respond }) {
+            core.counters.http_not_found.inc();
+            return empty(404, false);
+        }
+        let response = match reply.await {
+            Ok(Reply::Now(r)) => r,
+            Ok(Reply::Later(f)) => f.await,
+            Err(_) => Response::error(503, "the process terminated"),
+        };
+        into_actix(response, gzip_ok, conn)
+    }))
+}
+
+/// A process's [`Response`] as actix-http writes it: our headers (framing ones are
+/// actix-http's to write), the body gzipped at >= 1 KiB when the client accepts it.
+fn into_actix(response: Response, gzip_ok: bool, conn: Rc<ConnState>) -> HttpResponse<OutBody> {
+    let Response {
+        status,
+        headers,
+        body,
+    } = response;
+    let mut gzipped = false;
+    let body = match body {
+        Body::Full(bytes) if bytes.is_empty() => OutBody::Empty,
+        Body::Full(bytes) => {
+            let zipped = (gzip_ok
+                && bytes.len() >= codec::GZIP_BODY_BYTES_MIN
+                && !headers.contains("Content-Encoding"))
+            .then(|| codec::gzip(&bytes))
+            .flatten();
+            match zipped {
+                Some(z) => {
+                    gzipped = true;
+                    OutBody::Full(Bytes::from(z))
+                }
+                None => OutBody::Full(bytes),
+            }
+        }
+        Body::Stream(chunks) => OutBody::Stream { chunks, conn },
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut out = HttpResponse::with_body(status, body);
+    out.head_mut().set_camel_case_headers(true);
+    let map = out.headers_mut();
+    for (k, v) in headers.iter() {
+        let framing = k.eq_ignore_ascii_case("Content-Length")
+            || k.eq_ignore_ascii_case("Transfer-Encoding")
+            || k.eq_ignore_ascii_case("Date")
+            || k.eq_ignore_ascii_case("Connection");
+        if framing {
+            continue;
+        }
+        match (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            (Ok(name), Ok(value)) => map.append(name, value),
+            _ => tracing::warn!(header = k, "response header is not valid HTTP; left out"),
+        }
+    }
+    if gzipped {
+        map.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    out
 }

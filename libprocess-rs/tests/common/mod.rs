@@ -104,7 +104,10 @@ pub fn parse_responses(mut data: &[u8]) -> Vec<Resp> {
         let head = std::str::from_utf8(&data[..end]).unwrap();
         let mut lines = head.split("\r\n");
         let status_line = lines.next().unwrap();
-        assert!(status_line.starts_with("HTTP/1.1 "), "{status_line}");
+        assert!(
+            status_line.starts_with("HTTP/1.1 ") || status_line.starts_with("HTTP/1.0 "),
+            "{status_line}"
+        );
         let status: u16 = status_line[9..12].parse().unwrap();
         let headers: Vec<(String, String)> = lines
             .map(|l| {
