@@ -235,7 +235,7 @@ impl<P: Process> ProcessActor<P> {
         let from = self.ctx.from.take();
         if let (Err(e), Some(from)) = (&result, &from) {
             self.ctx.core.counters.messages_decode_failures.inc();
-            tracing::warn!(to = %self.ctx.me, %from, name, error = %e, "undecodable message dropped");
+            tracing::warn!(to = %self.ctx.me, %from, name, error = %e, "message dropped");
         }
         if let (Some(body), Some(from)) = (keep, from) {
             crate::filters::handled(&from, &self.ctx.me, &name, &body);

@@ -74,7 +74,7 @@ pub use error::Error;
 pub use http::{Reply, Request, Response, StreamWriter};
 pub use metrics::{Counter, Gauge, Metrics};
 pub use process::{Install, Process};
-pub use runtime::{Limits, Runtime, RuntimeConfig, RuntimeHandle};
+pub use runtime::{Limits, MessageValidator, Runtime, RuntimeConfig, RuntimeHandle};
 pub use upid::{ParseUpidError, Upid, generate_id};
 
 /// Runs a future to completion on the calling thread (for plain `#[test]`s and

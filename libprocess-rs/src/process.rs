@@ -55,7 +55,16 @@ pub trait Process: Sized + Send + 'static {
 }
 
 pub(crate) type MessageFn<P> =
-    Box<dyn Fn(&mut P, Upid, Bytes, &mut Context<P>) -> Result<(), prost::DecodeError>>;
+    Box<dyn Fn(&mut P, Upid, Bytes, &mut Context<P>) -> Result<(), MessageError>>;
+
+/// Why a protobuf message was dropped before its handler ran.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum MessageError {
+    #[error("undecodable: {0}")]
+    Decode(#[from] prost::DecodeError),
+    #[error("refused by the message validator: {0}")]
+    Invalid(String),
+}
 pub(crate) type RouteFn<P> = Box<dyn Fn(&mut P, Request, &mut Context<P>) -> Reply>;
 
 /// The install table of process type `P`.
@@ -76,8 +85,10 @@ impl<P: Process> Install<P> {
     }
 
     /// Handles protobuf message `M`, keyed by its full name (e.g.
-    /// `mesos.internal.RegisterSlaveMessage`). A body that does not decode is logged,
-    /// counted in `libprocess/messages_decode_failures` and dropped.
+    /// `mesos.internal.RegisterSlaveMessage`). A body that does not decode, or that
+    /// the runtime's [`MessageValidator`](crate::runtime::MessageValidator)
+    /// refuses, is logged, counted in `libprocess/messages_decode_failures` and
+    /// dropped.
     pub fn message<M, F>(&mut self, handler: F) -> &mut Self
     where
         M: prost::Message + prost::Name + Default + 'static,
@@ -86,6 +97,11 @@ impl<P: Process> Install<P> {
         self.insert_message(
             M::full_name(),
             Box::new(move |p, from, body, ctx| {
+                if let Some(validator) = &ctx.core.message_validator {
+                    validator
+                        .check(full_name::<M>(), &body)
+                        .map_err(MessageError::Invalid)?;
+                }
                 let msg = M::decode(body)?;
                 handler(p, from, msg, ctx);
                 Ok(())

@@ -76,6 +76,35 @@ impl Default for Limits {
     }
 }
 
+/// Checks a protobuf message's body before a [`Install::message`] handler decodes
+/// it, given the type's full name (e.g. `mesos.internal.RegisterSlaveMessage`) and
+/// the bytes. prost fills a missing proto2 `required` field with its default
+/// where C++ libprocess drops the message; a validator that knows the schema
+/// (mesos-common supplies one) restores that. `Err(reason)` drops the message like
+/// an undecodable body: logged and counted in `libprocess/messages_decode_failures`.
+#[derive(Clone)]
+pub struct MessageValidator(ValidateFn);
+
+/// `check(full type name, body)`: `Err(reason)` refuses the message.
+pub type ValidateFn = Arc<dyn Fn(&str, &[u8]) -> Result<(), String> + Send + Sync>;
+
+impl MessageValidator {
+    pub fn new(check: ValidateFn) -> Self {
+        Self(check)
+    }
+
+    /// Runs the check on message `type_name` with `body`.
+    pub fn check(&self, type_name: &str, body: &[u8]) -> Result<(), String> {
+        (self.0)(type_name, body)
+    }
+}
+
+impl std::fmt::Debug for MessageValidator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MessageValidator(..)")
+    }
+}
+
 /// How to start a runtime.
 #[derive(Debug, Clone)]
 pub struct RuntimeConfig {
@@ -94,9 +123,12 @@ pub struct RuntimeConfig {
     /// Answer `400` to a message whose sender UPID's IP differs from the
     /// connection's peer IP (`LIBPROCESS_REQUIRE_PEER_ADDRESS_IP_MATCH`).
     pub require_peer_address_ip_match: bool,
-    /// Threads for network I/O (at least 1).
+    /// Threads for network I/O: actix-server HTTP workers (at least one) and the
+    /// tokio threads of outbound connections (0 runs those on the actor thread).
     pub io_threads: usize,
     pub limits: Limits,
+    /// Run before every protobuf message handler's decode (see [`MessageValidator`]).
+    pub message_validator: Option<MessageValidator>,
 }
 
 impl RuntimeConfig {
@@ -111,6 +143,7 @@ impl RuntimeConfig {
             require_peer_address_ip_match: false,
             io_threads: 1,
             limits: Limits::default(),
+            message_validator: None,
         }
     }
 
@@ -164,6 +197,13 @@ impl RuntimeConfig {
         self.delegate = Some(id.into());
         self
     }
+
+    /// Checks every protobuf message before its handler decodes it (see
+    /// [`MessageValidator`]): `check(full type name, body)`.
+    pub fn with_message_validator(mut self, check: ValidateFn) -> Self {
+        self.message_validator = Some(MessageValidator::new(check));
+        self
+    }
 }
 
 /// Links: address -> linkee -> ids of the local processes linked to it.
@@ -176,6 +216,7 @@ pub(crate) struct Core {
     pub limits: Limits,
     pub delegate: Option<String>,
     pub require_peer_address_ip_match: bool,
+    pub message_validator: Option<MessageValidator>,
     pub metrics: Metrics,
     pub counters: RuntimeCounters,
     pub io: tokio::runtime::Handle,
@@ -582,6 +623,7 @@ impl Runtime {
             limits: config.limits,
             delegate: config.delegate.clone(),
             require_peer_address_ip_match: config.require_peer_address_ip_match,
+            message_validator: config.message_validator.clone(),
             metrics,
             counters,
             io: io.clone(),

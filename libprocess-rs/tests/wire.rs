@@ -236,6 +236,105 @@ fn undecodable_protobuf_is_dropped_and_counted() {
     assert_eq!(counter(&rt, "libprocess/messages_decode_failures"), 1);
 }
 
+#[test]
+fn a_message_validator_refusal_drops_like_an_undecodable_body() {
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let config = RuntimeConfig::local().with_message_validator({
+        let seen = seen.clone();
+        std::sync::Arc::new(move |type_name: &str, body: &[u8]| {
+            seen.lock().unwrap().push(type_name.to_owned());
+            // A toy schema: field 1 is required (prost would decode its absence
+            // as "", where C++ libprocess drops the message).
+            match body.first() {
+                Some(0x0a) => Ok(()),
+                _ => Err("missing required field 1".to_owned()),
+            }
+        })
+    });
+    let rt = Runtime::bind(config).unwrap();
+    let typed = rt.spawn("typed", Typed { texts: vec![] }).unwrap();
+    spawn_sink(&rt, "sink");
+    let body_ok = [0x0a, 0x02, b'h', b'i'];
+    let mut req = Vec::new();
+    for (to, body) in [
+        ("typed", &[][..]),
+        ("typed", &body_ok[..]),
+        ("sink", &[][..]),
+    ] {
+        req.extend_from_slice(
+            format!(
+                "POST /{to}/mesos.internal.Test HTTP/1.1\r\nHost: t\r\nLibprocess-From: x@1.2.3.4:5\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        req.extend_from_slice(body);
+    }
+    let out = exchange_bytes(rt.address(), &req);
+    assert!(parse_responses(&out).iter().all(|r| r.status == 202));
+    assert_eq!(
+        block_on(typed.call(|p, _| p.texts.clone())).unwrap(),
+        vec!["hi".to_string()],
+        "the empty body decodes in prost but the validator refused it"
+    );
+    assert_eq!(counter(&rt, "libprocess/messages_decode_failures"), 1);
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec!["mesos.internal.Test".to_string(); 2],
+        "run once per protobuf handler call, with the full type name"
+    );
+    // Raw handlers get the bytes as sent: no validation.
+    let got = sink_got(&rt, "sink");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].1, "mesos.internal.Test");
+}
+
+#[test]
+fn http11_without_host_is_refused_with_400_and_counted() {
+    // libprocess accepts this; actix-http follows RFC 9112 and refuses it, closing
+    // the connection. Every libprocess since Mesos 1.x sends `Host`, compactor
+    // speaks HTTP/1.0 (no Host needed).
+    let rt = common::runtime();
+    spawn_sink(&rt, "sink");
+    let out = exchange_bytes(
+        rt.address(),
+        b"POST /sink/a HTTP/1.1\r\nLibprocess-From: x@1.2.3.4:5\r\n\r\n",
+    );
+    let r = parse_responses(&out);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].status, 400);
+    assert_eq!(r[0].header("Connection"), Some("close"));
+    assert_eq!(counter(&rt, "libprocess/http_bad_requests"), 1);
+    assert!(sink_got(&rt, "sink").is_empty());
+}
+
+#[test]
+fn connections_over_the_bound_are_closed_and_counted() {
+    let mut config = RuntimeConfig::local();
+    config.limits.connections_max = 1;
+    let rt = Runtime::bind(config).unwrap();
+    spawn_sink(&rt, "sink");
+    let one = b"POST /sink/a HTTP/1.1\r\nHost: t\r\nLibprocess-From: x@1.2.3.4:5\r\n\r\n";
+    let mut first = connect(rt.address());
+    first.write_all(one).unwrap();
+    let mut buf = [0u8; 1024];
+    let n = first.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 202"));
+    // The second connection is accepted and closed at once, unanswered.
+    let mut second = connect(rt.address());
+    let _ = second.write_all(one);
+    let mut rest = Vec::new();
+    match second.read_to_end(&mut rest) {
+        Ok(_) => assert!(rest.is_empty(), "{}", String::from_utf8_lossy(&rest)),
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset),
+    }
+    assert_eq!(counter(&rt, "libprocess/http_connections_refused"), 1);
+    // The admitted connection is still served.
+    first.write_all(one).unwrap();
+    let n = first.read(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 202"));
+}
+
 /// Serves a few routes for the HTTP tests.
 struct Web {
     stream: Option<StreamWriter>,

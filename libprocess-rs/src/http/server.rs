@@ -247,6 +247,9 @@ where
     }
 }
 
+/// Messages for one process, posted with one mailbox operation.
+type Batch = (Arc<dyn Slot>, Vec<Msg>);
+
 /// What the requests of one connection share.
 pub(crate) struct ConnState {
     core: Arc<Core>,
@@ -259,7 +262,7 @@ pub(crate) struct ConnState {
     /// Set while a process fed by this connection is over its mailbox bound.
     pause: RefCell<Option<Pin<Box<dyn Future<Output = ()>>>>>,
     /// Messages parsed and answered, not yet posted (one process at a time).
-    batch: RefCell<Option<(Arc<dyn Slot>, Vec<Msg>)>>,
+    batch: RefCell<Option<Batch>>,
     /// The last target: consecutive messages usually share it.
     last_slot: RefCell<Option<Arc<dyn Slot>>>,
     /// The last sender: consecutive messages usually share it, and this saves
