@@ -236,6 +236,9 @@ fn main() {
         .collect();
     let runs: usize = arg("--runs").and_then(|s| s.parse().ok()).unwrap_or(5);
     let clients: usize = arg("--clients").and_then(|s| s.parse().ok()).unwrap_or(20);
+    let io_threads: usize = arg("--io-threads")
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
 
     let flags = MasterFlags {
         // Every completed task is kept, so the document holds 10 per agent.
@@ -243,8 +246,9 @@ fn main() {
         hostname: Some("localhost".into()),
         ..MasterFlags::default()
     };
-    let master_rt =
-        Runtime::bind(RuntimeConfig::local().with_delegate("master")).expect("bind master");
+    let mut config = RuntimeConfig::local().with_delegate("master");
+    config.io_threads = io_threads;
+    let master_rt = Runtime::bind(config).expect("bind master");
     let master =
         start_master(&master_rt.handle(), MasterOptions::new(flags)).expect("start master");
     while !libprocess::block_on(master.call(|m, _| m.ready())).unwrap_or(false) {
@@ -341,6 +345,9 @@ fn main() {
         let (status, _, took) = get(addr, "/health");
         assert_eq!(status, 200);
         health.push(took.as_secs_f64() * 1000.0);
+        if took > Duration::from_secs(2) {
+            eprintln!("slow /health: {:.0} ms", took.as_secs_f64() * 1000.0);
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
     stop.store(true, Ordering::Relaxed);

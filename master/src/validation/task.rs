@@ -574,3 +574,194 @@ pub fn validate_task_group(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{HashMap, HashSet};
+
+    use super::*;
+    use crate::state::{AgentCapabilities, AgentState, FrameworkState, TaskEntry};
+    use mesos_common::ids::{AgentId, FrameworkId, TaskId};
+
+    fn framework() -> Framework {
+        Framework::new(
+            FrameworkId::new("f").unwrap(),
+            v0::FrameworkInfo::default(),
+            FrameworkState::Active,
+            None,
+            0.0,
+        )
+    }
+
+    fn agent() -> Agent {
+        Agent {
+            id: AgentId::new("a").unwrap(),
+            info: v0::SlaveInfo::default(),
+            pid: "slave(1)@127.0.0.1:5051".parse().unwrap(),
+            version: "1.11.0".into(),
+            capabilities: AgentCapabilities::default(),
+            capability_list: Vec::new(),
+            state: AgentState::Connected,
+            active: true,
+            registered_time: 0.0,
+            reregistered_time: None,
+            total: Resources::new(),
+            checkpointed: Vec::new(),
+            resource_version: None,
+            tasks: HashMap::new(),
+            killed_tasks: HashMap::new(),
+            executors: HashMap::new(),
+            used: HashMap::new(),
+            offered: Resources::new(),
+            offers: HashSet::new(),
+            observer_id: None,
+            reregistration_timer: None,
+            rendered: None,
+        }
+    }
+
+    fn resources(text: &str) -> Vec<v0::Resource> {
+        let mut r = mesos_common::resources::proto::v0::resources_to(
+            &mesos_common::resources::parse_resources(text, "*").unwrap(),
+            mesos_common::resources::ResourceFormat::PreReservationRefinement,
+        )
+        .unwrap();
+        for x in &mut r {
+            x.allocation_info = Some(v0::resource::AllocationInfo {
+                role: Some("*".into()),
+            });
+        }
+        r
+    }
+
+    fn offered(text: &str) -> Resources {
+        mesos_common::resources::proto::v0::resources_from(&resources(text)).unwrap()
+    }
+
+    fn task(id: &str) -> v0::TaskInfo {
+        v0::TaskInfo {
+            name: id.into(),
+            task_id: v0::TaskId { value: id.into() },
+            slave_id: v0::SlaveId { value: "a".into() },
+            resources: resources("cpus:1;mem:32"),
+            command: Some(v0::CommandInfo {
+                value: Some("true".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn executor(id: &str, res: &str) -> v0::ExecutorInfo {
+        v0::ExecutorInfo {
+            r#type: Some(v0::executor_info::Type::Default as i32),
+            executor_id: v0::ExecutorId { value: id.into() },
+            framework_id: Some(v0::FrameworkId { value: "f".into() }),
+            resources: resources(res),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_valid_command_task_passes() {
+        assert!(
+            validate_task(
+                &task("t"),
+                &framework(),
+                &agent(),
+                &offered("cpus:2;mem:64")
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn tasks_are_checked_in_mesos_order_with_mesos_messages() {
+        let (f, a, o) = (framework(), agent(), offered("cpus:2;mem:64"));
+        let mut dup = framework();
+        dup.tasks.insert(
+            TaskId::new("t").unwrap(),
+            TaskEntry::new(v0::Task::default(), Resources::new()),
+        );
+        assert_eq!(
+            validate_task(&task("t"), &dup, &a, &o).unwrap_err().0,
+            "Task has duplicate ID: t"
+        );
+        let mut t = task("t");
+        t.slave_id.value = "other".into();
+        assert!(
+            validate_task(&t, &f, &a, &o)
+                .unwrap_err()
+                .0
+                .contains("Task uses invalid agent other")
+        );
+        let mut t = task("t");
+        t.resources.clear();
+        assert_eq!(
+            validate_task(&t, &f, &a, &o).unwrap_err().0,
+            "Task uses no resources"
+        );
+        let mut t = task("t");
+        t.command = None;
+        assert!(
+            validate_task(&t, &f, &a, &o)
+                .unwrap_err()
+                .0
+                .contains("one (but not both)")
+        );
+        assert!(
+            validate_task(&task("t"), &f, &a, &offered("cpus:0.5;mem:64"))
+                .unwrap_err()
+                .0
+                .contains("is more than available")
+        );
+        let mut t = task("t");
+        t.limits
+            .insert("cpus".into(), v0::value::Scalar { value: 2.0 });
+        assert_eq!(
+            validate_task(&t, &f, &a, &o).unwrap_err().0,
+            "Agent is not capable of handling task resource limits"
+        );
+        let mut t = task("t");
+        t.resources[0].allocation_info = Some(v0::resource::AllocationInfo {
+            role: Some("other".into()),
+        });
+        assert!(
+            validate_task(&t, &f, &a, &o)
+                .unwrap_err()
+                .0
+                .contains("multiple allocation roles")
+        );
+    }
+
+    #[test]
+    fn task_groups_need_a_proper_executor() {
+        let (f, a, o) = (framework(), agent(), offered("cpus:4;mem:512;disk:100"));
+        let group_of = |e: &v0::ExecutorInfo| {
+            let mut group = v0::TaskGroupInfo {
+                tasks: vec![task("g1"), task("g2")],
+            };
+            for t in &mut group.tasks {
+                t.command = None;
+                t.executor = Some(e.clone());
+            }
+            group
+        };
+        let e = executor("e", "cpus:0.1;mem:32;disk:10");
+        assert!(validate_task_group(&group_of(&e), &e, &f, &a, &o).is_ok());
+        let small = executor("e", "cpus:0.001;mem:32;disk:10");
+        let err = validate_task_group(&group_of(&small), &small, &f, &a, &o).unwrap_err();
+        assert!(err.0.contains("uses less CPUs"), "{err}");
+        let no_disk = executor("e", "cpus:0.1;mem:32");
+        let err = validate_task_group(&group_of(&no_disk), &no_disk, &f, &a, &o).unwrap_err();
+        assert!(err.0.contains("uses no disk"), "{err}");
+        let mut different = group_of(&e);
+        different.tasks[1].executor = Some(executor("e", "cpus:0.2;mem:32;disk:10"));
+        let err = validate_task_group(&different, &e, &f, &a, &o).unwrap_err();
+        assert!(err.0.contains("is different from executor"), "{err}");
+        let mut dup = group_of(&e);
+        dup.tasks[1].task_id.value = "g1".into();
+        let err = validate_task_group(&dup, &e, &f, &a, &o).unwrap_err();
+        assert!(err.0.contains("Task 'g1' is invalid"), "{err}");
+    }
+}
