@@ -6,6 +6,12 @@
 //!   timed from the first send until the sink reports it has handled all N.
 //! - `round_trip`: a ping answered by a pong, one at a time (each a libprocess
 //!   message on its own connection, as libprocess does it); p50 and p99.
+//! - `raw_one_way` and `actix_ceiling`: the server side alone. A plain socket
+//!   client writes N messages exactly as libprocess encodes them (16-byte chunked
+//!   bodies) and counts the `202` answers; `raw_one_way` sends them to our sink,
+//!   `actix_ceiling` to a minimal actix-http server (same worker setup) whose
+//!   handler reads each body and answers `202` without delivering anything: what
+//!   the framework alone allows on this machine.
 //!
 //! Run: `cargo bench -p libprocess --bench remote`. The binary re-executes itself
 //! as the server. Each figure is the median of RUNS runs.
@@ -241,8 +247,96 @@ fn tcp_baseline() -> (f64, f64) {
     (p(0.50), p(0.99))
 }
 
+/// A minimal actix-http server: reads each request body, answers 202 (with the
+/// same empty chunked body our server uses after reading a body), delivers
+/// nothing. Prints its address, serves until stdin closes.
+fn ceiling_server() {
+    use actix_http::body::BodyStream;
+    use actix_http::{HttpService, KeepAlive, Request, Response, StatusCode};
+    use futures::StreamExt;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    println!("{}", listener.local_addr().unwrap());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let _entered = rt.enter();
+    let server = actix_server::Server::build()
+        .workers(1)
+        .disable_signals()
+        .listen("ceiling", listener, || {
+            HttpService::build()
+                .keep_alive(KeepAlive::Os)
+                .h1(|mut req: Request| async move {
+                    let mut payload = req.take_payload();
+                    while let Some(chunk) = payload.next().await {
+                        if chunk.is_err() {
+                            break;
+                        }
+                    }
+                    let empty = futures::stream::empty::<Result<Bytes, std::convert::Infallible>>();
+                    Ok::<_, std::convert::Infallible>(Response::with_body(
+                        StatusCode::ACCEPTED,
+                        BodyStream::new(empty),
+                    ))
+                })
+                .tcp()
+        })
+        .unwrap()
+        .run();
+    rt.spawn(server);
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+}
+
+/// Writes `n` libprocess-encoded messages to `addr` on one connection and waits
+/// for `n` answers; messages per second.
+fn raw_one_way(addr: std::net::SocketAddr, path: &str, n: u64) -> f64 {
+    use std::io::Write;
+    const PER_WRITE: u64 = 256;
+    let one = format!(
+        "POST {path} HTTP/1.1\r\nUser-Agent: libprocess/raw@127.0.0.1:1\r\n\
+         Libprocess-From: raw@127.0.0.1:1\r\nConnection: Keep-Alive\r\nHost: {addr}\r\n\
+         Transfer-Encoding: chunked\r\n\r\n10\r\n0123456789abcdef\r\n0\r\n\r\n"
+    );
+    let batch = one.repeat(PER_WRITE as usize);
+    let stream = std::net::TcpStream::connect(addr).unwrap();
+    stream.set_nodelay(true).unwrap();
+    let mut writer = stream.try_clone().unwrap();
+    let start = Instant::now();
+    let sending = std::thread::spawn(move || {
+        let mut sent = 0;
+        while sent < n {
+            writer.write_all(batch.as_bytes()).unwrap();
+            sent += PER_WRITE;
+        }
+    });
+    // Count status lines; a match may straddle two reads.
+    let needle = b"HTTP/1.1 202";
+    let mut reader = stream;
+    let mut buf = vec![0u8; 256 * 1024];
+    let mut carry: Vec<u8> = Vec::new();
+    let mut answered = 0u64;
+    let want = n.div_ceil(PER_WRITE) * PER_WRITE;
+    while answered < want {
+        let got = reader.read(&mut buf).unwrap();
+        assert!(got > 0, "server closed after {answered} answers");
+        carry.extend_from_slice(&buf[..got]);
+        answered += carry.windows(needle.len()).filter(|w| w == needle).count() as u64;
+        let keep = carry.len().min(needle.len() - 1);
+        carry.drain(..carry.len() - keep);
+    }
+    let rate = want as f64 / start.elapsed().as_secs_f64();
+    sending.join().unwrap();
+    rate
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--ceiling-server") {
+        ceiling_server();
+        return;
+    }
     let io_threads: usize = std::env::var("LIBPROCESS_BENCH_IO_THREADS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -276,6 +370,43 @@ fn main() {
             "{{\"bench\":\"one_way\",\"connections\":{conns},\"messages\":{ONE_WAY_MESSAGES},\"io_threads\":{io_threads},\"median_msgs_per_s\":{rate:.0}}}"
         );
     }
+    let sink_addr = std::net::SocketAddr::from(sink.address());
+    let sink_path = format!("/{}/m", sink.id());
+    let raw = median(
+        (0..RUNS)
+            .map(|_| raw_one_way(sink_addr, &sink_path, ONE_WAY_MESSAGES))
+            .collect(),
+    );
+    let mut ceiling = Command::new(std::env::current_exe().unwrap())
+        .arg("--ceiling-server")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the ceiling server");
+    let mut line = String::new();
+    BufReader::new(ceiling.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let ceiling_addr: std::net::SocketAddr =
+        line.trim().parse().expect("ceiling prints its address");
+    let top = median(
+        (0..RUNS)
+            .map(|_| raw_one_way(ceiling_addr, "/sink/m", ONE_WAY_MESSAGES))
+            .collect(),
+    );
+    drop(ceiling.stdin.take());
+    let _ = ceiling.wait();
+    println!(
+        "raw_one_way: a plain socket client, {ONE_WAY_MESSAGES} libprocess messages on 1 connection to our sink, median of {RUNS}: {:.2} M msg/s; actix_ceiling (minimal actix-http handler, no delivery): {:.2} M msg/s",
+        raw / 1e6,
+        top / 1e6
+    );
+    println!(
+        "{{\"bench\":\"raw_one_way\",\"connections\":1,\"messages\":{ONE_WAY_MESSAGES},\"io_threads\":{io_threads},\"median_msgs_per_s\":{raw:.0}}}"
+    );
+    println!(
+        "{{\"bench\":\"actix_ceiling\",\"connections\":1,\"messages\":{ONE_WAY_MESSAGES},\"median_msgs_per_s\":{top:.0}}}"
+    );
     let results: Vec<(f64, f64)> = (0..RUNS).map(|_| round_trip(&sink, io_threads)).collect();
     let p50 = median(results.iter().map(|r| r.0).collect());
     let p99 = median(results.iter().map(|r| r.1).collect());

@@ -499,6 +499,8 @@ impl AsyncWrite for Conn {
 /// A response body: nothing, bytes, or a process's stream (chunked on the wire).
 pub(crate) enum OutBody {
     Empty,
+    /// No bytes, framed as an empty chunked body (see [`empty_chunked`]).
+    EmptyChunked,
     Full(Bytes),
     Stream {
         chunks: mpsc::Receiver<Bytes>,
@@ -512,6 +514,7 @@ impl MessageBody for OutBody {
     fn size(&self) -> BodySize {
         match self {
             OutBody::Empty => BodySize::Sized(0),
+            OutBody::EmptyChunked => BodySize::Stream,
             OutBody::Full(b) => BodySize::Sized(b.len() as u64),
             OutBody::Stream { .. } => BodySize::Stream,
         }
@@ -522,7 +525,7 @@ impl MessageBody for OutBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Bytes, Infallible>>> {
         match self.get_mut() {
-            OutBody::Empty => Poll::Ready(None),
+            OutBody::Empty | OutBody::EmptyChunked => Poll::Ready(None),
             OutBody::Full(b) if b.is_empty() => Poll::Ready(None),
             OutBody::Full(b) => Poll::Ready(Some(Ok(std::mem::take(b)))),
             OutBody::Stream { chunks, conn } => {
@@ -579,6 +582,20 @@ fn empty(status: u16, close: bool) -> HttpResponse<OutBody> {
             .head_mut()
             .set_connection_type(ConnectionType::Close);
     }
+    response
+}
+
+/// A body-less answer framed as an empty chunked body (`0\r\n\r\n`) instead of
+/// `Content-Length: 0`. For answers that wait for a request body: actix-http
+/// shuts the connection down after a `Content-Length: 0` (or no-body) answer
+/// whenever some request body is still arriving, and with pipelining that is
+/// the *next* request's body, so a stream of libprocess messages would be cut
+/// at the first read that ends mid-message. An answer with a body goes through
+/// its streaming path, which checks for pipelined requests first.
+fn empty_chunked(status: u16) -> HttpResponse<OutBody> {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::with_body(status, OutBody::EmptyChunked);
+    response.head_mut().set_camel_case_headers(true);
     response
 }
 
@@ -723,12 +740,18 @@ fn message(core: &Arc<Core>, conn: Rc<ConnState>, mut req: HttpRequest) -> Call 
         );
         return now(empty(202, false));
     }
+    let http10 = req.version() == Version::HTTP_10;
     let core = core.clone();
     Call::Later(Box::pin(async move {
         match read_body(payload, core.limits.body_bytes_max).await {
             Ok(body) => {
                 conn.deliver(slot, Msg { from, name, body });
-                empty(202, false)
+                // HTTP/1.0 has no chunked framing.
+                if http10 {
+                    empty(202, false)
+                } else {
+                    empty_chunked(202)
+                }
             }
             Err(BodyError::TooLarge) => body_too_large(&core, conn.peer),
             // The client went away mid-body; nothing is delivered.
