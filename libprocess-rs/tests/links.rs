@@ -201,3 +201,36 @@ fn relink_uses_a_fresh_connection_and_ignores_the_old_one() {
     drop(new);
     assert_eq!(next_exit(&mut exits), agent);
 }
+
+#[test]
+fn every_io_threads_setting_serves_links_and_http_and_frees_its_port() {
+    // 0: outbound connections on the actor thread (one HTTP worker still);
+    // 2: two actix-server workers and two outbound threads.
+    let rt = runtime();
+    let (w, mut exits) = watcher(&rt, "w");
+    for io_threads in [0, 2] {
+        let mut config = libprocess::RuntimeConfig::local();
+        config.io_threads = io_threads;
+        let peer = libprocess::Runtime::bind(config).unwrap();
+        let port = peer.address().port();
+        let sink = peer.spawn("sink", Sink::default()).unwrap();
+        let hello = filters::expect_raw("hello", Pattern::Any, sink.upid());
+        link(&w, sink.upid());
+        rt.send_raw(w.upid(), sink.upid(), "hello", "x");
+        block_on(hello);
+        // Its outbound side answers too.
+        let back = filters::expect_raw("pong", Pattern::Any, w.upid());
+        peer.send_raw(sink.upid(), w.upid(), "pong", "y");
+        block_on(back);
+        let snapshot = get(peer.address(), "/metrics/snapshot", "");
+        assert_eq!(snapshot.status, 200, "io_threads {io_threads}");
+        let sink_pid = sink.upid().clone();
+        peer.shutdown();
+        assert_eq!(next_exit(&mut exits), sink_pid);
+        let mut again = libprocess::RuntimeConfig::local();
+        again.port = port;
+        libprocess::Runtime::bind(again)
+            .expect("the port is free after shutdown")
+            .shutdown();
+    }
+}
