@@ -56,14 +56,16 @@ impl AgentObserver {
     }
 
     fn ping(&mut self, ctx: &mut Context<Self>) {
+        // The timeout is armed before the ping leaves (tests that see the
+        // ping then advance the paused clock rely on it).
+        ctx.delay(self.ping_timeout, |this: &mut Self, ctx| this.timeout(ctx));
+        self.pinged = true;
         ctx.send(
             &self.agent_pid,
             &PingSlaveMessage {
                 connected: self.connected,
             },
         );
-        self.pinged = true;
-        ctx.delay(self.ping_timeout, |this: &mut Self, ctx| this.timeout(ctx));
     }
 
     fn pong(&mut self, from: Upid, _msg: PongSlaveMessage, _ctx: &mut Context<Self>) {

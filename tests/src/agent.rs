@@ -249,6 +249,24 @@ impl TestAgent {
         let mut update = head.clone();
         // The latest state travels with every retry.
         update.latest_state = self.tasks.get(&key).map(|(_, s)| *s as i32);
+        let uuid = head.uuid.clone();
+        let retry = stream.retry;
+        // The retry is scheduled before the update leaves, so a test that
+        // saw the update can advance the clock past it.
+        let retry_key = key.clone();
+        ctx.delay(retry, move |a: &mut TestAgent, ctx| {
+            let still = a
+                .streams
+                .get(&retry_key)
+                .and_then(|s| s.pending.front())
+                .is_some_and(|h| h.uuid == uuid);
+            if still {
+                if let Some(s) = a.streams.get_mut(&retry_key) {
+                    s.retry = (s.retry * 2).min(STATUS_UPDATE_RETRY_MAX);
+                }
+                a.send_head(retry_key, ctx);
+            }
+        });
         ctx.send(
             &self.master,
             &internal::StatusUpdateMessage {
@@ -256,21 +274,6 @@ impl TestAgent {
                 pid: Some(ctx.self_pid().to_string()),
             },
         );
-        let uuid = head.uuid.clone();
-        let retry = stream.retry;
-        ctx.delay(retry, move |a: &mut TestAgent, ctx| {
-            let still = a
-                .streams
-                .get(&key)
-                .and_then(|s| s.pending.front())
-                .is_some_and(|h| h.uuid == uuid);
-            if still {
-                if let Some(s) = a.streams.get_mut(&key) {
-                    s.retry = (s.retry * 2).min(STATUS_UPDATE_RETRY_MAX);
-                }
-                a.send_head(key, ctx);
-            }
-        });
     }
 
     fn acknowledgement(

@@ -386,7 +386,8 @@ impl Master {
         if f.http().is_none() {
             return;
         }
-        events::send(f, &Outgoing::Heartbeat, ctx);
+        // The next beat is scheduled before this one is sent, so whoever
+        // sees this heartbeat knows the next is already due in 15 s.
         let generation = f.generation;
         let fid = id.clone();
         let timer = ctx.delay(HEARTBEAT_INTERVAL, move |m: &mut Master, ctx| {
@@ -394,6 +395,7 @@ impl Master {
         });
         if let Some(f) = self.frameworks.get_mut(id) {
             f.heartbeat_timer = Some(timer);
+            events::send(f, &Outgoing::Heartbeat, ctx);
         }
     }
 
