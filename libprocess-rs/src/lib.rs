@@ -15,9 +15,9 @@
 //! | [`process`] | the `Process` trait and its `Install` table (messages, raw names, routes) |
 //! | [`context`] | `Context<P>`: send, reply, link, delay, spawn futures, terminate |
 //! | `actor` | the actix actor hosting a process; `LocalPid<P>` typed dispatch and call |
-//! | [`runtime`] | `Runtime`/`RuntimeConfig`/`Limits`: process table, links, local delivery, threads |
+//! | [`runtime`] | `Runtime`/`RuntimeConfig`/`Limits`/`MessageValidator`: process table, links, local delivery, threads |
 //! | `outbound` | one graceful, persistent connection per peer address; exited detection |
-//! | [`http`] | `Request`/`Response`/`Reply`/`StreamWriter`; `codec` (wire bytes), `server` |
+//! | [`http`] | `Request`/`Response`/`Reply`/`StreamWriter`; `codec` (outbound bytes), `server` (inbound, on actix-http) |
 //! | [`clock`] | the process-wide runtime clock: `Clock::pause/advance/resume`, `sleep`, `timeout` |
 //! | [`filters`] | test support: expect or drop messages between UPIDs |
 //! | [`metrics`] | counters and gauges served at `/metrics/snapshot` |
@@ -27,10 +27,13 @@
 //! # Threading
 //!
 //! Each [`Runtime`] runs all its processes on one actor thread, one handler at a
-//! time per process, and its network I/O on `io_threads` tokio threads (default 1;
-//! 0 puts I/O on the actor thread). Callers need no executor of their own:
-//! [`Runtime::bind`] starts the threads, and [`block_on`] serves plain tests.
-//! `libprocess-rs/README.md` states the delivery, link and ordering semantics.
+//! time per process. Its port is served by actix-web's HTTP/1 stack (actix-http's
+//! `H1Service` on actix-server: an acceptor thread and `max(io_threads, 1)`
+//! worker threads), and its outbound connections run on `io_threads` tokio
+//! threads (default 1; 0 puts them on the actor thread). Callers need no executor
+//! of their own: [`Runtime::bind`] starts the threads, and [`block_on`] serves
+//! plain tests. `libprocess-rs/README.md` states the delivery, link and ordering
+//! semantics, and where actix-http answers differently from libprocess.
 //!
 //! # Example
 //!

@@ -1,11 +1,13 @@
 //! The runtime: one per bound ip:port. It owns the process table, the links, the
-//! outbound connections, the metrics registry and two kinds of threads:
+//! outbound connections, the metrics registry and its threads:
 //!
 //! - one actor thread (`libprocess-actors:<port>`, an actix `System`) that runs
 //!   every process of this runtime, one handler at a time;
-//! - `io_threads` I/O threads (`libprocess-io:<port>`, a tokio runtime) that accept
-//!   connections, parse requests, write responses, run outbound connections and
-//!   await `Reply::later` futures.
+//! - the HTTP server (`http::server`): actix-server's acceptor thread and
+//!   `max(io_threads, 1)` workers running actix-http, our handler and
+//!   `Reply::later` futures;
+//! - `io_threads` tokio threads (`libprocess-io:<port>`) for outbound connections
+//!   (0: on the actor thread).
 //!
 //! A runtime is started from any thread, async or not: [`Runtime::bind`] is a plain
 //! function that starts its own threads, and nothing here needs the caller's
@@ -38,9 +40,11 @@ pub struct Limits {
     /// closes.
     pub body_bytes_max: usize,
     /// Largest request head (request line plus headers); larger gets `431`.
+    /// actix-http refuses heads over 128 KiB (or 96 fields) by itself.
     pub header_bytes_max: usize,
-    /// A client that starts a request but does not finish its head within this
-    /// time gets `408` and is disconnected (slow-loris protection).
+    /// A client that opens a connection but does not finish its first request
+    /// head within this time gets `408` and is disconnected (slow-loris
+    /// protection; actix-http's `client_request_timeout`, accurate to 0.5 s).
     pub header_read_timeout: Duration,
     /// Messages queued per peer address before new ones are dropped (and counted
     /// in `libprocess/outbound_dropped_queue_full`).
@@ -50,6 +54,8 @@ pub struct Limits {
     /// back-pressure instead of unbounded memory). Local sends never block.
     pub mailbox_messages_max: usize,
     /// Requests read ahead of their responses on one connection (pipelining).
+    /// Not used by the actix-http server, which reads at most 16 ahead; kept so
+    /// existing configurations still build.
     pub pipelined_requests_max: usize,
     /// Open inbound connections; past it new ones are closed at once.
     pub connections_max: usize,

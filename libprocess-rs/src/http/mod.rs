@@ -256,7 +256,7 @@ pub enum Reply {
 }
 
 impl Reply {
-    /// A response that a future produces (runs on the runtime's I/O threads).
+    /// A response that a future produces (runs on the HTTP server worker thread of the connection).
     pub fn later(future: impl Future<Output = Response> + Send + 'static) -> Self {
         Reply::Later(Box::pin(future))
     }
