@@ -152,8 +152,15 @@ impl Process for EmulatedAgent {
 
 /// GET `path`, reading the whole body; returns (status, bytes, elapsed).
 fn get(addr: SocketAddr, path: &str) -> (u16, usize, Duration) {
+    let (status, bytes, took, _) = get_timed(addr, path);
+    (status, bytes, took)
+}
+
+/// [`get`] that also reports how long `connect` took.
+fn get_timed(addr: SocketAddr, path: &str) -> (u16, usize, Duration, Duration) {
     let start = Instant::now();
     let mut s = TcpStream::connect(addr).expect("connect");
+    let connected = start.elapsed();
     s.set_nodelay(true).ok();
     write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n\r\n").expect("write");
     let mut r = BufReader::with_capacity(1 << 20, s);
@@ -208,7 +215,7 @@ fn get(addr: SocketAddr, path: &str) -> (u16, usize, Duration) {
         }
         total = length;
     }
-    (status, total, start.elapsed())
+    (status, total, start.elapsed(), connected)
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -342,11 +349,15 @@ fn main() {
     let mut health = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline || health.len() < 50 {
-        let (status, _, took) = get(addr, "/health");
+        let (status, _, took, connect) = get_timed(addr, "/health");
         assert_eq!(status, 200);
         health.push(took.as_secs_f64() * 1000.0);
         if took > Duration::from_secs(2) {
-            eprintln!("slow /health: {:.0} ms", took.as_secs_f64() * 1000.0);
+            eprintln!(
+                "slow /health: {:.0} ms (connect {:.0} ms)",
+                took.as_secs_f64() * 1000.0,
+                connect.as_secs_f64() * 1000.0
+            );
         }
         std::thread::sleep(Duration::from_millis(20));
     }
