@@ -28,9 +28,9 @@
 //!
 //! Each [`Runtime`] runs all its processes on one actor thread, one handler at a
 //! time per process. Its port is served by actix-web's HTTP/1 stack (actix-http's
-//! `H1Service` on actix-server: an acceptor thread and `max(io_threads, 1)`
-//! worker threads), and its outbound connections run on `io_threads` tokio
-//! threads (default 1; 0 puts them on the actor thread). Callers need no executor
+//! `H1Service` on actix-server: an acceptor thread and `io_threads` worker
+//! threads), and its outbound connections run on `io_threads` tokio threads
+//! (default 1; 0 runs all network I/O on the actor thread). Callers need no executor
 //! of their own: [`Runtime::bind`] starts the threads, and [`block_on`] serves
 //! plain tests. `libprocess-rs/README.md` states the delivery, link and ordering
 //! semantics, and where actix-http answers differently from libprocess.

@@ -4,10 +4,12 @@
 //! - one actor thread (`libprocess-actors:<port>`, an actix `System`) that runs
 //!   every process of this runtime, one handler at a time;
 //! - the HTTP server (`http::server`): actix-server's acceptor thread and
-//!   `max(io_threads, 1)` workers running actix-http, our handler and
-//!   `Reply::later` futures;
-//! - `io_threads` tokio threads (`libprocess-io:<port>`) for outbound connections
-//!   (0: on the actor thread).
+//!   `io_threads` workers running actix-http, our handler and `Reply::later`
+//!   futures;
+//! - `io_threads` tokio threads (`libprocess-io:<port>`) for outbound connections.
+//!
+//! `io_threads: 0` runs both the HTTP server (without actix-server) and the
+//! outbound connections on the actor thread.
 //!
 //! A runtime is started from any thread, async or not: [`Runtime::bind`] is a plain
 //! function that starts its own threads, and nothing here needs the caller's
@@ -129,8 +131,9 @@ pub struct RuntimeConfig {
     /// Answer `400` to a message whose sender UPID's IP differs from the
     /// connection's peer IP (`LIBPROCESS_REQUIRE_PEER_ADDRESS_IP_MATCH`).
     pub require_peer_address_ip_match: bool,
-    /// Threads for network I/O: actix-server HTTP workers (at least one) and the
-    /// tokio threads of outbound connections (0 runs those on the actor thread).
+    /// Threads for network I/O: actix-server HTTP workers and the tokio threads
+    /// of outbound connections, `io_threads` of each. 0 runs all network I/O on
+    /// the actor thread (lower latency, lower throughput).
     pub io_threads: usize,
     pub limits: Limits,
     /// Run before every protobuf message handler's decode (see [`MessageValidator`]).
@@ -656,10 +659,13 @@ impl Runtime {
             server: None,
         };
         crate::builtin::spawn_builtins(&runtime.handle)?;
-        runtime.server = Some(
+        let arbiter = core.arbiter.clone();
+        let server = if config.io_threads == 0 {
+            crate::http::server::Server::start_on_actor_thread(core, listener, &arbiter)
+        } else {
             crate::http::server::Server::start(core, listener, config.io_threads, &io)
-                .map_err(Error::Io)?,
-        );
+        };
+        runtime.server = Some(server.map_err(Error::Io)?);
         tracing::debug!(%address, %bound, "libprocess runtime started");
         Ok(runtime)
     }

@@ -204,7 +204,7 @@ fn relink_uses_a_fresh_connection_and_ignores_the_old_one() {
 
 #[test]
 fn every_io_threads_setting_serves_links_and_http_and_frees_its_port() {
-    // 0: outbound connections on the actor thread (one HTTP worker still);
+    // 0: the HTTP server and outbound connections on the actor thread;
     // 2: two actix-server workers and two outbound threads.
     let rt = runtime();
     let (w, mut exits) = watcher(&rt, "w");

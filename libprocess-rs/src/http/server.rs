@@ -58,18 +58,32 @@ const BATCH_MESSAGES_MAX: usize = 1024;
 /// so the client sees the answer instead of a reset.
 const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// After a failed `accept` (e.g. out of file descriptors), the actor-thread
+/// acceptor waits this long before trying again.
+const ACCEPT_RETRY_DELAY: Duration = Duration::from_millis(10);
+
 /// How long shutdown waits for actix-server's workers to drop their connections.
 const CONNECTIONS_CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// The running server: actix-server's handle and the count of open connections.
-pub(crate) struct Server {
-    handle: actix_server::ServerHandle,
-    open: Arc<OpenConnections>,
+/// The running server.
+pub(crate) enum Server {
+    /// actix-server: an acceptor thread and worker threads.
+    Workers {
+        handle: actix_server::ServerHandle,
+        open: Arc<OpenConnections>,
+    },
+    /// `io_threads: 0`: the same connection service, accepting on the runtime's
+    /// actor thread (no thread crossing between socket and processes; lowest
+    /// latency, lower throughput). Connections end with the actor thread.
+    OnActorThread {
+        stop: Option<tokio::sync::oneshot::Sender<()>>,
+        stopped: std::sync::mpsc::Receiver<()>,
+    },
 }
 
 /// Inbound connections open across all workers (for `Limits::connections_max`).
 #[derive(Default)]
-struct OpenConnections {
+pub(crate) struct OpenConnections {
     count: AtomicUsize,
     zero: (Mutex<()>, Condvar),
 }
@@ -128,25 +142,92 @@ impl Server {
                 tracing::error!(error = %e, "HTTP server stopped with an error");
             }
         });
-        Ok(Server { handle, open })
+        Ok(Server::Workers { handle, open })
+    }
+
+    /// Serves `listener` from the runtime's actor thread (`arbiter`).
+    pub(crate) fn start_on_actor_thread(
+        core: Arc<Core>,
+        listener: std::net::TcpListener,
+        arbiter: &actix_rt::ArbiterHandle,
+    ) -> io::Result<Server> {
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let (stopped_tx, stopped) = std::sync::mpsc::channel::<()>();
+        let (ready_tx, ready) = std::sync::mpsc::channel::<io::Result<()>>();
+        let started = arbiter.spawn_fn(move || {
+            // The connection service is not `Send`: build and run it here.
+            actix_rt::spawn(async move {
+                let open = Arc::new(OpenConnections::default());
+                let accept = match connection_factory(core, open).new_service(()).await {
+                    Ok(accept) => accept,
+                    Err(()) => {
+                        let _ =
+                            ready_tx.send(Err(io::Error::other("cannot create the HTTP service")));
+                        return;
+                    }
+                };
+                let listener = match tokio::net::TcpListener::from_std(listener) {
+                    Ok(listener) => listener,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(()));
+                let mut stop_rx = stop_rx;
+                loop {
+                    tokio::select! {
+                        _ = &mut stop_rx => break,
+                        accepted = listener.accept() => match accepted {
+                            Ok((stream, _)) => {
+                                actix_rt::spawn(accept.call(stream));
+                            }
+                            Err(e) => {
+                                // Out of file descriptors and the like: back off
+                                // briefly, keep serving.
+                                tracing::warn!(error = %e, "accept failed");
+                                tokio::time::sleep(ACCEPT_RETRY_DELAY).await;
+                            }
+                        },
+                    }
+                }
+                drop(listener);
+                let _ = stopped_tx.send(());
+            });
+        });
+        if !started {
+            return Err(io::Error::other("the actor thread is gone"));
+        }
+        ready
+            .recv()
+            .map_err(|_| io::Error::other("the HTTP service did not start"))??;
+        Ok(Server::OnActorThread {
+            stop: Some(stop),
+            stopped,
+        })
     }
 
     /// Stops accepting (the listening socket is closed when this returns) and
     /// drops every connection, waiting a bounded time for the workers to do so.
     pub(crate) fn stop(self) {
-        futures::executor::block_on(self.handle.stop(false));
-        let deadline = std::time::Instant::now() + CONNECTIONS_CLOSE_TIMEOUT;
-        let mut guard = self.open.zero.0.lock();
-        while self.open.count.load(Ordering::Acquire) > 0 {
-            if self
-                .open
-                .zero
-                .1
-                .wait_until(&mut guard, deadline)
-                .timed_out()
-            {
-                tracing::debug!("HTTP connections still closing after shutdown");
-                break;
+        match self {
+            Server::Workers { handle, open } => {
+                futures::executor::block_on(handle.stop(false));
+                let deadline = std::time::Instant::now() + CONNECTIONS_CLOSE_TIMEOUT;
+                let mut guard = open.zero.0.lock();
+                while open.count.load(Ordering::Acquire) > 0 {
+                    if open.zero.1.wait_until(&mut guard, deadline).timed_out() {
+                        tracing::debug!("HTTP connections still closing after shutdown");
+                        break;
+                    }
+                }
+            }
+            Server::OnActorThread { mut stop, stopped } => {
+                if let Some(stop) = stop.take() {
+                    let _ = stop.send(());
+                }
+                // The connections themselves end when the actor thread stops.
+                let _ = stopped.recv_timeout(CONNECTIONS_CLOSE_TIMEOUT);
             }
         }
     }
