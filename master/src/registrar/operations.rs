@@ -1,7 +1,10 @@
-//! Registry operations (Mesos `src/master/registry_operations.cpp`): pure
+//! Registry operations (Mesos `src/master/registry_operations.cpp`,
+//! `quota.cpp`'s `UpdateQuota`, `weights.cpp`'s `UpdateWeights`): pure
 //! mutations of the `Registry` protobuf. Each returns whether it changed
 //! something the caller asked for (`AdmitSlave` of an id already admitted
 //! returns false, as in Mesos), or an error when it cannot apply.
+
+use std::collections::BTreeMap;
 
 use mesos_common::proto::internal::{Registry, registry};
 use mesos_common::proto::v0;
@@ -28,8 +31,39 @@ pub enum Operation {
         unreachable: Vec<v0::SlaveId>,
         gone: Vec<v0::SlaveId>,
     },
-    /// Replace the weights.
+    /// Set the weights of the roles named (other roles keep theirs);
+    /// `Ok(false)` when nothing changed.
     UpdateWeights(Vec<v0::WeightInfo>),
+    /// Set each named role's quota; a config without guarantees and limits
+    /// removes the role's quota. Legacy `quotas` entries of those roles are
+    /// dropped, and the `QUOTA_V2` minimum capability follows whether any
+    /// config is left (so an older master refuses this registry).
+    UpdateQuota(Vec<v0::quota::QuotaConfig>),
+}
+
+/// The minimum capability a registry with `quota_configs` carries.
+pub const QUOTA_V2_CAPABILITY: &str = "QUOTA_V2";
+
+/// The checks `UpdateQuota` runs before writing (Mesos refuses to store an
+/// invalid config even though the HTTP layer validated it).
+fn check_quota_config(config: &v0::quota::QuotaConfig) -> Result<(), RegistryError> {
+    let values = |m: &BTreeMap<String, v0::value::Scalar>| {
+        m.iter()
+            .map(|(k, v)| (k.clone(), v.value))
+            .collect::<BTreeMap<_, _>>()
+    };
+    crate::allocator::validate_quota_config(
+        &config.role,
+        &values(&config.guarantees),
+        &values(&config.limits),
+    )
+    .map(|_| ())
+    .map_err(|e| {
+        RegistryError::Invalid(format!(
+            "Invalid quota config for role '{}': {e}",
+            config.role
+        ))
+    })
 }
 
 fn slaves(r: &mut Registry) -> &mut Vec<registry::Slave> {
@@ -149,10 +183,59 @@ impl Operation {
                 Ok(true)
             }
             Operation::UpdateWeights(weights) => {
-                registry.weights = weights
-                    .iter()
-                    .map(|w| registry::Weight { info: w.clone() })
-                    .collect();
+                let mut mutated = false;
+                for info in weights {
+                    match registry
+                        .weights
+                        .iter_mut()
+                        .find(|w| w.info.role == info.role)
+                    {
+                        Some(stored) => {
+                            if stored.info.weight != info.weight {
+                                stored.info = info.clone();
+                                mutated = true;
+                            }
+                        }
+                        None => {
+                            registry
+                                .weights
+                                .push(registry::Weight { info: info.clone() });
+                            mutated = true;
+                        }
+                    }
+                }
+                Ok(mutated)
+            }
+            Operation::UpdateQuota(configs) => {
+                for config in configs {
+                    check_quota_config(config)?;
+                }
+                for config in configs {
+                    let role = &config.role;
+                    let position = registry.quota_configs.iter().position(|c| &c.role == role);
+                    let is_default = config.guarantees.is_empty() && config.limits.is_empty();
+                    match (position, is_default) {
+                        (Some(i), true) => {
+                            registry.quota_configs.remove(i);
+                        }
+                        (None, true) => {}
+                        (Some(i), false) => registry.quota_configs[i] = config.clone(),
+                        (None, false) => registry.quota_configs.push(config.clone()),
+                    }
+                    #[allow(deprecated)]
+                    registry
+                        .quotas
+                        .retain(|q| q.info.role.as_ref() != Some(role));
+                }
+                let caps = &mut registry.minimum_capabilities;
+                let has = caps.iter().any(|c| c.capability == QUOTA_V2_CAPABILITY);
+                if registry.quota_configs.is_empty() {
+                    caps.retain(|c| c.capability != QUOTA_V2_CAPABILITY);
+                } else if !has {
+                    caps.push(registry::MinimumCapability {
+                        capability: QUOTA_V2_CAPABILITY.to_string(),
+                    });
+                }
                 Ok(true)
             }
         }
@@ -203,6 +286,99 @@ mod tests {
                 .apply(&mut r)
                 .is_err()
         );
+    }
+
+    fn config(
+        role: &str,
+        guarantees: &[(&str, f64)],
+        limits: &[(&str, f64)],
+    ) -> v0::quota::QuotaConfig {
+        let map = |pairs: &[(&str, f64)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v0::value::Scalar { value: *v }))
+                .collect()
+        };
+        v0::quota::QuotaConfig {
+            role: role.into(),
+            guarantees: map(guarantees),
+            limits: map(limits),
+        }
+    }
+
+    #[test]
+    fn update_quota_inserts_replaces_and_removes_with_the_capability() {
+        let mut r = Registry::default();
+        #[allow(deprecated)]
+        r.quotas.push(registry::Quota {
+            info: v0::quota::QuotaInfo {
+                role: Some("dev".into()),
+                ..Default::default()
+            },
+        });
+        Operation::UpdateQuota(vec![config("dev", &[("cpus", 1.0)], &[("cpus", 2.0)])])
+            .apply(&mut r)
+            .unwrap();
+        assert_eq!(r.quota_configs.len(), 1);
+        #[allow(deprecated)]
+        let legacy = r.quotas.len();
+        assert_eq!(legacy, 0, "the legacy entry of the role is replaced");
+        assert_eq!(r.minimum_capabilities[0].capability, "QUOTA_V2");
+        Operation::UpdateQuota(vec![config("dev", &[("cpus", 3.0)], &[])])
+            .apply(&mut r)
+            .unwrap();
+        assert_eq!(r.quota_configs.len(), 1);
+        assert_eq!(r.quota_configs[0].guarantees["cpus"].value, 3.0);
+        Operation::UpdateQuota(vec![config("dev", &[], &[])])
+            .apply(&mut r)
+            .unwrap();
+        assert!(r.quota_configs.is_empty());
+        assert!(r.minimum_capabilities.is_empty());
+    }
+
+    #[test]
+    fn update_quota_refuses_invalid_configs() {
+        let mut r = Registry::default();
+        let err = Operation::UpdateQuota(vec![config("a b", &[("cpus", 1.0)], &[])])
+            .apply(&mut r)
+            .unwrap_err();
+        assert!(matches!(err, RegistryError::Invalid(_)), "{err:?}");
+        let err = Operation::UpdateQuota(vec![config("x", &[("cpus", 2.0)], &[("cpus", 1.0)])])
+            .apply(&mut r)
+            .unwrap_err();
+        assert!(err.to_string().contains("is not contained within"), "{err}");
+        assert!(r.quota_configs.is_empty());
+    }
+
+    #[test]
+    fn update_weights_merges_and_reports_changes() {
+        let w = |role: &str, weight: f64| v0::WeightInfo {
+            role: Some(role.into()),
+            weight,
+        };
+        let mut r = Registry::default();
+        assert!(!Operation::UpdateWeights(vec![]).apply(&mut r).unwrap());
+        assert!(
+            Operation::UpdateWeights(vec![w("a", 2.0), w("b", 3.0)])
+                .apply(&mut r)
+                .unwrap()
+        );
+        assert!(
+            !Operation::UpdateWeights(vec![w("a", 2.0)])
+                .apply(&mut r)
+                .unwrap()
+        );
+        assert!(
+            Operation::UpdateWeights(vec![w("a", 5.0)])
+                .apply(&mut r)
+                .unwrap()
+        );
+        let stored: Vec<(String, f64)> = r
+            .weights
+            .iter()
+            .map(|x| (x.info.role.clone().unwrap(), x.info.weight))
+            .collect();
+        assert_eq!(stored, vec![("a".to_string(), 5.0), ("b".to_string(), 3.0)]);
     }
 
     #[test]
