@@ -312,6 +312,25 @@ impl AgentHandle {
         }
     }
 
+    /// Waits until the agent is registered with a master (RUNNING); `false`
+    /// if it terminated first.
+    pub async fn wait_registered(&self) -> bool {
+        loop {
+            let notified = self.changed.notified();
+            let mut notified = std::pin::pin!(notified);
+            notified.as_mut().enable();
+            match self.state().await {
+                Some(AgentState::Running) => return true,
+                None => return false,
+                Some(_) => {}
+            }
+            tokio::select! {
+                () = notified => {}
+                () = self.pid.terminated() => return false,
+            }
+        }
+    }
+
     /// Stops the agent process and its helpers, leaving executors running (what
     /// a crash or `kill -9` of `mesos-agent` does); a new agent on the same
     /// work directory and address recovers them.

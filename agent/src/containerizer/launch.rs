@@ -207,8 +207,12 @@ mod tests {
             ..Default::default()
         });
         let json = mesos_common::json::to_string(&i);
-        assert_eq!(parse_launch_info(&json).unwrap(), i);
-        assert_eq!(parse_launch_info_protobuf(&encode_launch_info_protobuf(&i)).unwrap(), i);
+        // JSON writes defaults (shell: true), so compare what each form reads as.
+        let from_json = parse_launch_info(&json).unwrap();
+        let from_protobuf = parse_launch_info_protobuf(&encode_launch_info_protobuf(&i)).unwrap();
+        assert_eq!(from_protobuf, i);
+        assert_eq!(mesos_common::json::to_string(&from_json), json);
+        assert_eq!(mesos_common::json::to_string(&from_protobuf), json);
         assert!(matches!(parse_launch_info_protobuf("!!"), Err(LaunchError::LaunchInfo(_))));
     }
 

@@ -108,14 +108,16 @@ impl StatusUpdateManager {
         }
     }
 
-    /// Resumes forwarding: every stream's head goes out again at once.
+    /// Resumes forwarding: every stream's head goes out again at once, except
+    /// heads already in flight since the last pause (a second `resume`, e.g.
+    /// reregistration then UpdateFrameworkMessage, must not send an update
+    /// twice; its retry timer still covers it).
     pub fn resume(&mut self, ctx: &mut Context<Self>) {
         for update in self.core.resume() {
             let framework = update.framework_id.value.clone();
             let task = update.status.task_id.value.clone();
-            let key = (framework.clone(), task.clone());
-            if let Some(timer) = self.timers.remove(&key) {
-                ctx.cancel(timer);
+            if self.timers.contains_key(&(framework.clone(), task.clone())) {
+                continue;
             }
             self.send(framework, task, update, STATUS_UPDATE_RETRY_INTERVAL_MIN, ctx);
         }
