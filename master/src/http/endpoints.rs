@@ -110,7 +110,8 @@ pub(crate) fn roles(m: &mut Master, r: Request, _c: &mut Context<Master>) -> Res
             for a in m.agents.registered.values() {
                 roles.extend(a.total.reservations().keys().map(|r| r.to_string()));
             }
-            roles.extend(m.derived.weights.keys().cloned());
+            roles.extend(m.weights.keys().cloned());
+            roles.extend(m.quotas.keys().cloned());
         }
     }
     let mut w = JsonWriter::new();
@@ -135,18 +136,24 @@ pub(crate) fn roles(m: &mut Master, r: Request, _c: &mut Context<Master>) -> Res
         for a in m.agents.registered.values() {
             reserved += &a.total.reserved(Some(role));
         }
-        let empty = Resources::new();
         w.begin_object();
         w.field_str("name", role);
-        w.field_f64(
-            "weight",
-            m.derived.weights.get(role).copied().unwrap_or(1.0),
-        );
+        w.field_f64("weight", m.weights.get(role).copied().unwrap_or(1.0));
+        let quota = m.quotas.get(role).cloned().unwrap_or_default();
+        let guarantee: Resources = quota
+            .guarantees
+            .iter()
+            .filter_map(|(n, v)| mesos_common::resources::Resource::scalar(n, v.value()).ok())
+            .collect();
         w.key("quota").begin_object();
         w.field_str("role", role);
         w.key("guarantee");
-        json::resources(&mut w, &empty);
-        w.key("limit").begin_object().end_object();
+        json::resources(&mut w, &guarantee);
+        w.key("limit").begin_object();
+        for (name, value) in quota.limits.iter() {
+            w.field_f64(name, value.value());
+        }
+        w.end_object();
         w.key("consumed");
         json::resources(&mut w, &allocated);
         w.end_object();

@@ -7,21 +7,67 @@
 //! - `state`: `/state`, built from a cheap snapshot and serialised off the
 //!   actor on a blocking thread;
 //! - `snapshot`: the immutable, `Arc`-shared copy of the model that state
-//!   documents are written from.
+//!   documents are written from;
+//! - `reservations`, `quota`, `weights`: `/reserve`, `/unreserve`,
+//!   `/create-volumes`, `/destroy-volumes`, `/quota`, `/weights` and the v1
+//!   operator calls behind them (functions returning a [`CallFuture`]).
 //!
 //! Errors are typed ([`ApiError`]) and mapped to a status in one place.
 
 mod endpoints;
 pub(crate) mod json;
+pub mod quota;
+pub mod reservations;
 pub mod scheduler;
 pub mod snapshot;
+pub mod weights;
 
 pub use scheduler::CALL_BODY_BYTES_MAX;
 mod state;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use libprocess::{Install, Request, Response};
+use mesos_common::proto::v1;
 
 use crate::master::{Leadership, Master};
+
+/// What a v1 operator call handler answers when it succeeds; the operator
+/// API dispatcher turns it into the HTTP response.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CallAnswer {
+    /// `202 Accepted`, no body (RESERVE_RESOURCES, CREATE_VOLUMES, ...).
+    Accepted,
+    /// `200 OK`, no body (UPDATE_QUOTA, UPDATE_WEIGHTS, ...).
+    Ok,
+    /// `200 OK` with this response in the content type the client accepts.
+    Response(Box<v1::master::Response>),
+}
+
+/// The result of a v1 operator call handler: ready at once for a refused
+/// call, later when the allocator or the registry had to agree.
+pub type CallFuture = Pin<Box<dyn Future<Output = Result<CallAnswer, ApiError>> + Send>>;
+
+/// A [`CallFuture`] that is already decided.
+pub(crate) fn answer_now(result: Result<CallAnswer, ApiError>) -> CallFuture {
+    Box::pin(std::future::ready(result))
+}
+
+/// A legacy endpoint's reply for a [`CallFuture`]: `Accepted` is 202,
+/// `Ok` is 200, errors map through [`ApiError::status`].
+pub(crate) fn legacy_reply(future: CallFuture) -> libprocess::Reply {
+    libprocess::Reply::later(async move {
+        match future.await {
+            Ok(CallAnswer::Accepted) => Response::accepted(),
+            Ok(CallAnswer::Ok) => Response::ok(),
+            Ok(CallAnswer::Response(r)) => {
+                Response::ok().with_body("application/json", mesos_common::json::to_vec(r.as_ref()))
+            }
+            Err(e) => e.into_response(),
+        }
+    })
+}
 
 /// Why an HTTP request failed; `status` is the one mapping to codes.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -130,4 +176,10 @@ pub(crate) fn install_routes(t: &mut Install<Master>) {
     t.route("/slaves", endpoints::slaves);
     t.route("/state-summary", endpoints::state_summary);
     t.route("/state", state::state);
+    t.route("/reserve", reservations::reserve_endpoint);
+    t.route("/unreserve", reservations::unreserve_endpoint);
+    t.route("/create-volumes", reservations::create_volumes_endpoint);
+    t.route("/destroy-volumes", reservations::destroy_volumes_endpoint);
+    t.route("/quota", quota::quota);
+    t.route("/weights", weights::weights);
 }

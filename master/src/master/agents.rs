@@ -147,7 +147,8 @@ impl Master {
         else {
             return;
         };
-        let total = parse_resources(&msg.slave.resources).unwrap_or_default();
+        let (total, checkpointed) =
+            Self::registered_resources(&id, &msg.slave.resources, &msg.checkpointed_resources);
         let agent = Agent {
             id: id.clone(),
             info: msg.slave.clone(),
@@ -160,7 +161,7 @@ impl Master {
             registered_time: task::unix_now(),
             reregistered_time: None,
             total,
-            checkpointed: msg.checkpointed_resources.clone(),
+            checkpointed,
             resource_version: msg.resource_version_uuid.clone(),
             tasks: HashMap::new(),
             killed_tasks: HashMap::new(),
@@ -398,6 +399,8 @@ impl Master {
             }
         }
         let now = task::unix_now();
+        let registered =
+            Self::registered_resources(&id, &msg.slave.resources, &msg.checkpointed_resources);
         let mut agent = Agent {
             id: id.clone(),
             info: msg.slave.clone(),
@@ -409,8 +412,8 @@ impl Master {
             active: true,
             registered_time: now,
             reregistered_time: Some(now),
-            total: parse_resources(&msg.slave.resources).unwrap_or_default(),
-            checkpointed: msg.checkpointed_resources.clone(),
+            total: registered.0,
+            checkpointed: registered.1,
             resource_version: msg.resource_version_uuid.clone(),
             tasks: HashMap::new(),
             killed_tasks: HashMap::new(),
@@ -582,7 +585,11 @@ impl Master {
             agent.capability_list = msg.agent_capabilities.clone();
             agent.resource_version = msg.resource_version_uuid.clone();
             agent.reregistered_time = Some(task::unix_now());
-            if let Ok(total) = parse_resources(&msg.slave.resources) {
+            // The master's checkpointed resources stand (the agent may have
+            // missed an update); they are sent to the agent below.
+            if let Ok((total, _)) =
+                super::operations::agent_total(&msg.slave.resources, &agent.checkpointed)
+            {
                 agent.total = total;
             }
             was_connected = agent.connected();
@@ -619,6 +626,9 @@ impl Master {
         }
         self.metrics.counters.slave_reregistrations.inc();
         self.update_agent_frameworks(&id, &msg.frameworks, ctx);
+        if !self.agents.registered[&id].capabilities.resource_provider {
+            self.send_checkpointed_resources(&id, ctx);
+        }
         self.mark_gauges_dirty(ctx);
         tracing::info!(agent = %id, %pid, "agent reregistered");
     }

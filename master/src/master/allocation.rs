@@ -81,9 +81,15 @@ impl Master {
         }
     }
 
-    pub(super) fn allocator_recover(&self, expected_agents: usize) {
+    /// After reading the registry: how many agents to expect and the quota
+    /// of each role (allocation may wait for agents when there is quota).
+    pub(super) fn allocator_recover(
+        &self,
+        expected_agents: usize,
+        quotas: std::collections::BTreeMap<String, crate::allocator::Quota>,
+    ) {
         if let Some(a) = &self.allocator {
-            a.recover(expected_agents, Default::default());
+            a.recover(expected_agents, quotas);
         }
     }
 

@@ -5,19 +5,23 @@
 //! TASK_LOST); what the operations did not use goes back to the allocator
 //! with the call's filters (Mesos `accept`, `_accept`).
 //!
-//! RESERVE, UNRESERVE, CREATE, DESTROY, GROW/SHRINK_VOLUME, CREATE/DESTROY_DISK
-//! are refused as operations that failed validation (OPERATION_ERROR to v1
-//! frameworks that asked for feedback; logged otherwise): reservations and
-//! volumes arrive with the allocator issue. Their resources stay in the
-//! implicitly declined remainder.
+//! RESERVE, UNRESERVE, CREATE, DESTROY and GROW/SHRINK_VOLUME are applied in
+//! order with the launches (`operations.rs`): later operations and tasks see
+//! the converted resources, the allocator is told the conversions
+//! (`update_allocation`), converted resources nobody used go back without a
+//! filter and the rest is declined with the call's filters. Tasks may use
+//! more copies of an offered shared volume than were offered.
+//! CREATE_DISK/DESTROY_DISK need a resource provider: refused as Mesos
+//! refuses them on agents without RESOURCE_PROVIDER.
 
 use libprocess::Context;
 use mesos_common::ids::{AgentId, ExecutorId, FrameworkId, OfferId, TaskId};
 use mesos_common::proto::{internal, v0};
-use mesos_common::resources::{self, ResourceFormat, Resources};
+use mesos_common::resources::{self, ResourceConversion, ResourceFormat, Resources};
 
 use super::Master;
 use super::events::{self, Outgoing};
+use super::operations::{AcceptState, OfferOperation};
 use crate::state::TaskEntry;
 use crate::state::task::{self, MasterUpdate};
 use crate::validation::task::{parse_resources, validate_task, validate_task_group};
@@ -111,7 +115,7 @@ impl Master {
 
     /// An operation refused at validation: OPERATION_ERROR to an HTTP
     /// framework that asked for feedback (`drop(framework, operation, ...)`).
-    fn drop_operation(
+    pub(crate) fn drop_operation(
         &self,
         fid: &FrameworkId,
         op: &v0::offer::Operation,
@@ -119,6 +123,19 @@ impl Master {
         _ctx: &Context<Self>,
     ) {
         tracing::warn!(framework = %fid, operation = ?op.r#type, %message, "dropping operation");
+        let c = &self.metrics.counters;
+        c.operations_error.inc();
+        match op.r#type.and_then(|t| OpType::try_from(t).ok()) {
+            Some(OpType::Reserve) => c.operations_reserve_error.inc(),
+            Some(OpType::Unreserve) => c.operations_unreserve_error.inc(),
+            Some(OpType::Create) => c.operations_create_error.inc(),
+            Some(OpType::Destroy) => c.operations_destroy_error.inc(),
+            Some(OpType::GrowVolume) => c.operations_grow_volume_error.inc(),
+            Some(OpType::ShrinkVolume) => c.operations_shrink_volume_error.inc(),
+            Some(OpType::CreateDisk) => c.operations_create_disk_error.inc(),
+            Some(OpType::DestroyDisk) => c.operations_destroy_disk_error.inc(),
+            _ => {}
+        }
         let Some(f) = self.frameworks.get(fid) else {
             return;
         };
@@ -269,8 +286,7 @@ impl Master {
             self.alloc_recover(fid, &agent_id, offered, None, false);
             return;
         }
-        let mut remaining = offered.clone();
-        let mut launched = Resources::new();
+        let mut state = AcceptState::new(offered);
         for mut op in accept.operations {
             let kind = op.r#type.and_then(|t| OpType::try_from(t).ok());
             match kind {
@@ -290,15 +306,7 @@ impl Master {
                     }
                     let tasks = op.launch.take().map(|l| l.task_infos).unwrap_or_default();
                     for task in tasks {
-                        self.launch_task(
-                            fid,
-                            &agent_id,
-                            &role,
-                            task,
-                            &mut remaining,
-                            &mut launched,
-                            ctx,
-                        );
+                        self.launch_task(fid, &agent_id, &role, task, &mut state, ctx);
                     }
                 }
                 Some(OpType::LaunchGroup) => {
@@ -323,30 +331,45 @@ impl Master {
                         &agent_id,
                         &role,
                         group,
-                        &mut remaining,
-                        &mut launched,
+                        &mut state.remaining,
+                        &mut state.launched,
                         ctx,
                     );
                 }
-                Some(OpType::Unknown) | None => tracing::warn!("ignoring unknown operation"),
-                Some(_) => self.drop_operation(
-                    fid,
-                    &op,
-                    "Reservation and volume operations are not supported by this master yet",
-                    ctx,
-                ),
+                Some(k) if OfferOperation::handles(k) => {
+                    self.accept_operation(fid, &agent_id, &role, &op, &mut state, ctx);
+                }
+                Some(OpType::CreateDisk | OpType::DestroyDisk) => {
+                    let agent = &self.agents.registered[&agent_id];
+                    let message = format!(
+                        "Not supported on agent {} at {} ({}) because it does not have RESOURCE_PROVIDER capability",
+                        agent.id, agent.pid, agent.info.hostname
+                    );
+                    self.drop_operation(fid, &op, &message, ctx);
+                }
+                _ => tracing::warn!("ignoring unknown operation"),
             }
         }
+        if !state.conversions.is_empty()
+            && let Some(a) = self.alloc()
+        {
+            a.update_allocation(
+                fid.clone(),
+                agent_id.clone(),
+                state.offered.clone(),
+                std::mem::take(&mut state.conversions),
+            );
+        }
+        let (converted, declined) = state.leftovers();
         if let Some(a) = self.alloc() {
             a.pause();
         }
-        if !remaining.is_empty() {
-            self.alloc_recover(fid, &agent_id, remaining, accept.filters, false);
-        }
-        if !launched.is_empty()
+        self.alloc_recover(fid, &agent_id, converted, None, false);
+        self.alloc_recover(fid, &agent_id, declined, accept.filters, false);
+        if !state.launched.is_empty()
             && let Some(a) = self.alloc()
         {
-            a.transition_offered_to_allocated(agent_id.clone(), launched);
+            a.transition_offered_to_allocated(agent_id.clone(), state.launched.clone());
         }
         if let Some(a) = self.alloc() {
             a.resume();
@@ -354,16 +377,16 @@ impl Master {
         self.mark_gauges_dirty(ctx);
     }
 
-    /// One LAUNCH task.
-    #[allow(clippy::too_many_arguments)]
+    /// One LAUNCH task, validated against what is left of the offers (with
+    /// every offered or created shared volume available, however many
+    /// copies earlier tasks took).
     fn launch_task(
         &mut self,
         fid: &FrameworkId,
         agent_id: &AgentId,
         role: &str,
         mut task: v0::TaskInfo,
-        remaining: &mut Resources,
-        launched: &mut Resources,
+        state: &mut AcceptState,
         ctx: &mut Context<Self>,
     ) {
         inject_role(&mut task.resources, role);
@@ -388,7 +411,7 @@ impl Master {
             &task,
             &self.frameworks[fid],
             &self.agents.registered[agent_id],
-            remaining,
+            &state.available_for_tasks(),
         );
         if let Err(e) = valid {
             self.send_master_update(
@@ -415,8 +438,17 @@ impl Master {
             }
         }
         self.add_task(fid, agent_id, &task, task_resources);
-        *remaining -= &consumed;
-        *launched += &consumed;
+        // Copies of shared volumes beyond those left in the offers are
+        // allocated to the framework on top of what it was offered.
+        let additional = &consumed.shared() - &state.remaining.shared();
+        if !additional.is_empty() {
+            tracing::info!(framework = %fid, agent = %agent_id, task = %task.task_id.value, %additional, "allocating additional copies of shared resources");
+            state
+                .conversions
+                .push(ResourceConversion::new(Resources::new(), additional));
+        }
+        state.remaining -= &consumed;
+        state.launched += &consumed;
         let refinement = self.agents.registered[agent_id]
             .capabilities
             .reservation_refinement;

@@ -71,6 +71,17 @@ metric_set!(Counters, Counter, counter,
     tasks_gone => "master/tasks_gone",
     tasks_gone_by_operator => "master/tasks_gone_by_operator",
     invalid_messages => "master/invalid_messages",
+    // Offer operations dropped at validation (`incrementOperationState(type,
+    // OPERATION_ERROR)`): the total and per type.
+    operations_error => "master/operations/error",
+    operations_reserve_error => "master/operations/reserve/error",
+    operations_unreserve_error => "master/operations/unreserve/error",
+    operations_create_error => "master/operations/create/error",
+    operations_destroy_error => "master/operations/destroy/error",
+    operations_grow_volume_error => "master/operations/grow_volume/error",
+    operations_shrink_volume_error => "master/operations/shrink_volume/error",
+    operations_create_disk_error => "master/operations/create_disk/error",
+    operations_destroy_disk_error => "master/operations/destroy_disk/error",
 );
 
 metric_set!(Gauges, Gauge, gauge,

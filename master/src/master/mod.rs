@@ -27,6 +27,7 @@ pub(crate) mod frameworks;
 mod launch;
 pub mod metrics;
 mod offers;
+pub(crate) mod operations;
 mod reconcile;
 mod updates;
 
@@ -123,6 +124,11 @@ pub struct Master {
     pub(crate) gauges_dirty: bool,
     /// Next number for `scheduler` stream ids in logs.
     pub(crate) stream_count: u64,
+    /// Quota per role, as stored in the registry (`crate::http::quota`).
+    pub(crate) quotas: BTreeMap<String, crate::allocator::Quota>,
+    /// Weights per role: `--weights`, replaced by the registry's when it
+    /// has any (`crate::http::weights`).
+    pub(crate) weights: BTreeMap<String, f64>,
 }
 
 impl Master {
@@ -140,7 +146,6 @@ impl Master {
         Self {
             flags,
             flag_values,
-            derived,
             info,
             ids: IdGenerator::new(master_id),
             leadership: Leadership::Leading { recovered: false },
@@ -156,6 +161,9 @@ impl Master {
             elected_time: None,
             gauges_dirty: false,
             stream_count: 0,
+            quotas: BTreeMap::new(),
+            weights: derived.weights.clone(),
+            derived,
         }
     }
 
@@ -448,7 +456,9 @@ impl Master {
                 }
             }
         }
-        self.allocator_recover(expected);
+        let quotas = self.recover_quotas(&registry);
+        self.recover_weights(&registry);
+        self.allocator_recover(expected, quotas);
         if expected > 0 {
             // Agents that do not come back within the reregistration timeout
             // are marked unreachable (`recoveredSlavesTimeout`).

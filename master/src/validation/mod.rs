@@ -9,11 +9,15 @@
 //! - `agent`: `validation::master::message::{registerSlave, reregisterSlave}`;
 //! - `task`: tasks, executors and task groups against their framework, agent
 //!   and the offered resources;
-//! - `offer`: the offers of one ACCEPT/DECLINE.
+//! - `offer`: the offers of one ACCEPT/DECLINE;
+//! - `operation`: RESERVE, UNRESERVE, CREATE, DESTROY, GROW/SHRINK_VOLUME
+//!   and the resource checks under them (`validation::operation`,
+//!   `validation::resource`).
 
 pub mod agent;
 pub mod framework;
 pub mod offer;
+pub mod operation;
 pub mod scheduler;
 pub mod task;
 
