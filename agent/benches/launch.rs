@@ -26,7 +26,9 @@ use mesos_common::proto::internal::{
     MasterSlaveConnection, RegisterSlaveMessage, RunTaskMessage, ShutdownFrameworkMessage,
     SlaveRegisteredMessage, StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
 };
-use mesos_common::proto::v0::{CommandInfo, FrameworkId, FrameworkInfo, SlaveId, TaskId, TaskInfo, TaskState};
+use mesos_common::proto::v0::{
+    CommandInfo, FrameworkId, FrameworkInfo, SlaveId, TaskId, TaskInfo, TaskState,
+};
 
 /// Tasks launched one at a time after the burst, for the idle-agent latency.
 const SINGLE_TASKS: usize = 20;
@@ -37,30 +39,46 @@ struct BenchMaster {
 
 impl Process for BenchMaster {
     fn install(t: &mut Install<Self>) {
-        t.message(|_: &mut BenchMaster, from: Upid, _: RegisterSlaveMessage, ctx: &mut Context<BenchMaster>| {
-            ctx.send(
-                &from,
-                &SlaveRegisteredMessage {
-                    slave_id: SlaveId { value: "bench-S0".into() },
-                    connection: Some(MasterSlaveConnection {
-                        total_ping_timeout_seconds: Some(3600.0),
-                    }),
-                },
-            );
-        })
-        .message(|m: &mut BenchMaster, from: Upid, msg: StatusUpdateMessage, ctx: &mut Context<BenchMaster>| {
-            let u = msg.update;
-            let _ = m.events.send((u.status.task_id.value.clone(), u.status.state, Instant::now()));
-            ctx.send(
-                &from,
-                &StatusUpdateAcknowledgementMessage {
-                    slave_id: u.slave_id.clone().unwrap_or_default(),
-                    framework_id: u.framework_id.clone(),
-                    task_id: u.status.task_id.clone(),
-                    uuid: u.uuid.clone().unwrap_or_default(),
-                },
-            );
-        });
+        t.message(
+            |_: &mut BenchMaster,
+             from: Upid,
+             _: RegisterSlaveMessage,
+             ctx: &mut Context<BenchMaster>| {
+                ctx.send(
+                    &from,
+                    &SlaveRegisteredMessage {
+                        slave_id: SlaveId {
+                            value: "bench-S0".into(),
+                        },
+                        connection: Some(MasterSlaveConnection {
+                            total_ping_timeout_seconds: Some(3600.0),
+                        }),
+                    },
+                );
+            },
+        )
+        .message(
+            |m: &mut BenchMaster,
+             from: Upid,
+             msg: StatusUpdateMessage,
+             ctx: &mut Context<BenchMaster>| {
+                let u = msg.update;
+                let _ = m.events.send((
+                    u.status.task_id.value.clone(),
+                    u.status.state,
+                    Instant::now(),
+                ));
+                ctx.send(
+                    &from,
+                    &StatusUpdateAcknowledgementMessage {
+                        slave_id: u.slave_id.clone().unwrap_or_default(),
+                        framework_id: u.framework_id.clone(),
+                        task_id: u.status.task_id.clone(),
+                        uuid: u.uuid.clone().unwrap_or_default(),
+                    },
+                );
+            },
+        );
     }
 }
 
@@ -70,7 +88,10 @@ struct Args {
 }
 
 fn args() -> Args {
-    let mut a = Args { tasks: 1000, runs: 3 };
+    let mut a = Args {
+        tasks: 1000,
+        runs: 3,
+    };
     let argv: Vec<String> = std::env::args().collect();
     let mut i = 1;
     while i < argv.len() {
@@ -123,10 +144,16 @@ struct RunFigures {
 fn run_once(n: usize, round: usize) -> RunFigures {
     let (tx, rx) = mpsc::channel();
     let master_rt = Runtime::bind(RuntimeConfig::local()).expect("bind");
-    let master = master_rt.spawn("master", BenchMaster { events: tx }).expect("master");
-    let work = std::env::temp_dir().join(format!("mesos-launch-bench-{}-{round}", std::process::id()));
+    let master = master_rt
+        .spawn("master", BenchMaster { events: tx })
+        .expect("master");
+    let work =
+        std::env::temp_dir().join(format!("mesos-launch-bench-{}-{round}", std::process::id()));
     let _ = std::fs::remove_dir_all(&work);
-    let mut flags = AgentFlags::for_embedding(work.display().to_string(), master.upid().address().to_string());
+    let mut flags = AgentFlags::for_embedding(
+        work.display().to_string(),
+        master.upid().address().to_string(),
+    );
     flags.ip = Some("127.0.0.1".into());
     flags.port = 0;
     flags.launcher_dir = Some(launcher_dir());
@@ -135,13 +162,19 @@ fn run_once(n: usize, round: usize) -> RunFigures {
     flags.registration_backoff_factor = mesos_common::units::Duration::from_millis(1);
     let agent_rt = Runtime::bind(runtime_config(&flags).expect("config")).expect("bind");
     let agent = Agent::spawn(&agent_rt.handle(), flags).expect("agent");
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
-    rt.block_on(agent.wait_state(|s| s["id"].is_string())).expect("registered");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
+    rt.block_on(agent.wait_state(|s| s["id"].is_string()))
+        .expect("registered");
 
     let framework_info = FrameworkInfo {
         user: String::new(),
         name: "bench".into(),
-        id: Some(FrameworkId { value: "bench-F".into() }),
+        id: Some(FrameworkId {
+            value: "bench-F".into(),
+        }),
         roles: vec!["*".into()],
         ..Default::default()
     };
@@ -152,8 +185,12 @@ fn run_once(n: usize, round: usize) -> RunFigures {
         let task = TaskInfo {
             name: id.clone(),
             task_id: TaskId { value: id.clone() },
-            slave_id: SlaveId { value: "bench-S0".into() },
-            resources: vec![mesos_agent::protobuf_utils::scalar_resource("cpus", 0.01, None)],
+            slave_id: SlaveId {
+                value: "bench-S0".into(),
+            },
+            resources: vec![mesos_agent::protobuf_utils::scalar_resource(
+                "cpus", 0.01, None,
+            )],
             command: Some(CommandInfo {
                 value: Some("sleep 3600".into()),
                 ..Default::default()
@@ -175,7 +212,9 @@ fn run_once(n: usize, round: usize) -> RunFigures {
     let mut latencies = Vec::with_capacity(n);
     let mut last = start;
     while latencies.len() < n {
-        let (task, state, at) = rx.recv_timeout(Duration::from_secs(600)).expect("updates keep coming");
+        let (task, state, at) = rx
+            .recv_timeout(Duration::from_secs(600))
+            .expect("updates keep coming");
         if state == TaskState::TaskRunning as i32 {
             latencies.push(at.duration_since(sent[&task]).as_secs_f64() * 1000.0);
             last = at;
@@ -192,8 +231,12 @@ fn run_once(n: usize, round: usize) -> RunFigures {
         let task = TaskInfo {
             name: id.clone(),
             task_id: TaskId { value: id.clone() },
-            slave_id: SlaveId { value: "bench-S0".into() },
-            resources: vec![mesos_agent::protobuf_utils::scalar_resource("cpus", 0.01, None)],
+            slave_id: SlaveId {
+                value: "bench-S0".into(),
+            },
+            resources: vec![mesos_agent::protobuf_utils::scalar_resource(
+                "cpus", 0.01, None,
+            )],
             command: Some(CommandInfo {
                 value: Some("sleep 3600".into()),
                 ..Default::default()
@@ -212,7 +255,9 @@ fn run_once(n: usize, round: usize) -> RunFigures {
             },
         );
         loop {
-            let (task, state, when) = rx.recv_timeout(Duration::from_secs(600)).expect("updates keep coming");
+            let (task, state, when) = rx
+                .recv_timeout(Duration::from_secs(600))
+                .expect("updates keep coming");
             if task == id && state == TaskState::TaskRunning as i32 {
                 single.push(when.duration_since(at).as_secs_f64() * 1000.0);
                 break;
@@ -223,7 +268,9 @@ fn run_once(n: usize, round: usize) -> RunFigures {
         master.upid(),
         agent.upid(),
         &ShutdownFrameworkMessage {
-            framework_id: FrameworkId { value: "bench-F".into() },
+            framework_id: FrameworkId {
+                value: "bench-F".into(),
+            },
         },
     );
     rt.block_on(agent.wait_state(|s| s["frameworks"].as_array().is_some_and(|f| f.is_empty())))
@@ -266,7 +313,12 @@ fn main() {
     let mut medians: Vec<f64> = figures.iter().map(|f| f.latency_median_ms).collect();
     let mut p99s: Vec<f64> = figures.iter().map(|f| f.latency_p99_ms).collect();
     let mut singles: Vec<f64> = figures.iter().map(|f| f.single_median_ms).collect();
-    let (rate, total, lat, p99) = (median(&mut rates), median(&mut totals), median(&mut medians), median(&mut p99s));
+    let (rate, total, lat, p99) = (
+        median(&mut rates),
+        median(&mut totals),
+        median(&mut medians),
+        median(&mut p99s),
+    );
     let single = median(&mut singles);
     let mesos_rate = 1000.0 / 30.7;
     println!(

@@ -110,7 +110,9 @@ pub fn read_message<M: prost::Message + Default>(path: &Path) -> Result<Option<M
             torn.map_or(0, |at| bytes.len() - at)
         )));
     }
-    M::decode(records[0]).map(Some).map_err(|e| bad(e.to_string()))
+    M::decode(records[0])
+        .map(Some)
+        .map_err(|e| bad(e.to_string()))
 }
 
 /// Reads a text file, trimmed; `None` when it does not exist.
@@ -175,7 +177,10 @@ pub fn read_records<M: prost::Message + Default>(path: &Path) -> Result<Vec<M>, 
         .collect::<Result<Vec<M>, _>>()?;
     if let Some(at) = torn {
         tracing::warn!(path = %path.display(), at, "truncating a torn record");
-        let f = OpenOptions::new().write(true).open(path).map_err(io_err(path))?;
+        let f = OpenOptions::new()
+            .write(true)
+            .open(path)
+            .map_err(io_err(path))?;
         f.set_len(at as u64).map_err(io_err(path))?;
     }
     Ok(decoded)
@@ -208,9 +213,7 @@ impl RecordLog {
     /// Appends one record in a single write.
     pub fn append(&mut self, message: &impl prost::Message) -> Result<(), AgentError> {
         let framed = frame(message);
-        self.file
-            .write_all(&framed)
-            .map_err(io_err(&self.path))
+        self.file.write_all(&framed).map_err(io_err(&self.path))
     }
 
     pub fn path(&self) -> &Path {
@@ -255,7 +258,10 @@ mod tests {
         assert_eq!(&bytes[..4], &8u32.to_ne_bytes());
         assert_eq!(&bytes[4..], b"\x0a\x06F-0001");
         assert_eq!(read_message::<v0::FrameworkId>(&path).unwrap(), Some(info));
-        assert_eq!(read_message::<v0::FrameworkId>(&dir.join("none")).unwrap(), None);
+        assert_eq!(
+            read_message::<v0::FrameworkId>(&dir.join("none")).unwrap(),
+            None
+        );
         fs::remove_dir_all(dir).unwrap();
     }
 

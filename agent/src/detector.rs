@@ -22,7 +22,9 @@ pub type Detection = Pin<Box<dyn Future<Output = Result<Option<Upid>, DetectorEr
 pub enum DetectorError {
     #[error("empty --master")]
     Empty,
-    #[error("'{0}' needs the ZooKeeper detector, which mesos-rs replaces with etcd:// (the HA issue)")]
+    #[error(
+        "'{0}' needs the ZooKeeper detector, which mesos-rs replaces with etcd:// (the HA issue)"
+    )]
     ZooKeeper(String),
     #[error("'{0}' needs the etcd detector, which is not available in this build")]
     Etcd(String),
@@ -118,7 +120,13 @@ pub fn parse_masters(text: &str) -> Result<Vec<Upid>, DetectorError> {
         .filter(|s| !s.is_empty())
         .map(parse_one)
         .collect::<Result<Vec<_>, _>>()
-        .and_then(|v| if v.is_empty() { Err(DetectorError::Empty) } else { Ok(v) })
+        .and_then(|v| {
+            if v.is_empty() {
+                Err(DetectorError::Empty)
+            } else {
+                Ok(v)
+            }
+        })
 }
 
 fn parse_one(text: &str) -> Result<Upid, DetectorError> {
@@ -144,10 +152,19 @@ mod tests {
         let two = parse_masters("master@10.0.0.1:5050, 10.0.0.2:5050").unwrap();
         assert_eq!(two.len(), 2);
         assert_eq!(two[1].to_string(), "master@10.0.0.2:5050");
-        assert!(matches!(parse_masters("zk://h:2181/mesos"), Err(DetectorError::ZooKeeper(_))));
+        assert!(matches!(
+            parse_masters("zk://h:2181/mesos"),
+            Err(DetectorError::ZooKeeper(_))
+        ));
         assert!(matches!(parse_masters(""), Err(DetectorError::Empty)));
-        assert!(matches!(parse_masters("nohostport"), Err(DetectorError::Address { .. })));
-        assert!(matches!(parse_masters("file:///does/not/exist"), Err(DetectorError::File { .. })));
+        assert!(matches!(
+            parse_masters("nohostport"),
+            Err(DetectorError::Address { .. })
+        ));
+        assert!(matches!(
+            parse_masters("file:///does/not/exist"),
+            Err(DetectorError::File { .. })
+        ));
     }
 
     #[test]

@@ -34,9 +34,8 @@ impl HostFacts {
             .max(1) as f64;
         let mem = procfs::Meminfo::current()
             .map_err(|e| AgentError::Discovery(format!("/proc/meminfo: {e}")))?;
-        let stat = rustix::fs::statvfs(work_dir).map_err(|e| {
-            AgentError::Discovery(format!("statvfs '{}': {e}", work_dir.display()))
-        })?;
+        let stat = rustix::fs::statvfs(work_dir)
+            .map_err(|e| AgentError::Discovery(format!("statvfs '{}': {e}", work_dir.display())))?;
         let disk_bytes = stat.f_blocks.saturating_mul(stat.f_frsize);
         Ok(HostFacts {
             cpus,
@@ -106,7 +105,10 @@ mod tests {
         assert_eq!(r.cpus(), Some(2.0));
         assert_eq!(r.mem().map(|b| b.megabytes()), Some(15 * 1024));
         assert_eq!(r.disk().map(|b| b.megabytes()), Some(95 * 1024));
-        assert_eq!(r.ports().map(|p| p.to_string()).as_deref(), Some("[31000-32000]"));
+        assert_eq!(
+            r.ports().map(|p| p.to_string()).as_deref(),
+            Some("[31000-32000]")
+        );
         let all = complete(None, "*", &FACTS).unwrap();
         assert_eq!(all.cpus(), Some(8.0));
     }
@@ -123,7 +125,10 @@ mod tests {
     fn bad_resources_are_typed_errors() {
         for bad in ["cpus:-1", "cpus:abc", "ports:[10-5]", "mem", "cpus(:1"] {
             assert!(
-                matches!(complete(Some(bad), "*", &FACTS), Err(AgentError::Resources(_))),
+                matches!(
+                    complete(Some(bad), "*", &FACTS),
+                    Err(AgentError::Resources(_))
+                ),
                 "{bad}"
             );
         }

@@ -67,7 +67,11 @@ impl Process for Files {
 
 fn normalize_virtual(path: &str) -> String {
     let trimmed = path.trim_end_matches('/');
-    if trimmed.is_empty() { "/".into() } else { trimmed.to_string() }
+    if trimmed.is_empty() {
+        "/".into()
+    } else {
+        trimmed.to_string()
+    }
 }
 
 impl Files {
@@ -76,7 +80,8 @@ impl Files {
     pub fn attach(&mut self, real: &Path, virtual_path: &str) -> Result<(), FilesError> {
         let canonical = std::fs::canonicalize(real)
             .map_err(|e| FilesError::Invalid(format!("cannot attach '{}': {e}", real.display())))?;
-        self.paths.insert(normalize_virtual(virtual_path), canonical);
+        self.paths
+            .insert(normalize_virtual(virtual_path), canonical);
         Ok(())
     }
 
@@ -114,7 +119,9 @@ impl Files {
                             .find_map(|a| std::fs::canonicalize(a).ok())
                             .is_some_and(|real| real.starts_with(root));
                         if !inside || rest.split('/').any(|c| c == "..") {
-                            return Err(FilesError::Invalid(format!("'{path}' is inaccessible.\n")));
+                            return Err(FilesError::Invalid(format!(
+                                "'{path}' is inaccessible.\n"
+                            )));
                         }
                         return Err(FilesError::NotFound);
                     }
@@ -150,7 +157,9 @@ impl Files {
         let virtual_base = normalize_virtual(path);
         for entry in dir.flatten().take(FILES_BROWSE_ENTRIES_MAX) {
             let full = entry.path();
-            let Ok(meta) = std::fs::metadata(&full) else { continue };
+            let Ok(meta) = std::fs::metadata(&full) else {
+                continue;
+            };
             let name = entry.file_name().to_string_lossy().into_owned();
             let vpath = if virtual_base == "/" {
                 format!("/{name}")
@@ -163,19 +172,31 @@ impl Files {
     }
 
     /// `/files/read`: `(file size, data)`; `offset` -1 asks only for the size.
-    pub fn read(&self, path: &str, offset: i64, length: Option<u64>) -> Result<(u64, Vec<u8>), FilesError> {
+    pub fn read(
+        &self,
+        path: &str,
+        offset: i64,
+        length: Option<u64>,
+    ) -> Result<(u64, Vec<u8>), FilesError> {
         let real = self.resolve(path)?;
         if real.is_dir() {
             return Err(FilesError::Invalid("Cannot read a directory.\n".into()));
         }
         let mut file = std::fs::File::open(&real).map_err(|e| {
-            FilesError::Internal(format!("Failed to open file at '{}': {e}.\n", real.display()))
+            FilesError::Internal(format!(
+                "Failed to open file at '{}': {e}.\n",
+                real.display()
+            ))
         })?;
         let size = file
             .metadata()
             .map_err(|e| FilesError::Internal(e.to_string()))?
             .len();
-        let (offset, length) = if offset == -1 { (0, Some(0)) } else { (offset as u64, length) };
+        let (offset, length) = if offset == -1 {
+            (0, Some(0))
+        } else {
+            (offset as u64, length)
+        };
         if offset >= size {
             return Ok((size, Vec::new()));
         }
@@ -266,7 +287,10 @@ impl Files {
                     .unwrap_or_default();
                 Response::ok()
                     .with_body(content_type_for(&real), data)
-                    .with_header("Content-Disposition", format!("attachment; filename={name}"))
+                    .with_header(
+                        "Content-Disposition",
+                        format!("attachment; filename={name}"),
+                    )
             }
             Err(e) => Response::error(500, format!("Failed to read '{}': {e}\n", real.display())),
         }
@@ -362,7 +386,9 @@ mod tests {
         std::os::unix::fs::symlink("../secret", sandbox.join("relative-escape")).unwrap();
         std::os::unix::fs::symlink("stdout", sandbox.join("inside")).unwrap();
         let mut files = Files::default();
-        files.attach(&sandbox, "/frameworks/f/executors/e/runs/latest").unwrap();
+        files
+            .attach(&sandbox, "/frameworks/f/executors/e/runs/latest")
+            .unwrap();
         (root, files)
     }
 
@@ -375,12 +401,20 @@ mod tests {
         assert_eq!(files.read(v, -1, None).unwrap(), (11, Vec::new()));
         assert_eq!(files.read(v, 100, None).unwrap(), (11, Vec::new()));
         assert_eq!(
-            files.read("/frameworks/f/executors/e/runs/latest/inside", 0, None).unwrap().1,
+            files
+                .read("/frameworks/f/executors/e/runs/latest/inside", 0, None)
+                .unwrap()
+                .1,
             b"hello world"
         );
-        let listing = files.browse("/frameworks/f/executors/e/runs/latest").unwrap();
+        let listing = files
+            .browse("/frameworks/f/executors/e/runs/latest")
+            .unwrap();
         let names: Vec<&str> = listing.iter().filter_map(|e| e["path"].as_str()).collect();
-        assert!(names.contains(&"/frameworks/f/executors/e/runs/latest/stdout"), "{names:?}");
+        assert!(
+            names.contains(&"/frameworks/f/executors/e/runs/latest/stdout"),
+            "{names:?}"
+        );
         let sub = listing
             .iter()
             .find(|e| e["path"].as_str().unwrap().ends_with("/sub"))
@@ -393,12 +427,24 @@ mod tests {
     fn escapes_are_refused() {
         let (root, files) = sandbox();
         let base = "/frameworks/f/executors/e/runs/latest";
-        for bad in ["/../secret", "/escape", "/relative-escape", "/sub/../../secret", "/../nothing"] {
+        for bad in [
+            "/../secret",
+            "/escape",
+            "/relative-escape",
+            "/sub/../../secret",
+            "/../nothing",
+        ] {
             let err = files.read(&format!("{base}{bad}"), 0, None).unwrap_err();
             assert_eq!(err.status(), 400, "{bad}: {err:?}");
         }
-        assert_eq!(files.read("/not/attached", 0, None).unwrap_err(), FilesError::NotFound);
-        assert_eq!(files.read(&format!("{base}/missing"), 0, None).unwrap_err(), FilesError::NotFound);
+        assert_eq!(
+            files.read("/not/attached", 0, None).unwrap_err(),
+            FilesError::NotFound
+        );
+        assert_eq!(
+            files.read(&format!("{base}/missing"), 0, None).unwrap_err(),
+            FilesError::NotFound
+        );
         assert_eq!(files.read(base, 0, None).unwrap_err().status(), 400);
         std::fs::remove_dir_all(root).unwrap();
     }

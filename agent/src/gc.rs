@@ -40,7 +40,12 @@ impl Process for GarbageCollector {
 }
 
 impl GarbageCollector {
-    pub fn new(work_dir: PathBuf, gc_delay: Duration, headroom: f64, disk_watch_interval: Duration) -> Self {
+    pub fn new(
+        work_dir: PathBuf,
+        gc_delay: Duration,
+        headroom: f64,
+        disk_watch_interval: Duration,
+    ) -> Self {
         GarbageCollector {
             work_dir,
             gc_delay,
@@ -113,8 +118,12 @@ impl GarbageCollector {
         ctx.spawn(work, |_, (path, result), _| match result {
             Ok(Ok(())) => tracing::info!(path = %path.display(), "garbage collected"),
             Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Ok(Err(e)) => tracing::warn!(path = %path.display(), error = %e, "garbage collection failed"),
-            Err(e) => tracing::warn!(path = %path.display(), error = %e, "garbage collection task failed"),
+            Ok(Err(e)) => {
+                tracing::warn!(path = %path.display(), error = %e, "garbage collection failed")
+            }
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "garbage collection task failed")
+            }
         });
     }
 
@@ -131,12 +140,18 @@ impl GarbageCollector {
         if let Some(usage) = Self::disk_usage(&self.work_dir) {
             let age = max_age(self.gc_delay, self.headroom, usage);
             if age < self.gc_delay {
-                tracing::info!(usage, ?age, "disk usage is high; pruning sandboxes older than the max age");
+                tracing::info!(
+                    usage,
+                    ?age,
+                    "disk usage is high; pruning sandboxes older than the max age"
+                );
                 self.prune(age, ctx);
             }
         }
         let interval = self.disk_watch_interval;
-        ctx.delay(interval, |gc: &mut GarbageCollector, ctx| gc.watch_disk(ctx));
+        ctx.delay(interval, |gc: &mut GarbageCollector, ctx| {
+            gc.watch_disk(ctx)
+        });
     }
 }
 

@@ -34,12 +34,18 @@ pub fn init_logging() {
 }
 
 fn version_line(program: &str) -> String {
-    format!("{program} {MESOS_VERSION} (mesos-rs {})", env!("CARGO_PKG_VERSION"))
+    format!(
+        "{program} {MESOS_VERSION} (mesos-rs {})",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 /// `mesos-agent`'s main; returns the process exit code.
 pub fn agent_main() -> i32 {
-    let loaded = match FlagsLoader::new().env_prefix("MESOS_").load_from_process::<AgentFlags>() {
+    let loaded = match FlagsLoader::new()
+        .env_prefix("MESOS_")
+        .load_from_process::<AgentFlags>()
+    {
         Ok(l) => l,
         Err(e) => {
             eprintln!("{e}\n\nSee --help for the list of flags");
@@ -81,7 +87,10 @@ pub fn agent_main() -> i32 {
         }
     };
     tracing::info!(agent = %agent.upid(), "agent started");
-    let signals = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let signals = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the signal handler: {e}");
@@ -213,11 +222,17 @@ pub fn containerizer_main() -> i32 {
             1
         }
         Some("--help") | Some("help") => {
-            println!("Usage: {} launch --launch_info=<JSON ContainerLaunchInfo | file:///path>", args[0]);
+            println!(
+                "Usage: {} launch --launch_info=<JSON ContainerLaunchInfo | file:///path>",
+                args[0]
+            );
             0
         }
         _ => {
-            eprintln!("Usage: {} launch --launch_info=<JSON ContainerLaunchInfo | file:///path>", args[0]);
+            eprintln!(
+                "Usage: {} launch --launch_info=<JSON ContainerLaunchInfo | file:///path>",
+                args[0]
+            );
             1
         }
     }

@@ -90,7 +90,12 @@ pub fn executors_dir(root: &Path, agent_id: &str, framework_id: &str) -> PathBuf
     framework_path(root, agent_id, framework_id).join(EXECUTORS_DIR)
 }
 
-pub fn executor_path(root: &Path, agent_id: &str, framework_id: &str, executor_id: &str) -> PathBuf {
+pub fn executor_path(
+    root: &Path,
+    agent_id: &str,
+    framework_id: &str,
+    executor_id: &str,
+) -> PathBuf {
     executors_dir(root, agent_id, framework_id).join(executor_id)
 }
 
@@ -149,14 +154,21 @@ pub fn parse_executor_run_path(root: &Path, dir: &Path) -> Option<ExecutorRunPat
     let rel = dir.strip_prefix(root).ok()?;
     let parts: Vec<&str> = rel.iter().filter_map(|p| p.to_str()).collect();
     match parts.as_slice() {
-        [SLAVES_DIR, a, FRAMEWORKS_DIR, f, EXECUTORS_DIR, e, EXECUTOR_RUNS_DIR, c] => {
-            Some(ExecutorRunPath {
-                agent_id: a.to_string(),
-                framework_id: f.to_string(),
-                executor_id: e.to_string(),
-                container_id: c.to_string(),
-            })
-        }
+        [
+            SLAVES_DIR,
+            a,
+            FRAMEWORKS_DIR,
+            f,
+            EXECUTORS_DIR,
+            e,
+            EXECUTOR_RUNS_DIR,
+            c,
+        ] => Some(ExecutorRunPath {
+            agent_id: a.to_string(),
+            framework_id: f.to_string(),
+            executor_id: e.to_string(),
+            container_id: c.to_string(),
+        }),
         _ => None,
     }
 }
@@ -236,8 +248,15 @@ pub fn task_info_path(
     container_id: &str,
     task_id: &str,
 ) -> PathBuf {
-    task_path(meta, agent_id, framework_id, executor_id, container_id, task_id)
-        .join(TASK_INFO_FILE)
+    task_path(
+        meta,
+        agent_id,
+        framework_id,
+        executor_id,
+        container_id,
+        task_id,
+    )
+    .join(TASK_INFO_FILE)
 }
 
 pub fn task_updates_path(
@@ -248,8 +267,15 @@ pub fn task_updates_path(
     container_id: &str,
     task_id: &str,
 ) -> PathBuf {
-    task_path(meta, agent_id, framework_id, executor_id, container_id, task_id)
-        .join(TASK_UPDATES_FILE)
+    task_path(
+        meta,
+        agent_id,
+        framework_id,
+        executor_id,
+        container_id,
+        task_id,
+    )
+    .join(TASK_UPDATES_FILE)
 }
 
 /// The virtual path `/files` attaches an executor's latest sandbox under

@@ -118,7 +118,7 @@ pub fn create_task(info: &TaskInfo, state: TaskState, framework_id: &FrameworkId
         discovery: info.discovery.clone(),
         container: info.container.clone(),
         health_check: info.health_check.clone(),
-        kill_policy: info.kill_policy.clone(),
+        kill_policy: info.kill_policy,
         limits: info.limits.clone(),
         ..Default::default()
     }
@@ -172,6 +172,12 @@ pub fn scalar_resource(name: &str, value: f64, role: Option<&str>) -> v0::Resour
     }
 }
 
+/// `ExecutorInfo.source` (deprecated in Mesos, still shown by `/state`).
+#[allow(deprecated)]
+pub fn executor_source(info: &mesos_common::proto::v0::ExecutorInfo) -> String {
+    info.source.clone().unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,10 +190,4 @@ mod tests {
         assert!(!is_terminal_state(TaskState::TaskKilling));
         assert!(!is_terminal_state(TaskState::TaskUnreachable));
     }
-}
-
-/// `ExecutorInfo.source` (deprecated in Mesos, still shown by `/state`).
-#[allow(deprecated)]
-pub fn executor_source(info: &mesos_common::proto::v0::ExecutorInfo) -> String {
-    info.source.clone().unwrap_or_default()
 }

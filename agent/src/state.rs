@@ -126,10 +126,14 @@ pub fn recover(meta: &Path, strict: bool) -> Result<RecoveredState, AgentError> 
         state.errors = r.errors;
         return Ok(state);
     };
-    let info: Option<SlaveInfo> = r.check(read_message(&paths::slave_info_path(meta, &agent_id)))?;
+    let info: Option<SlaveInfo> =
+        r.check(read_message(&paths::slave_info_path(meta, &agent_id)))?;
     if info.is_none() {
         // The agent died before registering: nothing to recover.
-        tracing::info!(agent_id, "no slave.info checkpointed; starting as a new agent");
+        tracing::info!(
+            agent_id,
+            "no slave.info checkpointed; starting as a new agent"
+        );
         state.errors = r.errors;
         return Ok(state);
     }
@@ -144,7 +148,11 @@ pub fn recover(meta: &Path, strict: bool) -> Result<RecoveredState, AgentError> 
             &agent_id,
             &framework_id,
         )))?;
-        let pid = r.check(read_text(&paths::framework_pid_path(meta, &agent_id, &framework_id)))?;
+        let pid = r.check(read_text(&paths::framework_pid_path(
+            meta,
+            &agent_id,
+            &framework_id,
+        )))?;
         let mut framework = FrameworkCheckpoint {
             id: framework_id.clone(),
             info,
@@ -172,8 +180,15 @@ pub fn recover(meta: &Path, strict: bool) -> Result<RecoveredState, AgentError> 
             };
             let runs_dir = paths::executor_runs_dir(meta, &agent_id, &framework_id, &executor_id);
             for container_id in list_dirs(&runs_dir) {
-                let ids = (&agent_id[..], &framework_id[..], &executor_id[..], &container_id[..]);
-                executor.runs.push(read_run(&mut r, meta, ids, state.rebooted)?);
+                let ids = (
+                    &agent_id[..],
+                    &framework_id[..],
+                    &executor_id[..],
+                    &container_id[..],
+                );
+                executor
+                    .runs
+                    .push(read_run(&mut r, meta, ids, state.rebooted)?);
             }
             framework.executors.push(executor);
         }
@@ -214,10 +229,12 @@ fn read_run(
             .filter(|p| !p.is_empty());
     }
     for task_id in list_dirs(&paths::tasks_dir(meta, a, f, e, c)) {
-        let info = r.check(read_message::<Task>(&paths::task_info_path(meta, a, f, e, c, &task_id)))?;
-        let records = r.check(read_records::<StatusUpdateRecord>(&paths::task_updates_path(
+        let info = r.check(read_message::<Task>(&paths::task_info_path(
             meta, a, f, e, c, &task_id,
         )))?;
+        let records = r.check(read_records::<StatusUpdateRecord>(
+            &paths::task_updates_path(meta, a, f, e, c, &task_id),
+        ))?;
         run.tasks.push(TaskCheckpoint {
             id: task_id,
             info,
@@ -246,7 +263,11 @@ mod tests {
         };
         write_message(&paths::framework_info_path(&meta, a, "F"), &finfo).unwrap();
         write_text(&paths::framework_pid_path(&meta, a, "F"), "").unwrap();
-        write_message(&paths::executor_info_path(&meta, a, "F", "e"), &ExecutorInfo::default()).unwrap();
+        write_message(
+            &paths::executor_info_path(&meta, a, "F", "e"),
+            &ExecutorInfo::default(),
+        )
+        .unwrap();
         point_latest(&paths::executor_runs_dir(&meta, a, "F", "e"), "c").unwrap();
         write_text(&paths::forked_pid_path(&meta, a, "F", "e", "c"), "1234").unwrap();
         let task = Task {
@@ -259,16 +280,27 @@ mod tests {
         let agent = state.agent.unwrap();
         assert_eq!(agent.id, a);
         let run = &agent.frameworks[0].executors[0].runs[0];
-        assert_eq!(agent.frameworks[0].executors[0].latest.as_deref(), Some("c"));
+        assert_eq!(
+            agent.frameworks[0].executors[0].latest.as_deref(),
+            Some("c")
+        );
         assert_eq!(run.forked_pid, Some(1234));
         assert_eq!(run.tasks[0].info.as_ref().unwrap().task_id.value, "t");
 
         // Garbage in a checkpoint: strict recovery fails, lenient counts it.
-        std::fs::write(paths::executor_info_path(&meta, a, "F", "e"), b"\x05\x00\x00\x00\xff").unwrap();
+        std::fs::write(
+            paths::executor_info_path(&meta, a, "F", "e"),
+            b"\x05\x00\x00\x00\xff",
+        )
+        .unwrap();
         assert!(matches!(recover(&meta, true), Err(AgentError::Recovery(_))));
         let lenient = recover(&meta, false).unwrap();
         assert_eq!(lenient.errors, 1);
-        assert!(lenient.agent.unwrap().frameworks[0].executors[0].info.is_none());
+        assert!(
+            lenient.agent.unwrap().frameworks[0].executors[0]
+                .info
+                .is_none()
+        );
         std::fs::remove_dir_all(meta).unwrap();
     }
 }

@@ -47,15 +47,23 @@ fn bad_resources_and_unusable_work_dirs_are_refused_with_the_reason() {
     std::fs::write(&file, b"x").unwrap();
     let f = flags(&file.join("work"), &master.upid);
     match Agent::spawn(&runtime.handle(), f) {
-        Err(e @ AgentError::WorkDir { .. }) => assert!(e.to_string().contains("a-file/work"), "{e}"),
+        Err(e @ AgentError::WorkDir { .. }) => {
+            assert!(e.to_string().contains("a-file/work"), "{e}")
+        }
         other => panic!("expected a work dir error, got {other:?}"),
     }
     let mut f = flags(&work, &master.upid);
     f.master = None;
-    assert!(matches!(Agent::spawn(&runtime.handle(), f), Err(AgentError::InvalidFlag { flag: "master", .. })));
+    assert!(matches!(
+        Agent::spawn(&runtime.handle(), f),
+        Err(AgentError::InvalidFlag { flag: "master", .. })
+    ));
     let mut f = flags(&work, &master.upid);
     f.master = Some("zk://localhost:2181/mesos".into());
-    assert!(matches!(Agent::spawn(&runtime.handle(), f), Err(AgentError::InvalidFlag { flag: "master", .. })));
+    assert!(matches!(
+        Agent::spawn(&runtime.handle(), f),
+        Err(AgentError::InvalidFlag { flag: "master", .. })
+    ));
     let mut f = flags(&work, &master.upid);
     f.isolation = "posix/cpu,cgroups/mem".into();
     match Agent::spawn(&runtime.handle(), f) {
@@ -72,7 +80,8 @@ fn the_executor_api_refuses_bad_calls_with_mesos_status_codes() {
     let id = agent_id(&agent);
     let addr: std::net::SocketAddr = agent.runtime.address().into();
     let json = [("Content-Type", "application/json")];
-    let cases: Vec<(&str, &[(&str, &str)], &[u8], u16)> = vec![
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [u8], u16);
+    let cases: Vec<Case<'_>> = vec![
         ("GET", &[], b"", 405),
         ("POST", &[], b"{}", 400),
         ("POST", &[("Content-Type", "application/json; charset=utf-8")], b"{}", 415),
@@ -100,7 +109,12 @@ fn the_executor_api_refuses_bad_calls_with_mesos_status_codes() {
     ];
     for (method, headers, body, want) in cases {
         let (status, text) = http_request(addr, method, "/api/v1/executor", headers, body);
-        assert_eq!(status, want, "{method} {headers:?} {}: {text}", String::from_utf8_lossy(body));
+        assert_eq!(
+            status,
+            want,
+            "{method} {headers:?} {}: {text}",
+            String::from_utf8_lossy(body)
+        );
     }
     // SUBSCRIBE that accepts neither JSON nor protobuf.
     let (status, _) = http_request(
@@ -123,8 +137,17 @@ fn the_executor_api_refuses_bad_calls_with_mesos_status_codes() {
     assert_eq!(status, 202);
     let (_, metrics) = agent.get("/metrics/snapshot");
     let metrics: serde_json::Value = serde_json::from_str(&metrics).unwrap();
-    assert!(metrics["libprocess/messages_decode_failures"].as_u64().unwrap() >= 1, "{metrics}");
-    assert!(metrics["slave/invalid_executor_calls"].as_u64().unwrap() >= 3, "{metrics}");
+    assert!(
+        metrics["libprocess/messages_decode_failures"]
+            .as_u64()
+            .unwrap()
+            >= 1,
+        "{metrics}"
+    );
+    assert!(
+        metrics["slave/invalid_executor_calls"].as_u64().unwrap() >= 3,
+        "{metrics}"
+    );
 
     // Still healthy and still running tasks.
     assert_eq!(agent.get("/health").0, 200);
@@ -166,7 +189,13 @@ fn files_endpoints_serve_the_sandbox_and_refuse_escapes() {
     let (status, body) = agent.get(&format!("/files/browse?path={base}"));
     assert_eq!(status, 200);
     let listing: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert!(listing.as_array().unwrap().iter().any(|e| e["path"] == format!("{base}/stdout")));
+    assert!(
+        listing
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["path"] == format!("{base}/stdout"))
+    );
     let (status, body) = agent.get(&format!("/files/download?path={base}/stdout"));
     assert_eq!(status, 200);
     assert!(body.contains("sandbox-content"));
@@ -185,7 +214,12 @@ fn files_endpoints_serve_the_sandbox_and_refuse_escapes() {
         assert!(!body.contains("root:"), "{bad} leaked: {body}");
     }
     assert_eq!(agent.get("/files/read?offset=0").0, 400);
-    assert_eq!(agent.get(&format!("/files/read?path={base}/stdout&offset=-5")).0, 400);
+    assert_eq!(
+        agent
+            .get(&format!("/files/read?path={base}/stdout&offset=-5"))
+            .0,
+        400
+    );
     assert_eq!(agent.get("/files/read?path=/not/attached&offset=0").0, 404);
     assert_eq!(agent.get("/health").0, 200);
     agent.crash();
@@ -207,7 +241,12 @@ fn endpoints_report_state_flags_and_metrics() {
     assert_eq!(state["resources"]["cpus"], 4.0);
     assert_eq!(state["resources"]["ports"], "[31000-32000]");
     assert_eq!(state["attributes"]["rack"], "r1");
-    assert!(state["pid"].as_str().unwrap().starts_with("slave(1)@127.0.0.1:"));
+    assert!(
+        state["pid"]
+            .as_str()
+            .unwrap()
+            .starts_with("slave(1)@127.0.0.1:")
+    );
     let (_, body) = agent.get("/slave(1)/state?jsonp=cb");
     assert!(body.starts_with("cb(") && body.ends_with(");"));
     let (_, body) = agent.get("/flags");

@@ -28,7 +28,10 @@ fn block<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
-fn wait_for_state(agent: &TestAgent, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+fn wait_for_state(
+    agent: &TestAgent,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
     block(async {
         tokio::time::timeout(WAIT, agent.handle.wait_state(pred))
             .await
@@ -38,12 +41,20 @@ fn wait_for_state(agent: &TestAgent, pred: impl Fn(&serde_json::Value) -> bool) 
 }
 
 fn agent_id(agent: &TestAgent) -> String {
-    wait_for_state(agent, |s| s["id"].is_string())["id"].as_str().unwrap().to_string()
+    wait_for_state(agent, |s| s["id"].is_string())["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 fn executor_pid(agent: &TestAgent) -> u32 {
-    let state = wait_for_state(agent, |s| s["frameworks"][0]["executors"][0]["container"].is_string());
-    let container = state["frameworks"][0]["executors"][0]["container"].as_str().unwrap().to_string();
+    let state = wait_for_state(agent, |s| {
+        s["frameworks"][0]["executors"][0]["container"].is_string()
+    });
+    let container = state["frameworks"][0]["executors"][0]["container"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (_, body) = agent.get("/containers");
     let containers: serde_json::Value = serde_json::from_str(&body).unwrap();
     containers
@@ -69,8 +80,16 @@ fn reconnect_keeps_the_task_running_and_delivers_its_final_update_once() {
     let agent = TestAgent::start(flags(&work, &master.upid));
     let id = agent_id(&agent);
     let fw = framework("F-0100", true);
-    let command = format!("while [ ! -f {} ]; do sleep 0.02; done; echo finished", go.display());
-    run_task(&master, &agent, &fw, command_task("survivor", &id, &command));
+    let command = format!(
+        "while [ ! -f {} ]; do sleep 0.02; done; echo finished",
+        go.display()
+    );
+    run_task(
+        &master,
+        &agent,
+        &fw,
+        command_task("survivor", &id, &command),
+    );
     master.wait_update("survivor", TaskState::TaskRunning);
     let pid = executor_pid(&agent);
     let port = agent.port();
@@ -86,26 +105,44 @@ fn reconnect_keeps_the_task_running_and_delivers_its_final_update_once() {
         Seen::Reregistered(m) => Some(m.clone()),
         _ => None,
     });
-    assert_eq!(rereg.slave.id.as_ref().map(|i| i.value.as_str()), Some(id.as_str()));
-    let task = rereg.tasks.iter().find(|t| t.task_id.value == "survivor").expect("task reported");
+    assert_eq!(
+        rereg.slave.id.as_ref().map(|i| i.value.as_str()),
+        Some(id.as_str())
+    );
+    let task = rereg
+        .tasks
+        .iter()
+        .find(|t| t.task_id.value == "survivor")
+        .expect("task reported");
     assert_eq!(task.state, TaskState::TaskRunning as i32);
     assert_eq!(rereg.frameworks[0].id.as_ref().unwrap().value, "F-0100");
     // The executor resubscribed to the new agent.
-    wait_for_state(&agent, |s| s["frameworks"][0]["executors"][0]["tasks"][0]["state"] == "TASK_RUNNING");
+    wait_for_state(&agent, |s| {
+        s["frameworks"][0]["executors"][0]["tasks"][0]["state"] == "TASK_RUNNING"
+    });
     assert!(alive(pid));
 
     std::fs::write(&go, b"").unwrap();
     master.wait_update("survivor", TaskState::TaskFinished);
     // Once the agent has seen the acknowledgement, the task is completed...
     wait_for_state(&agent, |s| {
-        s["completed_frameworks"][0]["completed_executors"][0]["completed_tasks"][0]["state"] == "TASK_FINISHED"
+        s["completed_frameworks"][0]["completed_executors"][0]["completed_tasks"][0]["state"]
+            == "TASK_FINISHED"
     });
     // ...and exactly one TASK_FINISHED reached the master.
     let finished = master.log.all(|s| match s {
-        Seen::Update(u) if u.status.task_id.value == "survivor" && u.status.state == TaskState::TaskFinished as i32 => Some(()),
+        Seen::Update(u)
+            if u.status.task_id.value == "survivor"
+                && u.status.state == TaskState::TaskFinished as i32 =>
+        {
+            Some(())
+        }
         _ => None,
     });
-    assert!(finished.is_empty(), "a second TASK_FINISHED was sent: {finished:?}");
+    assert!(
+        finished.is_empty(),
+        "a second TASK_FINISHED was sent: {finished:?}"
+    );
     agent.crash();
 }
 
@@ -127,7 +164,9 @@ fn unacknowledged_updates_are_resent_after_a_restart_in_order() {
     let mut f = flags(&work, &master.upid);
     f.port = port;
     let agent = TestAgent::start(f);
-    master.log.wait_for("reregistration", WAIT, |s| matches!(s, Seen::Reregistered(_)).then_some(()));
+    master.log.wait_for("reregistration", WAIT, |s| {
+        matches!(s, Seen::Reregistered(_)).then_some(())
+    });
     // The same update (same uuid) comes again, then the rest in order.
     let again = master.wait_update("quick", TaskState::TaskStarting);
     assert_eq!(again.uuid, starting.uuid);
@@ -138,7 +177,8 @@ fn unacknowledged_updates_are_resent_after_a_restart_in_order() {
     }
     master.ack(&agent.upid(), seen.last().unwrap());
     wait_for_state(&agent, |s| {
-        s["completed_frameworks"][0]["completed_executors"][0]["completed_tasks"][0]["state"] == "TASK_FINISHED"
+        s["completed_frameworks"][0]["completed_executors"][0]["completed_tasks"][0]["state"]
+            == "TASK_FINISHED"
     });
     agent.crash();
 }
@@ -150,7 +190,12 @@ fn cleanup_mode_kills_executors_and_exits() {
     let agent = TestAgent::start(flags(&work, &master.upid));
     let id = agent_id(&agent);
     let fw = framework("F-0102", true);
-    run_task(&master, &agent, &fw, command_task("doomed", &id, "sleep 1000"));
+    run_task(
+        &master,
+        &agent,
+        &fw,
+        command_task("doomed", &id, "sleep 1000"),
+    );
     master.wait_update("doomed", TaskState::TaskRunning);
     let pid = executor_pid(&agent);
     let port = agent.port();
@@ -167,6 +212,11 @@ fn cleanup_mode_kills_executors_and_exits() {
             .expect("the agent exits after cleaning up")
     });
     assert!(!alive(pid), "the executor was killed");
-    assert!(master.log.all(|s| matches!(s, Seen::Reregistered(_)).then_some(())).is_empty());
+    assert!(
+        master
+            .log
+            .all(|s| matches!(s, Seen::Reregistered(_)).then_some(()))
+            .is_empty()
+    );
     agent.runtime.shutdown();
 }

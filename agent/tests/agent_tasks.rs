@@ -14,7 +14,12 @@ use mesos_common::proto::v0::{
     task_status,
 };
 
-fn run_task(master: &Master, agent: &TestAgent, framework: &mesos_common::proto::v0::FrameworkInfo, task: mesos_common::proto::v0::TaskInfo) {
+fn run_task(
+    master: &Master,
+    agent: &TestAgent,
+    framework: &mesos_common::proto::v0::FrameworkInfo,
+    task: mesos_common::proto::v0::TaskInfo,
+) {
     master.send(
         &agent.upid(),
         &RunTaskMessage {
@@ -33,16 +38,33 @@ fn command_task_runs_to_completion_and_its_sandbox_has_the_output() {
     let agent = TestAgent::start(flags(&work, &master.upid));
     let registration = master.wait_registered();
     assert_eq!(registration.version.as_deref(), Some("1.11.0"));
-    assert!(registration.slave.resources.iter().any(|r| r.name == "cpus"));
+    assert!(
+        registration
+            .slave
+            .resources
+            .iter()
+            .any(|r| r.name == "cpus")
+    );
     let id = wait_agent_id(&agent);
 
     let fw = framework("F-0001", false);
-    run_task(&master, &agent, &fw, command_task("t1", &id, "echo hello-from-task"));
+    run_task(
+        &master,
+        &agent,
+        &fw,
+        command_task("t1", &id, "echo hello-from-task"),
+    );
     let starting = master.wait_update("t1", TaskState::TaskStarting);
-    assert_eq!(starting.status.source, Some(task_status::Source::Executor as i32));
+    assert_eq!(
+        starting.status.source,
+        Some(task_status::Source::Executor as i32)
+    );
     master.wait_update("t1", TaskState::TaskRunning);
     let finished = master.wait_update("t1", TaskState::TaskFinished);
-    assert_eq!(finished.status.message.as_deref(), Some("Command exited with status 0"));
+    assert_eq!(
+        finished.status.message.as_deref(),
+        Some("Command exited with status 0")
+    );
     assert_eq!(finished.latest_state, Some(TaskState::TaskFinished as i32));
     let container = finished
         .status
@@ -62,11 +84,18 @@ fn command_task_runs_to_completion_and_its_sandbox_has_the_output() {
     // The command executor exits after its terminal update is acknowledged;
     // the agent reports no ExitedExecutorMessage for command executors.
     let state = wait_for_state(&agent, |s| {
-        s["completed_frameworks"].as_array().is_some_and(|a| !a.is_empty())
+        s["completed_frameworks"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
     });
     let completed = &state["completed_frameworks"][0]["completed_executors"][0];
     assert_eq!(completed["completed_tasks"][0]["state"], "TASK_FINISHED");
-    assert!(master.log.all(|s| matches!(s, Seen::Exited(_)).then_some(())).is_empty());
+    assert!(
+        master
+            .log
+            .all(|s| matches!(s, Seen::Exited(_)).then_some(()))
+            .is_empty()
+    );
     agent.crash();
 }
 
@@ -78,8 +107,14 @@ fn wait_agent_id(agent: &TestAgent) -> String {
 }
 
 /// Waits until the agent's `/state` satisfies `pred` (woken by state changes).
-fn wait_for_state(agent: &TestAgent, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+fn wait_for_state(
+    agent: &TestAgent,
+    pred: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     rt.block_on(async {
         tokio::time::timeout(WAIT, agent.handle.wait_state(pred))
             .await
@@ -98,20 +133,40 @@ fn failing_and_killed_command_tasks() {
 
     run_task(&master, &agent, &fw, command_task("fails", &id, "exit 3"));
     let failed = master.wait_update("fails", TaskState::TaskFailed);
-    assert_eq!(failed.status.message.as_deref(), Some("Command exited with status 3"));
+    assert_eq!(
+        failed.status.message.as_deref(),
+        Some("Command exited with status 3")
+    );
 
-    run_task(&master, &agent, &fw, command_task("sleeps", &id, "sleep 1000"));
+    run_task(
+        &master,
+        &agent,
+        &fw,
+        command_task("sleeps", &id, "sleep 1000"),
+    );
     master.wait_update("sleeps", TaskState::TaskRunning);
     master.send(
         &agent.upid(),
         &KillTaskMessage {
-            framework_id: FrameworkId { value: "F-0002".into() },
-            task_id: mesos_common::proto::v0::TaskId { value: "sleeps".into() },
+            framework_id: FrameworkId {
+                value: "F-0002".into(),
+            },
+            task_id: mesos_common::proto::v0::TaskId {
+                value: "sleeps".into(),
+            },
             kill_policy: None,
         },
     );
     let killed = master.wait_update("sleeps", TaskState::TaskKilled);
-    assert!(killed.status.message.as_deref().unwrap_or("").contains("signal"), "{killed:?}");
+    assert!(
+        killed
+            .status
+            .message
+            .as_deref()
+            .unwrap_or("")
+            .contains("signal"),
+        "{killed:?}"
+    );
     agent.crash();
 }
 
@@ -138,14 +193,23 @@ fn custom_executor_exchanges_framework_messages_and_its_crash_fails_tasks() {
     let id = wait_agent_id(&agent);
     let fw = framework("F-0004", false);
 
-    run_task(&master, &agent, &fw, echo_task("e1", &id, "echo-exec", "F-0004", "sleep 1000"));
+    run_task(
+        &master,
+        &agent,
+        &fw,
+        echo_task("e1", &id, "echo-exec", "F-0004", "sleep 1000"),
+    );
     master.wait_update("e1", TaskState::TaskRunning);
     master.send(
         &agent.upid(),
         &FrameworkToExecutorMessage {
             slave_id: mesos_common::proto::v0::SlaveId { value: id.clone() },
-            framework_id: FrameworkId { value: "F-0004".into() },
-            executor_id: ExecutorId { value: "echo-exec".into() },
+            framework_id: FrameworkId {
+                value: "F-0004".into(),
+            },
+            executor_id: ExecutorId {
+                value: "echo-exec".into(),
+            },
             data: b"ping".to_vec(),
         },
     );
@@ -157,10 +221,21 @@ fn custom_executor_exchanges_framework_messages_and_its_crash_fails_tasks() {
     assert_eq!(echoed.executor_id.value, "echo-exec");
 
     // A second task on the same executor that crashes it.
-    run_task(&master, &agent, &fw, echo_task("e2", &id, "echo-exec", "F-0004", "crash"));
+    run_task(
+        &master,
+        &agent,
+        &fw,
+        echo_task("e2", &id, "echo-exec", "F-0004", "crash"),
+    );
     let failed = master.wait_update("e1", TaskState::TaskFailed);
-    assert_eq!(failed.status.reason, Some(task_status::Reason::ExecutorTerminated as i32));
-    assert_eq!(failed.status.source, Some(task_status::Source::Slave as i32));
+    assert_eq!(
+        failed.status.reason,
+        Some(task_status::Reason::ExecutorTerminated as i32)
+    );
+    assert_eq!(
+        failed.status.source,
+        Some(task_status::Source::Slave as i32)
+    );
     let exited = master.log.wait_for("exited executor", WAIT, |s| match s {
         Seen::Exited(m) => Some(m.clone()),
         _ => None,
@@ -177,19 +252,33 @@ fn shutdown_executor_kills_its_tasks() {
     let agent = TestAgent::start(flags(&work, &master.upid));
     let id = wait_agent_id(&agent);
     let fw = framework("F-0005", false);
-    run_task(&master, &agent, &fw, echo_task("s1", &id, "exec-s", "F-0005", "sleep 1000"));
+    run_task(
+        &master,
+        &agent,
+        &fw,
+        echo_task("s1", &id, "exec-s", "F-0005", "sleep 1000"),
+    );
     master.wait_update("s1", TaskState::TaskRunning);
     master.send(
         &agent.upid(),
         &ShutdownExecutorMessage {
-            executor_id: Some(ExecutorId { value: "exec-s".into() }),
-            framework_id: Some(FrameworkId { value: "F-0005".into() }),
+            executor_id: Some(ExecutorId {
+                value: "exec-s".into(),
+            }),
+            framework_id: Some(FrameworkId {
+                value: "F-0005".into(),
+            }),
         },
     );
     // The echo executor exits on SHUTDOWN without reporting its task.
     let lost = master.wait_update("s1", TaskState::TaskFailed);
-    assert_eq!(lost.status.reason, Some(task_status::Reason::ExecutorTerminated as i32));
-    master.log.wait_for("exited executor", WAIT, |s| matches!(s, Seen::Exited(_)).then_some(()));
+    assert_eq!(
+        lost.status.reason,
+        Some(task_status::Reason::ExecutorTerminated as i32)
+    );
+    master.log.wait_for("exited executor", WAIT, |s| {
+        matches!(s, Seen::Exited(_)).then_some(())
+    });
     agent.crash();
 }
 
@@ -220,9 +309,15 @@ fn task_group_runs_on_the_default_executor_with_pod_semantics() {
             framework: fw.clone(),
             executor: ExecutorInfo {
                 r#type: Some(executor_info::Type::Default as i32),
-                executor_id: ExecutorId { value: "pod".into() },
-                framework_id: Some(FrameworkId { value: "F-0006".into() }),
-                resources: vec![mesos_agent::protobuf_utils::scalar_resource("cpus", 0.1, None)],
+                executor_id: ExecutorId {
+                    value: "pod".into(),
+                },
+                framework_id: Some(FrameworkId {
+                    value: "F-0006".into(),
+                }),
+                resources: vec![mesos_agent::protobuf_utils::scalar_resource(
+                    "cpus", 0.1, None,
+                )],
                 ..Default::default()
             },
             task_group: group,
@@ -232,20 +327,33 @@ fn task_group_runs_on_the_default_executor_with_pod_semantics() {
     master.wait_update("g-ok", TaskState::TaskRunning);
     master.wait_update("g-long", TaskState::TaskRunning);
     let finished = master.wait_update("g-ok", TaskState::TaskFinished);
-    let container = finished.status.container_status.unwrap().container_id.unwrap().value;
+    let container = finished
+        .status
+        .container_status
+        .unwrap()
+        .container_id
+        .unwrap()
+        .value;
     let marker = work
         .join("slaves")
         .join(&id)
         .join("frameworks/F-0006/executors/pod/runs")
         .join(container)
         .join("tasks/g-ok/marker");
-    assert_eq!(std::fs::read_to_string(marker).unwrap().trim(), "in-task-sandbox");
+    assert_eq!(
+        std::fs::read_to_string(marker).unwrap().trim(),
+        "in-task-sandbox"
+    );
     // Killing one task of the group kills the rest of it.
     master.send(
         &agent.upid(),
         &KillTaskMessage {
-            framework_id: FrameworkId { value: "F-0006".into() },
-            task_id: mesos_common::proto::v0::TaskId { value: "g-long".into() },
+            framework_id: FrameworkId {
+                value: "F-0006".into(),
+            },
+            task_id: mesos_common::proto::v0::TaskId {
+                value: "g-long".into(),
+            },
             kill_policy: None,
         },
     );

@@ -33,7 +33,10 @@ fn wait_state(agent: &TestAgent, pred: impl Fn(&serde_json::Value) -> bool) -> s
 }
 
 fn agent_id(agent: &TestAgent) -> String {
-    wait_state(agent, |s| s["id"].is_string())["id"].as_str().unwrap().to_string()
+    wait_state(agent, |s| s["id"].is_string())["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// Resumes the clock even when a test fails.
@@ -76,14 +79,19 @@ fn an_executor_that_never_registers_is_destroyed_and_its_task_fails() {
             ..Default::default()
         },
     );
-    wait_state(&agent, |s| s["frameworks"][0]["executors"][0]["queued_tasks"][0]["id"] == "silent");
+    wait_state(&agent, |s| {
+        s["frameworks"][0]["executors"][0]["queued_tasks"][0]["id"] == "silent"
+    });
     Clock::advance(Duration::from_secs(61));
     let failed = master.wait_update("silent", TaskState::TaskFailed);
     assert_eq!(
         failed.status.reason,
         Some(task_status::Reason::ExecutorRegistrationTimeout as i32)
     );
-    assert_eq!(failed.status.message.as_deref(), Some("Executor did not register within 1mins"));
+    assert_eq!(
+        failed.status.message.as_deref(),
+        Some("Executor did not register within 1mins")
+    );
     drop(_paused);
     agent.crash();
 }
@@ -151,9 +159,14 @@ fn a_master_restart_with_updates_pending_loses_none() {
     // it again and reregisters; then its pending updates go out in order.
     Clock::advance(Duration::from_secs(75));
     // The ping timeout has fired once the agent answers after it.
-    assert_eq!(block(agent.handle.state()), Some(mesos_agent::AgentState::Disconnected));
+    assert_eq!(
+        block(agent.handle.state()),
+        Some(mesos_agent::AgentState::Disconnected)
+    );
     Clock::advance(Duration::from_secs(1));
-    master.log.wait_for("reregistration", WAIT, |s| matches!(s, Seen::Reregistered(_)).then_some(()));
+    master.log.wait_for("reregistration", WAIT, |s| {
+        matches!(s, Seen::Reregistered(_)).then_some(())
+    });
     let resent = master.wait_update("pending", TaskState::TaskStarting);
     assert_eq!(resent.uuid, starting.uuid);
     master.ack(&agent.upid(), &resent);
@@ -163,7 +176,8 @@ fn a_master_restart_with_updates_pending_loses_none() {
     master.ack(&agent.upid(), &finished);
     drop(_paused);
     wait_state(&agent, |s| {
-        s["completed_frameworks"][0]["completed_executors"][0]["completed_tasks"][0]["state"] == "TASK_FINISHED"
+        s["completed_frameworks"][0]["completed_executors"][0]["completed_tasks"][0]["state"]
+            == "TASK_FINISHED"
     });
     agent.crash();
 }

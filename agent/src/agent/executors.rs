@@ -38,10 +38,10 @@ use crate::protobuf_utils::{agent_status_update, dropped_or_lost, parse_uuid, up
 /// What the agent sends an executor, in whichever API it speaks.
 #[derive(Debug, Clone)]
 pub enum ToExecutor {
-    Registered(ExecutorRegisteredMessage),
-    Reregistered(ExecutorReregisteredMessage),
-    RunTask(RunTaskMessage),
-    RunTaskGroup(RunTaskGroupMessage),
+    Registered(Box<ExecutorRegisteredMessage>),
+    Reregistered(Box<ExecutorReregisteredMessage>),
+    RunTask(Box<RunTaskMessage>),
+    RunTaskGroup(Box<RunTaskGroupMessage>),
     Kill(KillTaskMessage),
     Message(FrameworkToExecutorMessage),
     Shutdown,
@@ -85,14 +85,21 @@ impl ToExecutor {
 pub(crate) fn send_to_executor(executor: &Executor, message: ToExecutor, ctx: &Context<Agent>) {
     match &executor.channel {
         ExecutorChannel::None => {
-            tracing::debug!(executor = executor.id, ?message, "executor not connected; message dropped");
+            tracing::debug!(
+                executor = executor.id,
+                ?message,
+                "executor not connected; message dropped"
+            );
         }
         ExecutorChannel::Pid(pid) => match message {
-            ToExecutor::Registered(m) => ctx.send(pid, &m),
-            ToExecutor::Reregistered(m) => ctx.send(pid, &m),
-            ToExecutor::RunTask(m) => ctx.send(pid, &m),
+            ToExecutor::Registered(m) => ctx.send(pid, &*m),
+            ToExecutor::Reregistered(m) => ctx.send(pid, &*m),
+            ToExecutor::RunTask(m) => ctx.send(pid, &*m),
             ToExecutor::RunTaskGroup(_) => {
-                tracing::error!(executor = executor.id, "a task group needs an HTTP executor; not sent")
+                tracing::error!(
+                    executor = executor.id,
+                    "a task group needs an HTTP executor; not sent"
+                )
             }
             ToExecutor::Kill(m) => ctx.send(pid, &m),
             ToExecutor::Message(m) => ctx.send(pid, &m),
@@ -100,14 +107,21 @@ pub(crate) fn send_to_executor(executor: &Executor, message: ToExecutor, ctx: &C
             ToExecutor::Acknowledged(m) => ctx.send(pid, &m),
             ToExecutor::Heartbeat => {}
         },
-        ExecutorChannel::Http { writer, content, .. } => {
+        ExecutorChannel::Http {
+            writer, content, ..
+        } => {
             let Some(event) = message.to_v1() else { return };
             write_event(writer, *content, &event, &executor.id);
         }
     }
 }
 
-fn write_event(writer: &libprocess::StreamWriter, content: ContentType, event: &v1::executor::Event, executor: &str) {
+fn write_event(
+    writer: &libprocess::StreamWriter,
+    content: ContentType,
+    event: &v1::executor::Event,
+    executor: &str,
+) {
     match content.encode_record(event) {
         Ok(record) => {
             if let Err(e) = writer.try_send(Bytes::from(record)) {
@@ -132,11 +146,19 @@ fn validate_call(call: &v1::executor::Call) -> Result<v1::executor::call::Type, 
         return Err("Expecting 'framework_id' to be present".into());
     }
     match kind {
-        Type::Subscribe if call.subscribe.is_none() => Err("Expecting 'subscribe' to be present".into()),
+        Type::Subscribe if call.subscribe.is_none() => {
+            Err("Expecting 'subscribe' to be present".into())
+        }
         Type::Update => {
-            let update = call.update.as_ref().ok_or("Expecting 'update' to be present")?;
+            let update = call
+                .update
+                .as_ref()
+                .ok_or("Expecting 'update' to be present")?;
             let status = &update.status;
-            let uuid = status.uuid.as_deref().ok_or("Expecting 'uuid' to be present")?;
+            let uuid = status
+                .uuid
+                .as_deref()
+                .ok_or("Expecting 'uuid' to be present")?;
             if parse_uuid(uuid).is_none() {
                 return Err(format!("Invalid UUID of {} bytes", uuid.len()));
             }
@@ -164,7 +186,9 @@ fn validate_call(call: &v1::executor::Call) -> Result<v1::executor::call::Type, 
         }
         Type::Message if call.message.is_none() => Err("Expecting 'message' to be present".into()),
         Type::Subscribe => {
-            let s = call.subscribe.as_ref().map_or(0, |s| s.unacknowledged_tasks.len() + s.unacknowledged_updates.len());
+            let s = call.subscribe.as_ref().map_or(0, |s| {
+                s.unacknowledged_tasks.len() + s.unacknowledged_updates.len()
+            });
             if s > EXECUTOR_RESUBSCRIBE_ITEMS_MAX {
                 return Err(format!(
                     "SUBSCRIBE lists {s} unacknowledged tasks and updates; at most {EXECUTOR_RESUBSCRIBE_ITEMS_MAX} are accepted"
@@ -240,7 +264,8 @@ impl Agent {
                     return Response::error(400, "Expecting 'update' to be present");
                 };
                 let status = update.status.devolve();
-                let update = update_from_status(&call.framework_id.devolve(), status, &self.agent_id());
+                let update =
+                    update_from_status(&call.framework_id.devolve(), status, &self.agent_id());
                 self.status_update(update, UpdateSource::Http, ctx);
                 Response::accepted()
             }
@@ -270,14 +295,21 @@ impl Agent {
         let meta = self.meta_dir.clone();
         let stream_id = self.next_stream_id;
         self.next_stream_id += 1;
-        let Some(framework) = self.frameworks.get_mut(fid) else { return };
+        let Some(framework) = self.frameworks.get_mut(fid) else {
+            return;
+        };
         let framework_info = framework.info.clone();
         let framework_terminating = framework.state == FrameworkState::Terminating;
         let checkpoint = framework.checkpoint();
-        let Some(executor) = framework.executors.get_mut(eid) else { return };
+        let Some(executor) = framework.executors.get_mut(eid) else {
+            return;
+        };
         if agent_terminating
             || framework_terminating
-            || matches!(executor.state, ExecutorState::Terminating | ExecutorState::Terminated)
+            || matches!(
+                executor.state,
+                ExecutorState::Terminating | ExecutorState::Terminated
+            )
         {
             tracing::info!(executor = eid, "asking a subscribing executor to shut down");
             if let Some(event) = ToExecutor::Shutdown.to_v1() {
@@ -296,7 +328,13 @@ impl Agent {
         };
         executor.http = true;
         if checkpoint {
-            let marker = paths::executor_http_marker_path(&meta, &agent_id.value, fid, eid, &executor.container_id);
+            let marker = paths::executor_http_marker_path(
+                &meta,
+                &agent_id.value,
+                fid,
+                eid,
+                &executor.container_id,
+            );
             if let Err(e) = checkpoint::touch(&marker) {
                 tracing::error!(error = %e, "cannot checkpoint the HTTP marker");
             }
@@ -309,7 +347,9 @@ impl Agent {
         let lost: Vec<_> = executor
             .launched_tasks
             .values()
-            .filter(|t| t.state == TaskState::TaskStaging as i32 && !unacked.contains(&t.task_id.value))
+            .filter(|t| {
+                t.state == TaskState::TaskStaging as i32 && !unacked.contains(&t.task_id.value)
+            })
             .map(|t| t.task_id.clone())
             .collect();
         let executor_id = executor.info.executor_id.clone();
@@ -319,7 +359,9 @@ impl Agent {
         if let Some(t) = executor.heartbeat_timer.take() {
             ctx.cancel(t);
         }
-        let framework_id = FrameworkId { value: fid.to_string() };
+        let framework_id = FrameworkId {
+            value: fid.to_string(),
+        };
         for update in subscribe.unacknowledged_updates {
             let status = update.status.devolve();
             let update = update_from_status(&framework_id, status, &agent_id);
@@ -357,7 +399,9 @@ impl Agent {
         write_event(&writer, content, &subscribed, eid);
         self.schedule_heartbeat(fid, eid, ctx);
         let (f, e) = (fid.to_string(), eid.to_string());
-        ctx.spawn(writer.closed(), move |a: &mut Agent, (), _| a.executor_stream_closed(&f, &e, stream_id));
+        ctx.spawn(writer.closed(), move |a: &mut Agent, (), _| {
+            a.executor_stream_closed(&f, &e, stream_id)
+        });
         if let Some(e) = self.executor_mut(fid, eid) {
             e.channel = ExecutorChannel::Http { writer, content };
         }
@@ -371,7 +415,9 @@ impl Agent {
     fn schedule_heartbeat(&mut self, fid: &str, eid: &str, ctx: &mut Context<Self>) {
         let (f, e) = (fid.to_string(), eid.to_string());
         let timer = ctx.delay(EXECUTOR_HEARTBEAT_INTERVAL, move |a: &mut Agent, ctx| {
-            let Some(executor) = a.executor_mut(&f, &e) else { return };
+            let Some(executor) = a.executor_mut(&f, &e) else {
+                return;
+            };
             executor.heartbeat_timer = None;
             if matches!(executor.channel, ExecutorChannel::Http { .. }) {
                 send_to_executor(executor, ToExecutor::Heartbeat, ctx);
@@ -388,11 +434,17 @@ impl Agent {
     /// The executor's SUBSCRIBE connection closed. A checkpointing executor
     /// may come back (agent restart); its container is watched separately.
     fn executor_stream_closed(&mut self, fid: &str, eid: &str, _stream_id: u64) {
-        let Some(executor) = self.executor_mut(fid, eid) else { return };
+        let Some(executor) = self.executor_mut(fid, eid) else {
+            return;
+        };
         if let ExecutorChannel::Http { writer, .. } = &executor.channel
             && writer.is_closed()
         {
-            tracing::info!(executor = eid, framework = fid, "executor closed its subscription");
+            tracing::info!(
+                executor = eid,
+                framework = fid,
+                "executor closed its subscription"
+            );
             executor.channel = ExecutorChannel::None;
         }
     }
@@ -405,14 +457,23 @@ impl Agent {
     ) {
         let fid = msg.framework_id.value.clone();
         let eid = msg.executor_id.value.clone();
-        let shutdown = |ctx: &mut Context<Agent>| ctx.send(&from, &ShutdownExecutorMessage::default());
+        let shutdown =
+            |ctx: &mut Context<Agent>| ctx.send(&from, &ShutdownExecutorMessage::default());
         if matches!(self.state, AgentState::Recovering | AgentState::Terminating) {
-            tracing::warn!(executor = eid, "shutting down an executor that registered while the agent is {}", self.state.name());
+            tracing::warn!(
+                executor = eid,
+                "shutting down an executor that registered while the agent is {}",
+                self.state.name()
+            );
             shutdown(ctx);
             return;
         }
         let Some(framework) = self.frameworks.get_mut(&fid) else {
-            tracing::warn!(executor = eid, framework = fid, "shutting down an executor of an unknown framework");
+            tracing::warn!(
+                executor = eid,
+                framework = fid,
+                "shutting down an executor of an unknown framework"
+            );
             shutdown(ctx);
             return;
         };
@@ -425,14 +486,20 @@ impl Agent {
         let agent_id = self.agent_id();
         let agent_info = self.info.clone();
         let meta = self.meta_dir.clone();
-        let Some(framework) = self.frameworks.get_mut(&fid) else { return };
+        let Some(framework) = self.frameworks.get_mut(&fid) else {
+            return;
+        };
         let Some(executor) = framework.executors.get_mut(&eid) else {
             tracing::warn!(executor = eid, "shutting down an unknown executor");
             shutdown(ctx);
             return;
         };
         if executor.state != ExecutorState::Registering {
-            tracing::warn!(executor = eid, state = executor.state.name(), "shutting down an executor that registered twice");
+            tracing::warn!(
+                executor = eid,
+                state = executor.state.name(),
+                "shutting down an executor that registered twice"
+            );
             shutdown(ctx);
             return;
         }
@@ -441,7 +508,13 @@ impl Agent {
         ctx.link(&from);
         tracing::info!(executor = eid, framework = fid, %from, "executor registered");
         if checkpoint {
-            let path = paths::libprocess_pid_path(&meta, &agent_id.value, &fid, &eid, &executor.container_id);
+            let path = paths::libprocess_pid_path(
+                &meta,
+                &agent_id.value,
+                &fid,
+                &eid,
+                &executor.container_id,
+            );
             if let Err(e) = checkpoint::write_text(&path, &from.to_string()) {
                 tracing::error!(error = %e, "cannot checkpoint the executor pid");
             }
@@ -457,7 +530,7 @@ impl Agent {
             slave_id: agent_id,
             slave_info: agent_info,
         };
-        send_to_executor(executor, ToExecutor::Registered(message), ctx);
+        send_to_executor(executor, ToExecutor::Registered(Box::new(message)), ctx);
         self.update_container(&fid, &eid);
         self.send_queued_tasks(&fid, &eid, ctx);
         self.refresh_metrics();
@@ -472,7 +545,8 @@ impl Agent {
     ) {
         let fid = msg.framework_id.value.clone();
         let eid = msg.executor_id.value.clone();
-        let shutdown = |ctx: &mut Context<Agent>| ctx.send(&from, &ShutdownExecutorMessage::default());
+        let shutdown =
+            |ctx: &mut Context<Agent>| ctx.send(&from, &ShutdownExecutorMessage::default());
         if self.state == AgentState::Terminating {
             shutdown(ctx);
             return;
@@ -494,7 +568,11 @@ impl Agent {
         };
         match executor.state {
             ExecutorState::Registering => {}
-            ExecutorState::Running if self.flags.executor_reregistration_retry_interval.is_some() => return,
+            ExecutorState::Running
+                if self.flags.executor_reregistration_retry_interval.is_some() =>
+            {
+                return;
+            }
             _ => {
                 shutdown(ctx);
                 return;
@@ -506,10 +584,10 @@ impl Agent {
         tracing::info!(executor = eid, framework = fid, "executor reregistered");
         send_to_executor(
             executor,
-            ToExecutor::Reregistered(ExecutorReregisteredMessage {
+            ToExecutor::Reregistered(Box::new(ExecutorReregisteredMessage {
                 slave_id: agent_id.clone(),
                 slave_info: agent_info,
-            }),
+            })),
             ctx,
         );
         let unacked: std::collections::HashSet<String> =
@@ -517,7 +595,9 @@ impl Agent {
         let lost: Vec<_> = executor
             .launched_tasks
             .values()
-            .filter(|t| t.state == TaskState::TaskStaging as i32 && !unacked.contains(&t.task_id.value))
+            .filter(|t| {
+                t.state == TaskState::TaskStaging as i32 && !unacked.contains(&t.task_id.value)
+            })
             .map(|t| t.task_id.clone())
             .collect();
         let executor_id = executor.info.executor_id.clone();
@@ -545,21 +625,41 @@ impl Agent {
         self.refresh_metrics();
     }
 
-    pub(crate) fn executor_to_framework(&mut self, from: Upid, msg: ExecutorToFrameworkMessage, ctx: &mut Context<Self>) {
+    pub(crate) fn executor_to_framework(
+        &mut self,
+        from: Upid,
+        msg: ExecutorToFrameworkMessage,
+        ctx: &mut Context<Self>,
+    ) {
         let known = self
             .executor(&msg.framework_id.value, &msg.executor_id.value)
             .is_some_and(|e| matches!(&e.channel, ExecutorChannel::Pid(p) if p == &from));
         if !known {
             tracing::debug!(%from, "framework message from a process that is not the executor's registered pid");
         }
-        self.executor_message(&msg.framework_id.value, &msg.executor_id.value, msg.data, ctx);
+        self.executor_message(
+            &msg.framework_id.value,
+            &msg.executor_id.value,
+            msg.data,
+            ctx,
+        );
     }
 
     /// Executor -> framework data (Mesos's `executorMessage`): straight to a v0
     /// scheduler, through the master for HTTP frameworks.
-    pub(crate) fn executor_message(&mut self, fid: &str, eid: &str, data: Vec<u8>, ctx: &mut Context<Self>) {
+    pub(crate) fn executor_message(
+        &mut self,
+        fid: &str,
+        eid: &str,
+        data: Vec<u8>,
+        ctx: &mut Context<Self>,
+    ) {
         if self.state != AgentState::Running {
-            tracing::warn!(executor = eid, "dropping a framework message: the agent is {}", self.state.name());
+            tracing::warn!(
+                executor = eid,
+                "dropping a framework message: the agent is {}",
+                self.state.name()
+            );
             self.metrics().invalid_framework_messages.inc();
             return;
         }
@@ -573,8 +673,12 @@ impl Agent {
         }
         let message = ExecutorToFrameworkMessage {
             slave_id: self.agent_id(),
-            framework_id: FrameworkId { value: fid.to_string() },
-            executor_id: mesos_common::proto::v0::ExecutorId { value: eid.to_string() },
+            framework_id: FrameworkId {
+                value: fid.to_string(),
+            },
+            executor_id: mesos_common::proto::v0::ExecutorId {
+                value: eid.to_string(),
+            },
             data,
         };
         match (&framework.pid, &self.master) {
@@ -589,7 +693,12 @@ impl Agent {
     }
 
     /// Framework -> executor data (Mesos's `schedulerMessage`).
-    pub(crate) fn framework_to_executor(&mut self, _from: Upid, msg: FrameworkToExecutorMessage, ctx: &mut Context<Self>) {
+    pub(crate) fn framework_to_executor(
+        &mut self,
+        _from: Upid,
+        msg: FrameworkToExecutorMessage,
+        ctx: &mut Context<Self>,
+    ) {
         if self.state != AgentState::Running {
             self.metrics().invalid_framework_messages.inc();
             return;
@@ -610,14 +719,22 @@ impl Agent {
                 self.metrics().valid_framework_messages.inc();
             }
             _ => {
-                tracing::warn!(executor = msg.executor_id.value, "dropping a framework message for an executor that is not running");
+                tracing::warn!(
+                    executor = msg.executor_id.value,
+                    "dropping a framework message for an executor that is not running"
+                );
                 self.metrics().invalid_framework_messages.inc();
             }
         }
     }
 
     /// The master has a new pid or info for a framework.
-    pub(crate) fn update_framework_message(&mut self, from: Upid, msg: UpdateFrameworkMessage, _ctx: &mut Context<Self>) {
+    pub(crate) fn update_framework_message(
+        &mut self,
+        from: Upid,
+        msg: UpdateFrameworkMessage,
+        _ctx: &mut Context<Self>,
+    ) {
         if self.master.as_ref() != Some(&from) {
             tracing::warn!(%from, "ignoring update framework from a process that is not the leading master");
             return;
@@ -627,14 +744,20 @@ impl Agent {
             return;
         }
         let fid = msg.framework_id.value.clone();
-        let Some(framework) = self.frameworks.get_mut(&fid) else { return };
+        let Some(framework) = self.frameworks.get_mut(&fid) else {
+            return;
+        };
         if framework.state == FrameworkState::Terminating {
             return;
         }
         if let Some(info) = msg.framework_info {
             framework.info = info;
         }
-        framework.pid = msg.pid.as_deref().filter(|p| !p.is_empty()).and_then(|p| p.parse().ok());
+        framework.pid = msg
+            .pid
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .and_then(|p| p.parse().ok());
         tracing::info!(framework = fid, pid = ?framework.pid, "updated framework");
         if framework.checkpoint() {
             self.checkpoint_framework(&fid);

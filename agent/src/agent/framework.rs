@@ -343,7 +343,11 @@ pub struct Framework {
 impl Framework {
     pub fn new(info: FrameworkInfo, pid: Option<Upid>) -> Framework {
         Framework {
-            id: info.id.as_ref().map(|i| i.value.clone()).unwrap_or_default(),
+            id: info
+                .id
+                .as_ref()
+                .map(|i| i.value.clone())
+                .unwrap_or_default(),
             info,
             pid,
             state: FrameworkState::Running,
@@ -476,7 +480,12 @@ mod tests {
         assert!(e.update_task_state(&status("t", TaskState::TaskFinished)));
         assert!(e.terminated_tasks.contains_key("t"));
         // Status data is not kept on the task.
-        assert!(e.terminated_tasks["t"].statuses.iter().all(|s| s.data.is_none()));
+        assert!(
+            e.terminated_tasks["t"]
+                .statuses
+                .iter()
+                .all(|s| s.data.is_none())
+        );
         e.complete_task("t");
         assert!(!e.incomplete_tasks());
         assert_eq!(e.completed_tasks.len(), 1);

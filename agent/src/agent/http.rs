@@ -30,7 +30,10 @@ fn status_json(s: &TaskStatus) -> Json {
         o.insert("container_status".into(), mesos_common::json::to_value(c));
     }
     if let Some(l) = &s.labels {
-        o.insert("labels".into(), mesos_common::json::to_value(l)["labels"].clone());
+        o.insert(
+            "labels".into(),
+            mesos_common::json::to_value(l)["labels"].clone(),
+        );
     }
     Json::Object(o)
 }
@@ -43,7 +46,12 @@ fn task_json(t: &Task) -> Json {
     o.insert("framework_id".into(), json!(t.framework_id.value));
     o.insert(
         "executor_id".into(),
-        json!(t.executor_id.as_ref().map(|e| e.value.clone()).unwrap_or_default()),
+        json!(
+            t.executor_id
+                .as_ref()
+                .map(|e| e.value.clone())
+                .unwrap_or_default()
+        ),
     );
     o.insert("slave_id".into(), json!(t.slave_id.value));
     o.insert("state".into(), json!(state.as_str_name()));
@@ -55,9 +63,15 @@ fn task_json(t: &Task) -> Json {
     {
         o.insert("role".into(), json!(role));
     }
-    o.insert("statuses".into(), Json::Array(t.statuses.iter().map(status_json).collect()));
+    o.insert(
+        "statuses".into(),
+        Json::Array(t.statuses.iter().map(status_json).collect()),
+    );
     if let Some(l) = &t.labels {
-        o.insert("labels".into(), mesos_common::json::to_value(l)["labels"].clone());
+        o.insert(
+            "labels".into(),
+            mesos_common::json::to_value(l)["labels"].clone(),
+        );
     }
     if let Some(d) = &t.discovery {
         o.insert("discovery".into(), mesos_common::json::to_value(d));
@@ -93,8 +107,14 @@ fn task_info_json(t: &TaskInfo) -> Json {
 fn executor_json(e: &Executor) -> Json {
     let mut o = Map::new();
     o.insert("id".into(), json!(e.id));
-    o.insert("name".into(), json!(e.info.name.clone().unwrap_or_default()));
-    o.insert("source".into(), json!(crate::protobuf_utils::executor_source(&e.info)));
+    o.insert(
+        "name".into(),
+        json!(e.info.name.clone().unwrap_or_default()),
+    );
+    o.insert(
+        "source".into(),
+        json!(crate::protobuf_utils::executor_source(&e.info)),
+    );
     o.insert("container".into(), json!(e.container_id));
     o.insert("directory".into(), json!(e.directory.display().to_string()));
     o.insert("resources".into(), resources_json(&e.allocated_resources()));
@@ -107,13 +127,26 @@ fn executor_json(e: &Executor) -> Json {
         o.insert("role".into(), json!(role));
     }
     if let Some(l) = &e.info.labels {
-        o.insert("labels".into(), mesos_common::json::to_value(l)["labels"].clone());
+        o.insert(
+            "labels".into(),
+            mesos_common::json::to_value(l)["labels"].clone(),
+        );
     }
-    if let Some(t) = e.info.r#type.and_then(|t| mesos_common::proto::v0::executor_info::Type::try_from(t).ok()) {
+    if let Some(t) = e
+        .info
+        .r#type
+        .and_then(|t| mesos_common::proto::v0::executor_info::Type::try_from(t).ok())
+    {
         o.insert("type".into(), json!(t.as_str_name()));
     }
-    o.insert("tasks".into(), Json::Array(e.launched_tasks.values().map(task_json).collect()));
-    o.insert("queued_tasks".into(), Json::Array(e.queued_tasks.iter().map(task_info_json).collect()));
+    o.insert(
+        "tasks".into(),
+        Json::Array(e.launched_tasks.values().map(task_json).collect()),
+    );
+    o.insert(
+        "queued_tasks".into(),
+        Json::Array(e.queued_tasks.iter().map(task_info_json).collect()),
+    );
     let completed: Vec<Json> = e
         .completed_tasks
         .iter()
@@ -131,7 +164,10 @@ fn framework_json(f: &Framework) -> Json {
     o.insert("user".into(), json!(f.info.user));
     o.insert("failover_timeout".into(), json!(f.info.failover_timeout()));
     o.insert("checkpoint".into(), json!(f.info.checkpoint()));
-    o.insert("hostname".into(), json!(f.info.hostname.clone().unwrap_or_default()));
+    o.insert(
+        "hostname".into(),
+        json!(f.info.hostname.clone().unwrap_or_default()),
+    );
     if let Some(p) = &f.info.principal {
         o.insert("principal".into(), json!(p));
     }
@@ -142,9 +178,15 @@ fn framework_json(f: &Framework) -> Json {
     if multi_role {
         o.insert("roles".into(), json!(f.info.roles));
     } else {
-        o.insert("role".into(), json!(crate::protobuf_utils::framework_role(&f.info)));
+        o.insert(
+            "role".into(),
+            json!(crate::protobuf_utils::framework_role(&f.info)),
+        );
     }
-    o.insert("executors".into(), Json::Array(f.executors.values().map(executor_json).collect()));
+    o.insert(
+        "executors".into(),
+        Json::Array(f.executors.values().map(executor_json).collect()),
+    );
     o.insert(
         "completed_executors".into(),
         Json::Array(f.completed_executors.iter().map(executor_json).collect()),
@@ -159,7 +201,10 @@ impl Agent {
         let mut reserved = Map::new();
         let mut reserved_full = Map::new();
         for (role, resources) in total.reservations() {
-            reserved.insert(role.to_string(), Json::Object(legacy_state_json(resources.iter())));
+            reserved.insert(
+                role.to_string(),
+                Json::Object(legacy_state_json(resources.iter())),
+            );
             let full: Vec<Json> = resources
                 .iter()
                 .filter_map(|r| r.to_json(ResourceFormat::Endpoint).ok())
@@ -177,14 +222,20 @@ impl Agent {
                 allocated.extend(e.allocated_resources());
             }
         }
-        let allocated = mesos_common::resources::proto::v0::resources_from(&allocated).unwrap_or_default();
+        let allocated =
+            mesos_common::resources::proto::v0::resources_from(&allocated).unwrap_or_default();
         let mut reserved_allocated = Map::new();
         for (role, resources) in allocated.reservations() {
-            reserved_allocated.insert(role.to_string(), Json::Object(legacy_state_json(resources.iter())));
+            reserved_allocated.insert(
+                role.to_string(),
+                Json::Object(legacy_state_json(resources.iter())),
+            );
         }
-        let attributes = mesos_common::attributes::Attributes::parse(self.flags.attributes.as_deref().unwrap_or(""))
-            .map(|a| a.to_state_json())
-            .unwrap_or_default();
+        let attributes = mesos_common::attributes::Attributes::parse(
+            self.flags.attributes.as_deref().unwrap_or(""),
+        )
+        .map(|a| a.to_state_json())
+        .unwrap_or_default();
         let flags: Map<String, Json> = self
             .flags
             .effective_values()
@@ -204,12 +255,27 @@ impl Agent {
             "capabilities".into(),
             json!(["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"]),
         );
-        o.insert("resources".into(), Json::Object(legacy_state_json(total.iter())));
+        o.insert(
+            "resources".into(),
+            Json::Object(legacy_state_json(total.iter())),
+        );
         o.insert("reserved_resources".into(), Json::Object(reserved));
-        o.insert("unreserved_resources".into(), Json::Object(legacy_state_json(unreserved.iter())));
-        o.insert("reserved_resources_full".into(), Json::Object(reserved_full));
-        o.insert("unreserved_resources_full".into(), Json::Array(unreserved_full));
-        o.insert("reserved_resources_allocated".into(), Json::Object(reserved_allocated));
+        o.insert(
+            "unreserved_resources".into(),
+            Json::Object(legacy_state_json(unreserved.iter())),
+        );
+        o.insert(
+            "reserved_resources_full".into(),
+            Json::Object(reserved_full),
+        );
+        o.insert(
+            "unreserved_resources_full".into(),
+            Json::Array(unreserved_full),
+        );
+        o.insert(
+            "reserved_resources_allocated".into(),
+            Json::Object(reserved_allocated),
+        );
         o.insert(
             "unreserved_resources_allocated".into(),
             Json::Object(legacy_state_json(allocated.unreserved().iter())),
@@ -220,10 +286,18 @@ impl Agent {
             o.insert("master_hostname".into(), json!(m.ip().to_string()));
         }
         o.insert("flags".into(), Json::Object(flags));
-        o.insert("frameworks".into(), Json::Array(self.frameworks.values().map(framework_json).collect()));
+        o.insert(
+            "frameworks".into(),
+            Json::Array(self.frameworks.values().map(framework_json).collect()),
+        );
         o.insert(
             "completed_frameworks".into(),
-            Json::Array(self.completed_frameworks.iter().map(framework_json).collect()),
+            Json::Array(
+                self.completed_frameworks
+                    .iter()
+                    .map(framework_json)
+                    .collect(),
+            ),
         );
         Json::Object(o)
     }
@@ -251,7 +325,9 @@ impl Agent {
         let mut out = Vec::new();
         for f in self.frameworks.values() {
             for e in f.executors.values() {
-                let Some(stats) = self.containerizer.usage(&e.container_id) else { continue };
+                let Some(stats) = self.containerizer.usage(&e.container_id) else {
+                    continue;
+                };
                 let mut statistics = mesos_common::json::to_value(&stats);
                 let sum = |name: &str| -> f64 {
                     e.allocated_resources()

@@ -47,7 +47,9 @@ impl AgentMetrics {
     pub fn register(m: &Metrics, start_secs: f64) -> AgentMetrics {
         let g = |n: &str| m.gauge(&format!("slave/{n}"));
         let c = |n: &str| m.counter(&format!("slave/{n}"));
-        m.gauge_fn("slave/uptime_secs", move || crate::protobuf_utils::now_secs() - start_secs);
+        m.gauge_fn("slave/uptime_secs", move || {
+            crate::protobuf_utils::now_secs() - start_secs
+        });
         AgentMetrics {
             registered: g("registered"),
             recovery_errors: c("recovery_errors"),
@@ -137,7 +139,11 @@ impl AgentMetrics {
         for i in 0..4 {
             self.resources_total[i].set(totals[i]);
             self.resources_used[i].set(used[i]);
-            let pct = if totals[i] > 0.0 { used[i] / totals[i] } else { 0.0 };
+            let pct = if totals[i] > 0.0 {
+                used[i] / totals[i]
+            } else {
+                0.0
+            };
             self.resources_percent[i].set(pct);
         }
     }

@@ -38,12 +38,12 @@ use std::time::Duration;
 use libprocess::{Context, Install, LocalPid, Process, RuntimeHandle, TimerId, Upid};
 use mesos_common::attributes::Attributes;
 use mesos_common::proto::internal::{
-    FrameworkToExecutorMessage, KillTaskMessage, PingSlaveMessage, PongSlaveMessage,
-    ReconcileTasksMessage, RegisterExecutorMessage, RegisterSlaveMessage, ReregisterExecutorMessage,
-    ReregisterSlaveMessage, RunTaskGroupMessage, RunTaskMessage, ShutdownExecutorMessage,
-    ShutdownFrameworkMessage, ShutdownMessage, SlaveRegisteredMessage, SlaveReregisteredMessage,
-    StatusUpdateAcknowledgementMessage, StatusUpdateMessage, UnregisterSlaveMessage,
-    UpdateFrameworkMessage, ExecutorToFrameworkMessage, MasterSlaveConnection,
+    ExecutorToFrameworkMessage, FrameworkToExecutorMessage, KillTaskMessage, MasterSlaveConnection,
+    PingSlaveMessage, PongSlaveMessage, ReconcileTasksMessage, RegisterExecutorMessage,
+    RegisterSlaveMessage, ReregisterExecutorMessage, ReregisterSlaveMessage, RunTaskGroupMessage,
+    RunTaskMessage, ShutdownExecutorMessage, ShutdownFrameworkMessage, ShutdownMessage,
+    SlaveRegisteredMessage, SlaveReregisteredMessage, StatusUpdateAcknowledgementMessage,
+    StatusUpdateMessage, UnregisterSlaveMessage, UpdateFrameworkMessage,
 };
 use mesos_common::proto::v0::{SlaveId, SlaveInfo, TaskState, slave_info, task_status};
 use mesos_common::resources::{ResourceFormat, Resources};
@@ -51,7 +51,10 @@ use mesos_common::resources::{ResourceFormat, Resources};
 use self::framework::Framework;
 use self::metrics::AgentMetrics;
 use crate::checkpoint;
-use crate::constants::{DEFAULT_MASTER_PING_TIMEOUT, MAX_COMPLETED_FRAMEWORKS, MESOS_VERSION, REGISTER_RETRY_INTERVAL_MAX};
+use crate::constants::{
+    DEFAULT_MASTER_PING_TIMEOUT, MAX_COMPLETED_FRAMEWORKS, MESOS_VERSION,
+    REGISTER_RETRY_INTERVAL_MAX,
+};
 use crate::containerizer::Containerizer;
 use crate::detector::{self, MasterDetector};
 use crate::discovery::{self, HostFacts};
@@ -209,7 +212,10 @@ impl Process for Agent {
         }
         let gc = GarbageCollector::new(
             self.work_dir.clone(),
-            self.flags.gc_delay.to_std().unwrap_or(Duration::from_secs(7 * 86400)),
+            self.flags
+                .gc_delay
+                .to_std()
+                .unwrap_or(Duration::from_secs(7 * 86400)),
             self.flags.gc_disk_headroom,
             self.flags
                 .disk_watch_interval
@@ -296,7 +302,10 @@ impl AgentHandle {
     /// Waits until `pred` holds for the agent's `/state` document, re-checking
     /// after every change of the agent's state (no polling). `None` if the
     /// agent terminated first.
-    pub async fn wait_state(&self, pred: impl Fn(&serde_json::Value) -> bool) -> Option<serde_json::Value> {
+    pub async fn wait_state(
+        &self,
+        pred: impl Fn(&serde_json::Value) -> bool,
+    ) -> Option<serde_json::Value> {
         loop {
             let notified = self.changed.notified();
             let mut notified = std::pin::pin!(notified);
@@ -341,7 +350,8 @@ impl AgentHandle {
     /// Graceful shutdown (SIGUSR1 in Mesos): shuts down every executor, tells
     /// the master it is leaving, then terminates.
     pub fn shutdown(&self) {
-        self.pid.dispatch(|a, ctx| a.shutdown("Agent asked to shut down".into(), true, ctx));
+        self.pid
+            .dispatch(|a, ctx| a.shutdown("Agent asked to shut down".into(), true, ctx));
     }
 
     /// Completes once the agent process has finalized.
@@ -412,7 +422,8 @@ impl Agent {
         let work_dir = PathBuf::from(&flags.work_dir);
         ensure_writable(&work_dir)?;
         let facts = HostFacts::read(&work_dir)?;
-        let total_resources = discovery::complete(flags.resources.as_deref(), &flags.default_role, &facts)?;
+        let total_resources =
+            discovery::complete(flags.resources.as_deref(), &flags.default_role, &facts)?;
         let attributes = match &flags.attributes {
             Some(text) => Attributes::parse(text).map_err(|e| AgentError::InvalidFlag {
                 flag: "attributes",
@@ -424,7 +435,11 @@ impl Agent {
             .runtime_dir
             .clone()
             .unwrap_or_else(|| work_dir.join("runtime"));
-        let containerizer = Containerizer::new(flags.effective_launcher_dir(), runtime_dir, &flags.isolation)?;
+        let containerizer = Containerizer::new(
+            flags.effective_launcher_dir(),
+            runtime_dir,
+            &flags.isolation,
+        )?;
         let meta_dir = paths::meta_root_dir(&work_dir);
         let recovered = crate::state::recover(&meta_dir, flags.strict)?;
         let address = runtime.address();
@@ -498,7 +513,9 @@ impl Agent {
     }
 
     pub(crate) fn me(&self) -> Upid {
-        self.self_pid.clone().unwrap_or_else(|| Upid::new("slave(1)", std::net::Ipv4Addr::LOCALHOST, 0))
+        self.self_pid
+            .clone()
+            .unwrap_or_else(|| Upid::new("slave(1)", std::net::Ipv4Addr::LOCALHOST, 0))
     }
 
     pub(crate) fn agent_id(&self) -> SlaveId {
@@ -506,7 +523,9 @@ impl Agent {
     }
 
     pub(crate) fn metrics(&self) -> &AgentMetrics {
-        self.metrics.as_ref().expect("metrics are registered in initialize")
+        self.metrics
+            .as_ref()
+            .expect("metrics are registered in initialize")
     }
 
     pub(crate) fn transition(&mut self, event: AgentEvent) {
@@ -520,7 +539,11 @@ impl Agent {
             Err(e) => tracing::debug!(error = %e, "ignored agent event"),
         }
         if let Some(m) = &self.metrics {
-            m.registered.set(if self.state == AgentState::Running { 1.0 } else { 0.0 });
+            m.registered.set(if self.state == AgentState::Running {
+                1.0
+            } else {
+                0.0
+            });
         }
         self.changed.notify_waiters();
     }
@@ -586,7 +609,11 @@ impl Agent {
                 if self.state == AgentState::Terminating {
                     return;
                 }
-                let factor = self.flags.registration_backoff_factor.to_std().unwrap_or(Duration::from_secs(1));
+                let factor = self
+                    .flags
+                    .registration_backoff_factor
+                    .to_std()
+                    .unwrap_or(Duration::from_secs(1));
                 let delay = factor.mul_f64(random_unit());
                 let epoch = self.detection_epoch;
                 self.registration_timer = Some(ctx.delay(delay, move |a: &mut Agent, ctx| {
@@ -609,8 +636,13 @@ impl Agent {
 
     fn do_reliable_registration(&mut self, max_backoff: Duration, ctx: &mut Context<Self>) {
         self.registration_timer = None;
-        let Some(master) = self.master.clone() else { return };
-        if matches!(self.state, AgentState::Running | AgentState::Terminating | AgentState::Recovering) {
+        let Some(master) = self.master.clone() else {
+            return;
+        };
+        if matches!(
+            self.state,
+            AgentState::Running | AgentState::Terminating | AgentState::Recovering
+        ) {
             return;
         }
         ctx.link(&master);
@@ -652,18 +684,22 @@ impl Agent {
             let fid = framework.info.id.clone().unwrap_or_default();
             for tasks in framework.pending_tasks.values() {
                 for t in tasks.values() {
-                    message
-                        .tasks
-                        .push(crate::protobuf_utils::create_task(t, TaskState::TaskStaging, &fid));
+                    message.tasks.push(crate::protobuf_utils::create_task(
+                        t,
+                        TaskState::TaskStaging,
+                        &fid,
+                    ));
                 }
             }
             for e in framework.executors.values() {
                 message.tasks.extend(e.launched_tasks.values().cloned());
                 message.tasks.extend(e.terminated_tasks.values().cloned());
                 for t in &e.queued_tasks {
-                    message
-                        .tasks
-                        .push(crate::protobuf_utils::create_task(t, TaskState::TaskStaging, &fid));
+                    message.tasks.push(crate::protobuf_utils::create_task(
+                        t,
+                        TaskState::TaskStaging,
+                        &fid,
+                    ));
                 }
                 if !e.command_executor && e.state != framework::ExecutorState::Terminated {
                     let mut info = e.info.clone();
@@ -716,7 +752,10 @@ impl Agent {
             return;
         }
         if self.info.id.as_ref() != Some(&msg.slave_id) {
-            tracing::error!(new = msg.slave_id.value, "reregistered with a different agent id; terminating");
+            tracing::error!(
+                new = msg.slave_id.value,
+                "reregistered with a different agent id; terminating"
+            );
             ctx.terminate();
             return;
         }
@@ -772,7 +811,9 @@ impl Agent {
         self.master_ping_timeout = connection
             .and_then(|c| c.total_ping_timeout_seconds)
             .filter(|s| s.is_finite() && *s > 0.0)
-            .map_or(DEFAULT_MASTER_PING_TIMEOUT, |s| Duration::from_secs(s as u64));
+            .map_or(DEFAULT_MASTER_PING_TIMEOUT, |s| {
+                Duration::from_secs(s as u64)
+            });
     }
 
     fn restart_ping_timer(&mut self, ctx: &mut Context<Self>) {
@@ -784,7 +825,10 @@ impl Agent {
         self.ping_timer = Some(ctx.delay(timeout, move |a: &mut Agent, ctx| {
             a.ping_timer = None;
             if a.detection_epoch == epoch {
-                tracing::info!(?timeout, "no pings from master received; detecting a new master");
+                tracing::info!(
+                    ?timeout,
+                    "no pings from master received; detecting a new master"
+                );
                 if let Some(m) = a.master.clone() {
                     a.detector.master_unresponsive(&m);
                 }
@@ -821,7 +865,11 @@ impl Agent {
             return;
         }
         let reason = msg.message.unwrap_or_else(|| "(no reason)".into());
-        self.shutdown(format!("master asked the agent to shut down: {reason}"), false, ctx);
+        self.shutdown(
+            format!("master asked the agent to shut down: {reason}"),
+            false,
+            ctx,
+        );
     }
 
     /// Shuts down every framework's executors, then terminates (Mesos's
@@ -829,7 +877,8 @@ impl Agent {
     /// shutdown), which a master-initiated shutdown does not need.
     pub(crate) fn shutdown(&mut self, reason: String, unregister: bool, ctx: &mut Context<Self>) {
         tracing::info!(reason, "agent shutting down");
-        if unregister && let (Some(master), Some(id)) = (self.master.clone(), self.info.id.clone()) {
+        if unregister && let (Some(master), Some(id)) = (self.master.clone(), self.info.id.clone())
+        {
             ctx.send(&master, &UnregisterSlaveMessage { slave_id: id });
         }
         self.transition(AgentEvent::Shutdown);
@@ -870,7 +919,12 @@ impl Agent {
         self.run_task_message(from, msg, ctx)
     }
 
-    fn handle_run_task_group(&mut self, from: Upid, msg: RunTaskGroupMessage, ctx: &mut Context<Self>) {
+    fn handle_run_task_group(
+        &mut self,
+        from: Upid,
+        msg: RunTaskGroupMessage,
+        ctx: &mut Context<Self>,
+    ) {
         self.run_task_group_message(from, msg, ctx)
     }
 
@@ -878,19 +932,39 @@ impl Agent {
         self.kill_task_message(from, msg, ctx)
     }
 
-    fn shutdown_executor_message(&mut self, from: Upid, msg: ShutdownExecutorMessage, ctx: &mut Context<Self>) {
+    fn shutdown_executor_message(
+        &mut self,
+        from: Upid,
+        msg: ShutdownExecutorMessage,
+        ctx: &mut Context<Self>,
+    ) {
         self.shutdown_executor_from(from, msg, ctx)
     }
 
-    fn shutdown_framework(&mut self, from: Upid, msg: ShutdownFrameworkMessage, ctx: &mut Context<Self>) {
+    fn shutdown_framework(
+        &mut self,
+        from: Upid,
+        msg: ShutdownFrameworkMessage,
+        ctx: &mut Context<Self>,
+    ) {
         self.shutdown_framework_message(from, msg, ctx)
     }
 
-    fn scheduler_message(&mut self, from: Upid, msg: FrameworkToExecutorMessage, ctx: &mut Context<Self>) {
+    fn scheduler_message(
+        &mut self,
+        from: Upid,
+        msg: FrameworkToExecutorMessage,
+        ctx: &mut Context<Self>,
+    ) {
         self.framework_to_executor(from, msg, ctx)
     }
 
-    fn update_framework(&mut self, from: Upid, msg: UpdateFrameworkMessage, ctx: &mut Context<Self>) {
+    fn update_framework(
+        &mut self,
+        from: Upid,
+        msg: UpdateFrameworkMessage,
+        ctx: &mut Context<Self>,
+    ) {
         self.update_framework_message(from, msg, ctx)
     }
 
@@ -903,19 +977,39 @@ impl Agent {
         self.acknowledgement_message(from, msg, ctx)
     }
 
-    fn register_executor(&mut self, from: Upid, msg: RegisterExecutorMessage, ctx: &mut Context<Self>) {
+    fn register_executor(
+        &mut self,
+        from: Upid,
+        msg: RegisterExecutorMessage,
+        ctx: &mut Context<Self>,
+    ) {
         self.register_executor_message(from, msg, ctx)
     }
 
-    fn reregister_executor(&mut self, from: Upid, msg: ReregisterExecutorMessage, ctx: &mut Context<Self>) {
+    fn reregister_executor(
+        &mut self,
+        from: Upid,
+        msg: ReregisterExecutorMessage,
+        ctx: &mut Context<Self>,
+    ) {
         self.reregister_executor_message(from, msg, ctx)
     }
 
-    fn status_update_message(&mut self, from: Upid, msg: StatusUpdateMessage, ctx: &mut Context<Self>) {
+    fn status_update_message(
+        &mut self,
+        from: Upid,
+        msg: StatusUpdateMessage,
+        ctx: &mut Context<Self>,
+    ) {
         self.executor_status_update_message(from, msg, ctx)
     }
 
-    fn executor_to_framework_message(&mut self, from: Upid, msg: ExecutorToFrameworkMessage, ctx: &mut Context<Self>) {
+    fn executor_to_framework_message(
+        &mut self,
+        from: Upid,
+        msg: ExecutorToFrameworkMessage,
+        ctx: &mut Context<Self>,
+    ) {
         self.executor_to_framework(from, msg, ctx)
     }
 }
@@ -923,10 +1017,16 @@ impl Agent {
 /// What this agent can do, as it tells the master.
 fn agent_capabilities() -> Vec<slave_info::Capability> {
     use slave_info::capability::Type;
-    [Type::MultiRole, Type::HierarchicalRole, Type::ReservationRefinement]
-        .into_iter()
-        .map(|t| slave_info::Capability { r#type: Some(t as i32) })
-        .collect()
+    [
+        Type::MultiRole,
+        Type::HierarchicalRole,
+        Type::ReservationRefinement,
+    ]
+    .into_iter()
+    .map(|t| slave_info::Capability {
+        r#type: Some(t as i32),
+    })
+    .collect()
 }
 
 /// The agent's resource version: fixed per process, as no operation changes

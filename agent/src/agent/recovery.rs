@@ -20,7 +20,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use libprocess::{Context, Upid};
-use mesos_common::proto::internal::{ReconnectExecutorMessage, StatusUpdateRecord, status_update_record};
+use mesos_common::proto::internal::{
+    ReconnectExecutorMessage, StatusUpdateRecord, status_update_record,
+};
 use mesos_common::proto::v0::slave::ContainerTermination;
 use mesos_common::proto::v0::{FrameworkId, TaskState, task_status};
 
@@ -42,7 +44,9 @@ impl Agent {
         let mut streams: Vec<(StreamTarget, Vec<StatusUpdateRecord>)> = Vec::new();
         if let Some(agent) = state.agent {
             tracing::info!(agent_id = agent.id, "recovering agent");
-            self.info.id = Some(mesos_common::proto::v0::SlaveId { value: agent.id.clone() });
+            self.info.id = Some(mesos_common::proto::v0::SlaveId {
+                value: agent.id.clone(),
+            });
             for framework in agent.frameworks {
                 self.recover_framework(framework, &mut streams);
             }
@@ -80,7 +84,11 @@ impl Agent {
         self.finish_recovery(ctx);
     }
 
-    fn recover_framework(&mut self, checkpoint: FrameworkCheckpoint, streams: &mut Vec<(StreamTarget, Vec<StatusUpdateRecord>)>) {
+    fn recover_framework(
+        &mut self,
+        checkpoint: FrameworkCheckpoint,
+        streams: &mut Vec<(StreamTarget, Vec<StatusUpdateRecord>)>,
+    ) {
         let agent_id = self.agent_id().value;
         let fid = checkpoint.id.clone();
         let Some(mut info) = checkpoint.info.filter(|i| i.checkpoint()) else {
@@ -88,8 +96,13 @@ impl Agent {
             self.garbage_collect(paths::framework_path(&self.meta_dir, &agent_id, &fid));
             return;
         };
-        info.id.get_or_insert_with(|| FrameworkId { value: fid.clone() });
-        let pid = checkpoint.pid.as_deref().filter(|p| !p.is_empty()).and_then(|p| p.parse().ok());
+        info.id
+            .get_or_insert_with(|| FrameworkId { value: fid.clone() });
+        let pid = checkpoint
+            .pid
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .and_then(|p| p.parse().ok());
         let mut framework = Framework::new(info, pid);
         for executor in checkpoint.executors {
             if let Some(e) = self.recover_executor(&fid, executor, streams) {
@@ -101,7 +114,11 @@ impl Agent {
             self.garbage_collect(paths::framework_path(&self.meta_dir, &agent_id, &fid));
             return;
         }
-        tracing::info!(framework = fid, executors = framework.executors.len(), "recovered framework");
+        tracing::info!(
+            framework = fid,
+            executors = framework.executors.len(),
+            "recovered framework"
+        );
         self.frameworks.insert(fid, framework);
     }
 
@@ -117,11 +134,26 @@ impl Agent {
         let latest = checkpoint.latest?;
         for run in &checkpoint.runs {
             if run.container_id != latest {
-                self.garbage_collect(paths::executor_run_path(&self.work_dir, &agent_id, fid, &eid, &run.container_id));
-                self.garbage_collect(paths::executor_run_path(&self.meta_dir, &agent_id, fid, &eid, &run.container_id));
+                self.garbage_collect(paths::executor_run_path(
+                    &self.work_dir,
+                    &agent_id,
+                    fid,
+                    &eid,
+                    &run.container_id,
+                ));
+                self.garbage_collect(paths::executor_run_path(
+                    &self.meta_dir,
+                    &agent_id,
+                    fid,
+                    &eid,
+                    &run.container_id,
+                ));
             }
         }
-        let run = checkpoint.runs.into_iter().find(|r| r.container_id == latest)?;
+        let run = checkpoint
+            .runs
+            .into_iter()
+            .find(|r| r.container_id == latest)?;
         if run.completed {
             self.garbage_collect(paths::executor_path(&self.work_dir, &agent_id, fid, &eid));
             self.garbage_collect(paths::executor_path(&self.meta_dir, &agent_id, fid, &eid));
@@ -129,18 +161,33 @@ impl Agent {
         }
         let command_executor = info.command.as_ref().is_some_and(|c| {
             c.arguments.first().map(String::as_str) == Some(MESOS_EXECUTOR)
-                || c.value.as_deref().is_some_and(|v| v.ends_with(&format!("/{MESOS_EXECUTOR}")))
+                || c.value
+                    .as_deref()
+                    .is_some_and(|v| v.ends_with(&format!("/{MESOS_EXECUTOR}")))
         });
         let directory = paths::executor_run_path(&self.work_dir, &agent_id, fid, &eid, &latest);
-        let mut executor = Executor::new(fid, info, latest.clone(), directory.clone(), true, command_executor, None);
+        let mut executor = Executor::new(
+            fid,
+            info,
+            latest.clone(),
+            directory.clone(),
+            true,
+            command_executor,
+            None,
+        );
         executor.http = run.http;
         executor.pid = run.forked_pid;
         if !run.http
-            && let Some(pid) = run.libprocess_pid.as_deref().and_then(|p| p.parse::<Upid>().ok())
+            && let Some(pid) = run
+                .libprocess_pid
+                .as_deref()
+                .and_then(|p| p.parse::<Upid>().ok())
         {
             executor.channel = ExecutorChannel::Pid(pid);
         }
-        let framework_id = FrameworkId { value: fid.to_string() };
+        let framework_id = FrameworkId {
+            value: fid.to_string(),
+        };
         for task in run.tasks {
             let Some(mut t) = task.info else { continue };
             t.state = TaskState::TaskStaging as i32;
@@ -177,7 +224,14 @@ impl Agent {
                     StreamTarget {
                         task_id: task.id.clone(),
                         framework_id: fid.to_string(),
-                        checkpoint: Some(paths::task_updates_path(&self.meta_dir, &agent_id, fid, &eid, &latest, &task.id)),
+                        checkpoint: Some(paths::task_updates_path(
+                            &self.meta_dir,
+                            &agent_id,
+                            fid,
+                            &eid,
+                            &latest,
+                            &task.id,
+                        )),
                     },
                     task.records,
                 ));
@@ -193,9 +247,17 @@ impl Agent {
 
     /// Watches a recovered executor's container and asks it to come back (or,
     /// in cleanup mode, to go).
-    fn watch_recovered(&mut self, fid: &str, eid: &str, mode: RecoverMode, ctx: &mut Context<Self>) {
+    fn watch_recovered(
+        &mut self,
+        fid: &str,
+        eid: &str,
+        mode: RecoverMode,
+        ctx: &mut Context<Self>,
+    ) {
         let agent_id = self.agent_id();
-        let Some(executor) = self.executor(fid, eid) else { return };
+        let Some(executor) = self.executor(fid, eid) else {
+            return;
+        };
         let cid = executor.container_id.clone();
         let wait = if executor.pid.is_some() {
             self.containerizer.wait(&cid)
@@ -203,14 +265,23 @@ impl Agent {
             Box::pin(futures::future::ready(None))
         };
         let (f, e, c) = (fid.to_string(), eid.to_string(), cid.clone());
-        ctx.spawn(wait, move |a: &mut Agent, status, ctx| a.executor_terminated(&f, &e, &c, status, ctx));
+        ctx.spawn(wait, move |a: &mut Agent, status, ctx| {
+            a.executor_terminated(&f, &e, &c, status, ctx)
+        });
         match mode {
             RecoverMode::Reconnect => {
                 if let ExecutorChannel::Pid(pid) = &executor.channel {
                     let message = ReconnectExecutorMessage { slave_id: agent_id };
                     ctx.send(pid, &message);
                     if let Some(interval) = retry_interval(&self.flags) {
-                        self.retry_reconnect(fid.to_string(), eid.to_string(), pid.clone(), message, interval, ctx);
+                        self.retry_reconnect(
+                            fid.to_string(),
+                            eid.to_string(),
+                            pid.clone(),
+                            message,
+                            interval,
+                            ctx,
+                        );
                     }
                 }
             }
@@ -236,7 +307,8 @@ impl Agent {
     ) {
         ctx.delay(interval, move |a: &mut Agent, ctx| {
             let waiting = a.state == AgentState::Recovering
-                && a.executor(&fid, &eid).is_some_and(|e| e.state == ExecutorState::Registering);
+                && a.executor(&fid, &eid)
+                    .is_some_and(|e| e.state == ExecutorState::Registering);
             if waiting {
                 ctx.send(&pid, &message);
                 a.retry_reconnect(fid, eid, pid, message, interval, ctx);
@@ -254,7 +326,10 @@ impl Agent {
                 if executor.state != ExecutorState::Registering {
                     continue;
                 }
-                tracing::info!(executor = executor.id, "executor did not reregister in time; destroying it");
+                tracing::info!(
+                    executor = executor.id,
+                    "executor did not reregister in time; destroying it"
+                );
                 let _ = executor.transition(ExecutorEvent::Shutdown);
                 executor.pending_termination = Some(ContainerTermination {
                     state: Some(lost_state as i32),
@@ -321,7 +396,9 @@ impl Agent {
             }
             RecoverMode::Cleanup => {
                 self.transition(AgentEvent::Shutdown);
-                tracing::info!("finished recovery in cleanup mode; exiting once every executor is gone");
+                tracing::info!(
+                    "finished recovery in cleanup mode; exiting once every executor is gone"
+                );
                 let pending: Vec<(String, String)> = self
                     .frameworks
                     .iter()
@@ -356,6 +433,12 @@ fn list_agent_dirs(dir: &std::path::Path) -> Vec<String> {
 }
 
 /// For tests: where the agent would look for a recovered executor's sandbox.
-pub fn sandbox_of(work_dir: &std::path::Path, agent: &str, framework: &str, executor: &str, container: &str) -> PathBuf {
+pub fn sandbox_of(
+    work_dir: &std::path::Path,
+    agent: &str,
+    framework: &str,
+    executor: &str,
+    container: &str,
+) -> PathBuf {
     paths::executor_run_path(work_dir, agent, framework, executor, container)
 }

@@ -36,15 +36,33 @@ use crate::protobuf_utils::{
 };
 
 impl Agent {
-    pub(crate) fn run_task_message(&mut self, from: Upid, msg: RunTaskMessage, ctx: &mut Context<Self>) {
+    pub(crate) fn run_task_message(
+        &mut self,
+        from: Upid,
+        msg: RunTaskMessage,
+        ctx: &mut Context<Self>,
+    ) {
         if self.master.as_ref() != Some(&from) {
             tracing::warn!(%from, task = msg.task.task_id.value, "ignoring run task from a process that is not the leading master");
             self.metrics().invalid_messages.inc();
             return;
         }
-        let pid = msg.pid.as_deref().filter(|p| !p.is_empty()).and_then(|p| p.parse().ok());
+        let pid = msg
+            .pid
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .and_then(|p| p.parse().ok());
         let (executor, command) = self.executor_info_for(&msg.framework, &msg.task);
-        self.run(msg.framework, executor, vec![msg.task], None, pid, msg.launch_executor, command, ctx);
+        self.run(
+            msg.framework,
+            executor,
+            vec![msg.task],
+            None,
+            pid,
+            msg.launch_executor,
+            command,
+            ctx,
+        );
     }
 
     pub(crate) fn run_task_group_message(
@@ -62,12 +80,25 @@ impl Agent {
         let framework_id = msg.framework.id.clone();
         executor.framework_id = executor.framework_id.or(framework_id);
         let tasks = msg.task_group.tasks.clone();
-        self.run(msg.framework, executor, tasks, Some(msg.task_group), None, msg.launch_executor, false, ctx);
+        self.run(
+            msg.framework,
+            executor,
+            tasks,
+            Some(msg.task_group),
+            None,
+            msg.launch_executor,
+            false,
+            ctx,
+        );
     }
 
     /// The executor a task runs in: its own, or a generated command executor
     /// (id = task id, `mesos-executor`; Mesos's `getExecutorInfo`).
-    pub(crate) fn executor_info_for(&self, framework: &FrameworkInfo, task: &TaskInfo) -> (ExecutorInfo, bool) {
+    pub(crate) fn executor_info_for(
+        &self,
+        framework: &FrameworkInfo,
+        task: &TaskInfo,
+    ) -> (ExecutorInfo, bool) {
         if let Some(executor) = &task.executor {
             let mut e = executor.clone();
             e.framework_id = e.framework_id.or_else(|| framework.id.clone());
@@ -78,7 +109,10 @@ impl Agent {
             match &command.value {
                 None => "(Command: NO COMMAND)".to_string(),
                 Some(v) if v.chars().count() > 15 => {
-                    format!("(Command: sh -c '{}...')", v.chars().take(12).collect::<String>())
+                    format!(
+                        "(Command: sh -c '{}...')",
+                        v.chars().take(12).collect::<String>()
+                    )
                 }
                 Some(v) => format!("(Command: sh -c '{v}')"),
             }
@@ -88,7 +122,10 @@ impl Agent {
                 Some(v) => {
                     let args = format!("{v}, {}", command.arguments.join(", "));
                     if args.chars().count() > 15 {
-                        format!("(Command: [{}...])", args.chars().take(12).collect::<String>())
+                        format!(
+                            "(Command: [{}...])",
+                            args.chars().take(12).collect::<String>()
+                        )
                     } else {
                         format!("(Command: [{args}])")
                     }
@@ -133,7 +170,10 @@ impl Agent {
                 value: task.task_id.value.clone(),
             },
             framework_id: framework.id.clone(),
-            name: Some(format!("Command Executor (Task: {}) {describe}", task.task_id.value)),
+            name: Some(format!(
+                "Command Executor (Task: {}) {describe}",
+                task.task_id.value
+            )),
             source: Some(task.task_id.value.clone()),
             command: Some(executor_command),
             container: task.container.clone(),
@@ -176,7 +216,9 @@ impl Agent {
                 inject_allocation_role(&mut e.resources, &role);
             }
         }
-        let group = group.map(|_| TaskGroupInfo { tasks: tasks.clone() });
+        let group = group.map(|_| TaskGroupInfo {
+            tasks: tasks.clone(),
+        });
         let agent_id = self.agent_id();
         if let Some(t) = tasks.iter().find(|t| t.slave_id != agent_id) {
             tracing::warn!(task = t.task_id.value, "ignoring task for another agent");
@@ -184,7 +226,10 @@ impl Agent {
             return;
         }
         if matches!(self.state, AgentState::Recovering | AgentState::Terminating) {
-            tracing::warn!(state = self.state.name(), "ignoring run task: agent is not ready");
+            tracing::warn!(
+                state = self.state.name(),
+                "ignoring run task: agent is not ready"
+            );
             return;
         }
         let eid = executor_info.executor_id.value.clone();
@@ -204,7 +249,10 @@ impl Agent {
             }
         }
 
-        let dropped = |agent: &mut Agent, reason: task_status::Reason, message: &str, ctx: &mut Context<Agent>| {
+        let dropped = |agent: &mut Agent,
+                       reason: task_status::Reason,
+                       message: &str,
+                       ctx: &mut Context<Agent>| {
             let state = dropped_or_lost(&framework_info);
             for t in &tasks {
                 let update = agent_status_update(
@@ -225,7 +273,10 @@ impl Agent {
             .get(&fid)
             .is_some_and(|f| f.state == FrameworkState::Terminating);
         if framework_terminating {
-            tracing::warn!(framework = fid, "ignoring run task: framework is terminating");
+            tracing::warn!(
+                framework = fid,
+                "ignoring run task: framework is terminating"
+            );
             if launch_executor == Some(true) {
                 self.send_exited_executor(&framework_id, &executor_info.executor_id, None, ctx);
             }
@@ -238,13 +289,24 @@ impl Agent {
             .and_then(|f| f.executors.get(&eid))
             .map(|e| e.state);
         if let Some(launch) = launch_executor {
-            let is_command_task = group.is_none() && tasks.first().is_some_and(|t| t.command.is_some());
+            let is_command_task =
+                group.is_none() && tasks.first().is_some_and(|t| t.command.is_some());
             if is_command_task && existing.is_some() {
-                dropped(self, task_status::Reason::TaskInvalid, "Cannot reuse an already existing executor for a command task", ctx);
+                dropped(
+                    self,
+                    task_status::Reason::TaskInvalid,
+                    "Cannot reuse an already existing executor for a command task",
+                    ctx,
+                );
                 return;
             }
             if !is_command_task && launch && existing.is_some() {
-                dropped(self, task_status::Reason::ExecutorTerminated, "Master wants to launch executor, but one already exists", ctx);
+                dropped(
+                    self,
+                    task_status::Reason::ExecutorTerminated,
+                    "Master wants to launch executor, but one already exists",
+                    ctx,
+                );
                 if existing == Some(ExecutorState::Terminated) {
                     self.send_exited_executor(&framework_id, &executor_info.executor_id, None, ctx);
                 } else {
@@ -253,14 +315,29 @@ impl Agent {
                 return;
             }
             if !is_command_task && !launch && existing.is_none() {
-                dropped(self, task_status::Reason::ExecutorTerminated, "No executor is expected to launch and there is none running", ctx);
+                dropped(
+                    self,
+                    task_status::Reason::ExecutorTerminated,
+                    "No executor is expected to launch and there is none running",
+                    ctx,
+                );
                 return;
             }
         }
 
         if existing.is_none() {
-            self.unschedule_gc(paths::executor_path(&self.work_dir, &agent_id.value, &fid, &eid));
-            self.unschedule_gc(paths::executor_path(&self.meta_dir, &agent_id.value, &fid, &eid));
+            self.unschedule_gc(paths::executor_path(
+                &self.work_dir,
+                &agent_id.value,
+                &fid,
+                &eid,
+            ));
+            self.unschedule_gc(paths::executor_path(
+                &self.meta_dir,
+                &agent_id.value,
+                &fid,
+                &eid,
+            ));
             if let Err(e) = self.add_executor(&fid, executor_info.clone(), command_executor) {
                 tracing::error!(executor = eid, error = %e, "cannot create the executor");
                 dropped(self, task_status::Reason::ExecutorTerminated, &e, ctx);
@@ -271,23 +348,45 @@ impl Agent {
                 return;
             }
             let mut launched_info = executor_info.clone();
-            if launched_info.r#type == Some(executor_info::Type::Default as i32) && launched_info.command.is_none() {
+            if launched_info.r#type == Some(executor_info::Type::Default as i32)
+                && launched_info.command.is_none()
+            {
                 launched_info.command = Some(self.default_executor_command());
             }
-            let task_resources: Vec<Resource> = tasks.iter().flat_map(|t| t.resources.iter().cloned()).collect();
+            let task_resources: Vec<Resource> = tasks
+                .iter()
+                .flat_map(|t| t.resources.iter().cloned())
+                .collect();
             launched_info.resources.extend(task_resources);
-            let command_task = if command_executor { tasks.first().cloned() } else { None };
+            let command_task = if command_executor {
+                tasks.first().cloned()
+            } else {
+                None
+            };
             self.launch_executor(&fid, &eid, launched_info, command_task, ctx);
         }
 
-        let (state, checkpoint) = match self.frameworks.get(&fid).and_then(|f| f.executors.get(&eid)) {
+        let (state, checkpoint) = match self
+            .frameworks
+            .get(&fid)
+            .and_then(|f| f.executors.get(&eid))
+        {
             Some(e) => (e.state, e.checkpoint),
             None => return,
         };
         match state {
             ExecutorState::Terminating | ExecutorState::Terminated => {
-                let what = if state == ExecutorState::Terminating { "terminating" } else { "terminated" };
-                dropped(self, task_status::Reason::ExecutorTerminated, &format!("Executor {what}"), ctx);
+                let what = if state == ExecutorState::Terminating {
+                    "terminating"
+                } else {
+                    "terminated"
+                };
+                dropped(
+                    self,
+                    task_status::Reason::ExecutorTerminated,
+                    &format!("Executor {what}"),
+                    ctx,
+                );
             }
             ExecutorState::Registering | ExecutorState::Running => {
                 if checkpoint {
@@ -295,7 +394,9 @@ impl Agent {
                         self.checkpoint_task(&fid, &eid, t);
                     }
                 }
-                let Some(executor) = self.executor_mut(&fid, &eid) else { return };
+                let Some(executor) = self.executor_mut(&fid, &eid) else {
+                    return;
+                };
                 match group {
                     Some(g) => executor.enqueue_task_group(g),
                     None => tasks.into_iter().for_each(|t| executor.enqueue_task(t)),
@@ -333,13 +434,19 @@ impl Agent {
 
     /// Creates the executor's run: a container id, its sandbox (and `latest`
     /// link), its checkpoint, its `/files` attachment.
-    fn add_executor(&mut self, fid: &str, info: ExecutorInfo, command_executor: bool) -> Result<(), String> {
+    fn add_executor(
+        &mut self,
+        fid: &str,
+        info: ExecutorInfo,
+        command_executor: bool,
+    ) -> Result<(), String> {
         let agent_id = self.agent_id().value;
         let framework = self.frameworks.get(fid).ok_or("unknown framework")?;
         let checkpoint = framework.checkpoint();
         let eid = info.executor_id.value.clone();
         let container_id = uuid::Uuid::new_v4().to_string();
-        let directory = paths::executor_run_path(&self.work_dir, &agent_id, fid, &eid, &container_id);
+        let directory =
+            paths::executor_run_path(&self.work_dir, &agent_id, fid, &eid, &container_id);
         let user = if self.flags.switch_user {
             info.command
                 .as_ref()
@@ -356,15 +463,30 @@ impl Agent {
         )
         .map_err(|e| e.to_string())?;
         if checkpoint {
-            checkpoint::write_message(&paths::executor_info_path(&self.meta_dir, &agent_id, fid, &eid), &info)
-                .map_err(|e| e.to_string())?;
+            checkpoint::write_message(
+                &paths::executor_info_path(&self.meta_dir, &agent_id, fid, &eid),
+                &info,
+            )
+            .map_err(|e| e.to_string())?;
             let run = paths::executor_run_path(&self.meta_dir, &agent_id, fid, &eid, &container_id);
-            std::fs::create_dir_all(&run).map_err(|e| format!("cannot create '{}': {e}", run.display()))?;
-            checkpoint::point_latest(&paths::executor_runs_dir(&self.meta_dir, &agent_id, fid, &eid), &container_id)
-                .map_err(|e| e.to_string())?;
+            std::fs::create_dir_all(&run)
+                .map_err(|e| format!("cannot create '{}': {e}", run.display()))?;
+            checkpoint::point_latest(
+                &paths::executor_runs_dir(&self.meta_dir, &agent_id, fid, &eid),
+                &container_id,
+            )
+            .map_err(|e| e.to_string())?;
         }
         self.attach_sandbox(fid, &eid, &directory);
-        let executor = Executor::new(fid, info, container_id, directory, checkpoint, command_executor, user);
+        let executor = Executor::new(
+            fid,
+            info,
+            container_id,
+            directory,
+            checkpoint,
+            command_executor,
+            user,
+        );
         if let Some(f) = self.frameworks.get_mut(fid) {
             f.executors.insert(eid, executor);
         }
@@ -386,7 +508,11 @@ impl Agent {
     }
 
     /// The executor's environment (Mesos's `executorEnvironment()`).
-    pub(crate) fn executor_environment(&self, framework: &Framework, executor: &Executor) -> BTreeMap<String, String> {
+    pub(crate) fn executor_environment(
+        &self,
+        framework: &Framework,
+        executor: &Executor,
+    ) -> BTreeMap<String, String> {
         let mut env = BTreeMap::new();
         if let Ok(ip) = std::env::var("LIBPROCESS_IP") {
             env.insert("LIBPROCESS_IP".into(), ip);
@@ -402,14 +528,25 @@ impl Agent {
         env.insert("LIBPROCESS_PORT".into(), "0".into());
         env.insert("MESOS_FRAMEWORK_ID".into(), framework.id.clone());
         env.insert("MESOS_EXECUTOR_ID".into(), executor.id.clone());
-        env.insert("MESOS_DIRECTORY".into(), executor.directory.display().to_string());
+        env.insert(
+            "MESOS_DIRECTORY".into(),
+            executor.directory.display().to_string(),
+        );
         env.insert("MESOS_SLAVE_ID".into(), self.agent_id().value);
         env.insert("MESOS_SLAVE_PID".into(), me.to_string());
         env.insert("MESOS_AGENT_ENDPOINT".into(), me.address().to_string());
-        env.insert("MESOS_CHECKPOINT".into(), if executor.checkpoint { "1" } else { "0" }.into());
+        env.insert(
+            "MESOS_CHECKPOINT".into(),
+            if executor.checkpoint { "1" } else { "0" }.into(),
+        );
         env.insert(
             "MESOS_HTTP_COMMAND_EXECUTOR".into(),
-            if self.flags.http_command_executor { "1" } else { "0" }.into(),
+            if self.flags.http_command_executor {
+                "1"
+            } else {
+                "0"
+            }
+            .into(),
         );
         let grace = executor
             .info
@@ -417,9 +554,15 @@ impl Agent {
             .as_ref()
             .map(|d| mesos_common::units::Duration::from_nanos(d.nanoseconds))
             .unwrap_or(self.flags.executor_shutdown_grace_period);
-        env.insert("MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD".into(), grace.to_string());
+        env.insert(
+            "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD".into(),
+            grace.to_string(),
+        );
         if executor.checkpoint {
-            env.insert("MESOS_RECOVERY_TIMEOUT".into(), self.flags.recovery_timeout.to_string());
+            env.insert(
+                "MESOS_RECOVERY_TIMEOUT".into(),
+                self.flags.recovery_timeout.to_string(),
+            );
             env.insert(
                 "MESOS_SUBSCRIPTION_BACKOFF_MAX".into(),
                 self.flags.executor_reregistration_timeout.to_string(),
@@ -438,8 +581,12 @@ impl Agent {
         ctx: &mut Context<Self>,
     ) {
         let agent_id = self.agent_id().value;
-        let Some(framework) = self.frameworks.get(fid) else { return };
-        let Some(executor) = framework.executors.get(eid) else { return };
+        let Some(framework) = self.frameworks.get(fid) else {
+            return;
+        };
+        let Some(executor) = framework.executors.get(eid) else {
+            return;
+        };
         let environment = self.executor_environment(framework, executor);
         let container_id = executor.container_id.clone();
         let config = ContainerConfig {
@@ -478,7 +625,9 @@ impl Agent {
         ctx.spawn(fork, move |a: &mut Agent, forked, ctx| match forked {
             Ok((prepared, Ok(pid))) => a.executor_forked(&f, &e, &c, prepared, pid, ctx),
             Ok((_, Err(err))) => a.launch_failed(&f, &e, &c, err.to_string(), ctx),
-            Err(join) => a.launch_failed(&f, &e, &c, format!("the launch thread failed: {join}"), ctx),
+            Err(join) => {
+                a.launch_failed(&f, &e, &c, format!("the launch thread failed: {join}"), ctx)
+            }
         });
     }
 
@@ -493,35 +642,58 @@ impl Agent {
         pid: u32,
         ctx: &mut Context<Self>,
     ) {
-        let wanted = self
-            .executor(fid, eid)
-            .is_some_and(|e| {
-                // It may already have subscribed: the fork's completion and the
-                // executor's first call race.
-                e.container_id == cid && matches!(e.state, ExecutorState::Registering | ExecutorState::Running)
-            });
+        let wanted = self.executor(fid, eid).is_some_and(|e| {
+            // It may already have subscribed: the fork's completion and the
+            // executor's first call race.
+            e.container_id == cid
+                && matches!(e.state, ExecutorState::Registering | ExecutorState::Running)
+        });
         if !wanted {
-            tracing::info!(executor = eid, "executor no longer wanted after its launch; destroying it");
+            tracing::info!(
+                executor = eid,
+                "executor no longer wanted after its launch; destroying it"
+            );
             self.containerizer.discard(&prepared, pid);
         }
         if let Err(err) = self.containerizer.launched(prepared, pid) {
             return self.launch_failed(fid, eid, cid, err.to_string(), ctx);
         }
-        tracing::info!(executor = eid, framework = fid, container = cid, pid, "launched executor");
+        tracing::info!(
+            executor = eid,
+            framework = fid,
+            container = cid,
+            pid,
+            "launched executor"
+        );
         if let Some(executor) = self.executor_mut(fid, eid) {
             executor.pid = Some(pid);
         }
         let (f, e, c) = (fid.to_string(), eid.to_string(), cid.to_string());
         let wait = self.containerizer.wait(cid);
-        ctx.spawn(wait, move |a: &mut Agent, status, ctx| a.executor_terminated(&f, &e, &c, status, ctx));
-        let timeout = self.flags.executor_registration_timeout.to_std().unwrap_or(Duration::from_secs(60));
+        ctx.spawn(wait, move |a: &mut Agent, status, ctx| {
+            a.executor_terminated(&f, &e, &c, status, ctx)
+        });
+        let timeout = self
+            .flags
+            .executor_registration_timeout
+            .to_std()
+            .unwrap_or(Duration::from_secs(60));
         let (f, e, c) = (fid.to_string(), eid.to_string(), cid.to_string());
-        ctx.delay(timeout, move |a: &mut Agent, ctx| a.register_executor_timeout(&f, &e, &c, ctx));
+        ctx.delay(timeout, move |a: &mut Agent, ctx| {
+            a.register_executor_timeout(&f, &e, &c, ctx)
+        });
     }
 
     /// The container could not be started: its tasks fail with
     /// `REASON_CONTAINER_LAUNCH_FAILED` through the usual termination path.
-    fn launch_failed(&mut self, fid: &str, eid: &str, cid: &str, err: String, ctx: &mut Context<Self>) {
+    fn launch_failed(
+        &mut self,
+        fid: &str,
+        eid: &str,
+        cid: &str,
+        err: String,
+        ctx: &mut Context<Self>,
+    ) {
         tracing::error!(executor = eid, error = %err, "failed to launch the executor's container");
         self.metrics().container_launch_errors.inc();
         if let Some(executor) = self.executor_mut(fid, eid) {
@@ -533,18 +705,29 @@ impl Agent {
             });
         }
         let (f, e, c) = (fid.to_string(), eid.to_string(), cid.to_string());
-        ctx.spawn(futures::future::ready(None), move |a: &mut Agent, status, ctx| {
-            a.executor_terminated(&f, &e, &c, status, ctx)
-        });
+        ctx.spawn(
+            futures::future::ready(None),
+            move |a: &mut Agent, status, ctx| a.executor_terminated(&f, &e, &c, status, ctx),
+        );
     }
 
-    fn register_executor_timeout(&mut self, fid: &str, eid: &str, cid: &str, ctx: &mut Context<Self>) {
+    fn register_executor_timeout(
+        &mut self,
+        fid: &str,
+        eid: &str,
+        cid: &str,
+        ctx: &mut Context<Self>,
+    ) {
         let timeout = self.flags.executor_registration_timeout;
-        let Some(framework) = self.frameworks.get(fid) else { return };
+        let Some(framework) = self.frameworks.get(fid) else {
+            return;
+        };
         if framework.state == FrameworkState::Terminating {
             return;
         }
-        let Some(executor) = self.executor_mut(fid, eid) else { return };
+        let Some(executor) = self.executor_mut(fid, eid) else {
+            return;
+        };
         if executor.container_id != cid || executor.state != ExecutorState::Registering {
             return;
         }
@@ -563,10 +746,18 @@ impl Agent {
 
     /// Sends every queued task to a running executor (Mesos's `___run`).
     pub(crate) fn send_queued_tasks(&mut self, fid: &str, eid: &str, ctx: &mut Context<Self>) {
-        let Some(framework) = self.frameworks.get_mut(fid) else { return };
+        let Some(framework) = self.frameworks.get_mut(fid) else {
+            return;
+        };
         let framework_info = framework.info.clone();
-        let framework_pid = framework.pid.as_ref().map(|p| p.to_string()).unwrap_or_default();
-        let Some(executor) = framework.executors.get_mut(eid) else { return };
+        let framework_pid = framework
+            .pid
+            .as_ref()
+            .map(|p| p.to_string())
+            .unwrap_or_default();
+        let Some(executor) = framework.executors.get_mut(eid) else {
+            return;
+        };
         if executor.state != ExecutorState::Running {
             return;
         }
@@ -580,23 +771,27 @@ impl Agent {
                 }
             }
             if !sent.tasks.is_empty() {
-                messages.push(ToExecutor::RunTaskGroup(RunTaskGroupMessage {
+                messages.push(ToExecutor::RunTaskGroup(Box::new(RunTaskGroupMessage {
                     framework: framework_info.clone(),
                     executor: executor.info.clone(),
                     task_group: sent,
                     ..Default::default()
-                }));
+                })));
             }
         }
-        let ids: Vec<String> = executor.queued_tasks.iter().map(|t| t.task_id.value.clone()).collect();
+        let ids: Vec<String> = executor
+            .queued_tasks
+            .iter()
+            .map(|t| t.task_id.value.clone())
+            .collect();
         for id in ids {
             if let Some(task) = executor.launch_queued(&id) {
-                messages.push(ToExecutor::RunTask(RunTaskMessage {
+                messages.push(ToExecutor::RunTask(Box::new(RunTaskMessage {
                     framework: framework_info.clone(),
                     task,
                     pid: Some(framework_pid.clone()),
                     ..Default::default()
-                }));
+                })));
             }
         }
         let executor = &*executor;
@@ -614,27 +809,61 @@ impl Agent {
     }
 
     pub(crate) fn checkpoint_framework(&self, fid: &str) {
-        let Some(framework) = self.frameworks.get(fid) else { return };
+        let Some(framework) = self.frameworks.get(fid) else {
+            return;
+        };
         let agent_id = self.agent_id().value;
-        let pid = framework.pid.as_ref().map(|p| p.to_string()).unwrap_or_default();
-        let result = checkpoint::write_message(&paths::framework_info_path(&self.meta_dir, &agent_id, fid), &framework.info)
-            .and_then(|_| checkpoint::write_text(&paths::framework_pid_path(&self.meta_dir, &agent_id, fid), &pid));
+        let pid = framework
+            .pid
+            .as_ref()
+            .map(|p| p.to_string())
+            .unwrap_or_default();
+        let result = checkpoint::write_message(
+            &paths::framework_info_path(&self.meta_dir, &agent_id, fid),
+            &framework.info,
+        )
+        .and_then(|_| {
+            checkpoint::write_text(
+                &paths::framework_pid_path(&self.meta_dir, &agent_id, fid),
+                &pid,
+            )
+        });
         if let Err(e) = result {
             tracing::error!(framework = fid, error = %e, "failed to checkpoint the framework");
         }
     }
 
     fn checkpoint_task(&self, fid: &str, eid: &str, task: &TaskInfo) {
-        let Some(executor) = self.executor(fid, eid) else { return };
+        let Some(executor) = self.executor(fid, eid) else {
+            return;
+        };
         let agent_id = self.agent_id().value;
-        let path = paths::task_info_path(&self.meta_dir, &agent_id, fid, eid, &executor.container_id, &task.task_id.value);
-        let t = create_task(task, TaskState::TaskStaging, &FrameworkId { value: fid.to_string() });
+        let path = paths::task_info_path(
+            &self.meta_dir,
+            &agent_id,
+            fid,
+            eid,
+            &executor.container_id,
+            &task.task_id.value,
+        );
+        let t = create_task(
+            task,
+            TaskState::TaskStaging,
+            &FrameworkId {
+                value: fid.to_string(),
+            },
+        );
         if let Err(e) = checkpoint::write_message(&path, &t) {
             tracing::error!(task = task.task_id.value, error = %e, "failed to checkpoint the task");
         }
     }
 
-    pub(crate) fn kill_task_message(&mut self, from: Upid, msg: KillTaskMessage, ctx: &mut Context<Self>) {
+    pub(crate) fn kill_task_message(
+        &mut self,
+        from: Upid,
+        msg: KillTaskMessage,
+        ctx: &mut Context<Self>,
+    ) {
         if self.master.as_ref() != Some(&from) {
             tracing::warn!(%from, "ignoring kill task from a process that is not the leading master");
             self.metrics().invalid_messages.inc();
@@ -646,7 +875,11 @@ impl Agent {
         let fid = msg.framework_id.value.clone();
         let tid = msg.task_id.value.clone();
         let Some(framework) = self.frameworks.get(&fid) else {
-            tracing::warn!(task = tid, framework = fid, "cannot kill task of an unknown framework");
+            tracing::warn!(
+                task = tid,
+                framework = fid,
+                "cannot kill task of an unknown framework"
+            );
             return;
         };
         if framework.state == FrameworkState::Terminating {
@@ -693,9 +926,11 @@ impl Agent {
                     );
                     self.record_agent_update(update, ctx);
                 }
-                let idle = self
-                    .executor(&fid, &eid)
-                    .is_some_and(|e| e.state == ExecutorState::Running && !e.ever_sent_task && e.queued_tasks.is_empty());
+                let idle = self.executor(&fid, &eid).is_some_and(|e| {
+                    e.state == ExecutorState::Running
+                        && !e.ever_sent_task
+                        && e.queued_tasks.is_empty()
+                });
                 if idle {
                     self.shutdown_executor(&fid, &eid, ctx);
                 }
@@ -717,25 +952,35 @@ impl Agent {
             tracing::warn!(%from, "ignoring shutdown framework from a process that is not the leading master");
             return;
         }
-        if matches!(self.state, AgentState::Recovering | AgentState::Disconnected) {
+        if matches!(
+            self.state,
+            AgentState::Recovering | AgentState::Disconnected
+        ) {
             return;
         }
         self.do_shutdown_framework(&msg.framework_id.value, ctx);
     }
 
     pub(crate) fn do_shutdown_framework(&mut self, fid: &str, ctx: &mut Context<Self>) {
-        let Some(framework) = self.frameworks.get_mut(fid) else { return };
+        let Some(framework) = self.frameworks.get_mut(fid) else {
+            return;
+        };
         if framework.state == FrameworkState::Terminating {
             return;
         }
         tracing::info!(framework = fid, "shutting down framework");
         framework.state = FrameworkState::Terminating;
         framework.pending_tasks.clear();
-        let executors: Vec<(String, ExecutorState)> =
-            framework.executors.iter().map(|(id, e)| (id.clone(), e.state)).collect();
+        let executors: Vec<(String, ExecutorState)> = framework
+            .executors
+            .iter()
+            .map(|(id, e)| (id.clone(), e.state))
+            .collect();
         for (eid, state) in executors {
             match state {
-                ExecutorState::Registering | ExecutorState::Running => self.shutdown_executor(fid, &eid, ctx),
+                ExecutorState::Registering | ExecutorState::Running => {
+                    self.shutdown_executor(fid, &eid, ctx)
+                }
                 ExecutorState::Terminated => self.remove_executor(fid, &eid, ctx),
                 ExecutorState::Terminating => {}
             }
@@ -743,24 +988,35 @@ impl Agent {
         self.remove_framework_if_idle(fid, ctx);
     }
 
-    pub(crate) fn shutdown_executor_from(&mut self, from: Upid, msg: ShutdownExecutorMessage, ctx: &mut Context<Self>) {
+    pub(crate) fn shutdown_executor_from(
+        &mut self,
+        from: Upid,
+        msg: ShutdownExecutorMessage,
+        ctx: &mut Context<Self>,
+    ) {
         if self.master.as_ref() != Some(&from) {
             tracing::warn!(%from, "ignoring shutdown executor from a process that is not the leading master");
             return;
         }
-        if matches!(self.state, AgentState::Recovering | AgentState::Disconnected) {
+        if matches!(
+            self.state,
+            AgentState::Recovering | AgentState::Disconnected
+        ) {
             return;
         }
-        let (Some(fid), Some(eid)) = (msg.framework_id, msg.executor_id) else { return };
-        let Some(framework) = self.frameworks.get(&fid.value) else { return };
+        let (Some(fid), Some(eid)) = (msg.framework_id, msg.executor_id) else {
+            return;
+        };
+        let Some(framework) = self.frameworks.get(&fid.value) else {
+            return;
+        };
         if framework.state == FrameworkState::Terminating {
             return;
         }
-        match framework.executors.get(&eid.value).map(|e| e.state) {
-            Some(ExecutorState::Registering | ExecutorState::Running) => {
-                self.shutdown_executor(&fid.value, &eid.value, ctx)
-            }
-            _ => {}
+        if let Some(ExecutorState::Registering | ExecutorState::Running) =
+            framework.executors.get(&eid.value).map(|e| e.state)
+        {
+            self.shutdown_executor(&fid.value, &eid.value, ctx)
         }
     }
 
@@ -768,7 +1024,9 @@ impl Agent {
     /// grace period (Mesos's `_shutdownExecutor`).
     pub(crate) fn shutdown_executor(&mut self, fid: &str, eid: &str, ctx: &mut Context<Self>) {
         let default_grace = self.flags.executor_shutdown_grace_period;
-        let Some(executor) = self.executor_mut(fid, eid) else { return };
+        let Some(executor) = self.executor_mut(fid, eid) else {
+            return;
+        };
         if executor.transition(ExecutorEvent::Shutdown).is_err() {
             return;
         }
@@ -780,13 +1038,20 @@ impl Agent {
             .as_ref()
             .map(|d| Duration::from_nanos(d.nanoseconds.max(0) as u64))
             .unwrap_or_else(|| default_grace.to_std().unwrap_or(Duration::from_secs(5)));
-        let (f, e, c) = (fid.to_string(), eid.to_string(), executor.container_id.clone());
+        let (f, e, c) = (
+            fid.to_string(),
+            eid.to_string(),
+            executor.container_id.clone(),
+        );
         ctx.delay(grace, move |a: &mut Agent, _| {
             if let Some(executor) = a.executor(&f, &e)
                 && executor.container_id == c
                 && executor.state == ExecutorState::Terminating
             {
-                tracing::info!(executor = e, "executor did not exit within its grace period; destroying it");
+                tracing::info!(
+                    executor = e,
+                    "executor did not exit within its grace period; destroying it"
+                );
                 a.containerizer.destroy(&c);
             }
         });
@@ -805,10 +1070,16 @@ impl Agent {
         let termination = self.containerizer.terminated(cid, status);
         let agent_id = self.agent_id();
         let agent_terminating = self.state == AgentState::Terminating;
-        let Some(framework) = self.frameworks.get_mut(fid) else { return };
+        let Some(framework) = self.frameworks.get_mut(fid) else {
+            return;
+        };
         let framework_terminating = framework.state == FrameworkState::Terminating;
-        let framework_id = FrameworkId { value: fid.to_string() };
-        let Some(executor) = framework.executors.get_mut(eid) else { return };
+        let framework_id = FrameworkId {
+            value: fid.to_string(),
+        };
+        let Some(executor) = framework.executors.get_mut(eid) else {
+            return;
+        };
         if executor.container_id != cid {
             return;
         }
@@ -816,8 +1087,12 @@ impl Agent {
             return;
         }
         tracing::info!(
-            executor = eid, framework = fid,
-            status = status.map_or_else(|| "unknown".to_string(), crate::containerizer::reaper::describe),
+            executor = eid,
+            framework = fid,
+            status = status.map_or_else(
+                || "unknown".to_string(),
+                crate::containerizer::reaper::describe
+            ),
             "executor terminated"
         );
         if let Some(t) = executor.heartbeat_timer.take() {
@@ -829,7 +1104,11 @@ impl Agent {
             let mut ended: Vec<TaskId> = executor
                 .launched_tasks
                 .values()
-                .filter(|t| !is_terminal_state(TaskState::try_from(t.state).unwrap_or(TaskState::TaskStaging)))
+                .filter(|t| {
+                    !is_terminal_state(
+                        TaskState::try_from(t.state).unwrap_or(TaskState::TaskStaging),
+                    )
+                })
                 .map(|t| t.task_id.clone())
                 .collect();
             ended.extend(executor.queued_tasks.iter().map(|t| t.task_id.clone()));
@@ -890,8 +1169,12 @@ impl Agent {
     pub(crate) fn remove_executor(&mut self, fid: &str, eid: &str, ctx: &mut Context<Self>) {
         let agent_id = self.agent_id().value;
         let max_completed = self.flags.max_completed_executors_per_framework;
-        let Some(framework) = self.frameworks.get_mut(fid) else { return };
-        let Some(executor) = framework.executors.remove(eid) else { return };
+        let Some(framework) = self.frameworks.get_mut(fid) else {
+            return;
+        };
+        let Some(executor) = framework.executors.remove(eid) else {
+            return;
+        };
         let cid = executor.container_id.clone();
         if executor.checkpoint {
             let sentinel = paths::executor_sentinel_path(&self.meta_dir, &agent_id, fid, eid, &cid);
@@ -901,13 +1184,25 @@ impl Agent {
         }
         let more_pending = framework.pending_tasks.contains_key(eid);
         framework.archive_executor(executor, max_completed);
-        self.garbage_collect(paths::executor_run_path(&self.work_dir, &agent_id, fid, eid, &cid));
+        self.garbage_collect(paths::executor_run_path(
+            &self.work_dir,
+            &agent_id,
+            fid,
+            eid,
+            &cid,
+        ));
         if !more_pending {
             self.garbage_collect(paths::executor_path(&self.work_dir, &agent_id, fid, eid));
         }
         let checkpointed = self.frameworks.get(fid).is_some_and(|f| f.checkpoint());
         if checkpointed {
-            self.garbage_collect(paths::executor_run_path(&self.meta_dir, &agent_id, fid, eid, &cid));
+            self.garbage_collect(paths::executor_run_path(
+                &self.meta_dir,
+                &agent_id,
+                fid,
+                eid,
+                &cid,
+            ));
             if !more_pending {
                 self.garbage_collect(paths::executor_path(&self.meta_dir, &agent_id, fid, eid));
             }
@@ -923,7 +1218,9 @@ impl Agent {
 
     /// Forgets an idle framework (Mesos's `removeFramework`).
     pub(crate) fn remove_framework(&mut self, fid: &str, ctx: &mut Context<Self>) {
-        let Some(framework) = self.frameworks.remove(fid) else { return };
+        let Some(framework) = self.frameworks.remove(fid) else {
+            return;
+        };
         tracing::info!(framework = fid, "cleaning up framework");
         if let Some(t) = &self.tsum {
             let f = fid.to_string();
@@ -942,9 +1239,14 @@ impl Agent {
     }
 
     pub(crate) fn garbage_collect(&self, path: PathBuf) {
-        let delay = self.flags.gc_delay.to_std().unwrap_or(Duration::from_secs(7 * 86400));
+        let delay = self
+            .flags
+            .gc_delay
+            .to_std()
+            .unwrap_or(Duration::from_secs(7 * 86400));
         // Touch it so its age counts from now.
-        let _ = std::fs::File::open(&path).and_then(|f| f.set_modified(std::time::SystemTime::now()));
+        let _ =
+            std::fs::File::open(&path).and_then(|f| f.set_modified(std::time::SystemTime::now()));
         if let Some(gc) = &self.gc {
             gc.dispatch(move |g, ctx| g.schedule(delay, path, ctx));
         }
@@ -952,7 +1254,8 @@ impl Agent {
             let age = crate::gc::GarbageCollector::disk_usage(&self.work_dir)
                 .map(|u| crate::gc::max_age(delay, self.flags.gc_disk_headroom, u))
                 .unwrap_or(delay);
-            m.executor_directory_max_allowed_age_secs.set(age.as_secs_f64());
+            m.executor_directory_max_allowed_age_secs
+                .set(age.as_secs_f64());
         }
     }
 
@@ -1024,7 +1327,8 @@ fn inject_allocation_role(resources: &mut [Resource], role: &str) {
 
 /// Creates a sandbox, owned by `user` when the agent may switch users.
 fn create_sandbox(directory: &std::path::Path, user: Option<&str>) -> Result<(), String> {
-    std::fs::create_dir_all(directory).map_err(|e| format!("cannot create sandbox '{}': {e}", directory.display()))?;
+    std::fs::create_dir_all(directory)
+        .map_err(|e| format!("cannot create sandbox '{}': {e}", directory.display()))?;
     if let Some(user) = user
         && rustix::process::geteuid().is_root()
     {

@@ -11,7 +11,9 @@
 //! ```
 
 use libprocess::{Context, ProcessGone, Upid};
-use mesos_common::proto::internal::{StatusUpdate, StatusUpdateAcknowledgementMessage, StatusUpdateMessage};
+use mesos_common::proto::internal::{
+    StatusUpdate, StatusUpdateAcknowledgementMessage, StatusUpdateMessage,
+};
 use mesos_common::proto::v0::{
     ContainerId, ContainerStatus, NetworkInfo, TaskState, network_info, task_status,
 };
@@ -51,7 +53,10 @@ impl Agent {
     ) {
         let source = match msg.pid.as_deref() {
             Some("") => UpdateSource::Agent,
-            Some(p) => p.parse().map(UpdateSource::Pid).unwrap_or(UpdateSource::Pid(from)),
+            Some(p) => p
+                .parse()
+                .map(UpdateSource::Pid)
+                .unwrap_or(UpdateSource::Pid(from)),
             None => UpdateSource::Pid(from),
         };
         let mut update = msg.update;
@@ -64,17 +69,33 @@ impl Agent {
 
     /// Validates an update, records it on its task and hands it to the status
     /// update manager; the sender is acknowledged once it is checkpointed.
-    pub(crate) fn status_update(&mut self, mut update: StatusUpdate, source: UpdateSource, ctx: &mut Context<Self>) {
-        tracing::debug!(task = update.status.task_id.value, state = update.status.state, ?source, "status update");
+    pub(crate) fn status_update(
+        &mut self,
+        mut update: StatusUpdate,
+        source: UpdateSource,
+        ctx: &mut Context<Self>,
+    ) {
+        tracing::debug!(
+            task = update.status.task_id.value,
+            state = update.status.state,
+            ?source,
+            "status update"
+        );
         let agent_id = self.agent_id();
         let invalid = |agent: &Agent, why: &str, update: &StatusUpdate| {
-            tracing::warn!(task = update.status.task_id.value, why, "ignoring invalid status update");
+            tracing::warn!(
+                task = update.status.task_id.value,
+                why,
+                "ignoring invalid status update"
+            );
             agent.metrics().invalid_status_updates.inc();
         };
         if update.uuid.is_none() {
             return invalid(self, "missing uuid", &update);
         }
-        if update.slave_id.as_ref() != Some(&agent_id) || update.status.slave_id.as_ref() != Some(&agent_id) {
+        if update.slave_id.as_ref() != Some(&agent_id)
+            || update.status.slave_id.as_ref() != Some(&agent_id)
+        {
             return invalid(self, "it names another agent", &update);
         }
         update.status.uuid = update.uuid.clone();
@@ -107,9 +128,14 @@ impl Agent {
         let checkpointing = framework.checkpoint();
         let me = self.me();
         let meta = self.meta_dir.clone();
-        let Some(executor) = self.executor_mut(&fid, &eid) else { return };
+        let Some(executor) = self.executor_mut(&fid, &eid) else {
+            return;
+        };
         if source != UpdateSource::Agent && state == TaskState::TaskStaging {
-            tracing::error!(executor = eid, "executor sent TASK_STAGING; shutting it down");
+            tracing::error!(
+                executor = eid,
+                "executor sent TASK_STAGING; shutting it down"
+            );
             self.shutdown_executor(&fid, &eid, ctx);
             return;
         }
@@ -140,16 +166,17 @@ impl Agent {
             .launched_tasks
             .get(&tid)
             .or(executor.terminated_tasks.get(&tid))
-            .map(|t| is_terminal_state(TaskState::try_from(t.state).unwrap_or(TaskState::TaskStaging)))
+            .map(|t| {
+                is_terminal_state(TaskState::try_from(t.state).unwrap_or(TaskState::TaskStaging))
+            })
             .unwrap_or(false);
         executor.update_task_state(&update.status);
         let cid = executor.container_id.clone();
         let target = StreamTarget {
             task_id: tid.clone(),
             framework_id: fid.clone(),
-            checkpoint: (executor.checkpoint && checkpointing).then(|| {
-                paths::task_updates_path(&meta, &agent_id.value, &fid, &eid, &cid, &tid)
-            }),
+            checkpoint: (executor.checkpoint && checkpointing)
+                .then(|| paths::task_updates_path(&meta, &agent_id.value, &fid, &eid, &cid, &tid)),
         };
         self.metrics().valid_status_updates.inc();
         if is_terminal_state(state) && !was_terminal {
@@ -160,11 +187,19 @@ impl Agent {
         self.refresh_metrics();
     }
 
-    fn manage_update(&mut self, update: StatusUpdate, target: StreamTarget, source: UpdateSource, ctx: &mut Context<Self>) {
+    fn manage_update(
+        &mut self,
+        update: StatusUpdate,
+        target: StreamTarget,
+        source: UpdateSource,
+        ctx: &mut Context<Self>,
+    ) {
         let Some(tsum) = &self.tsum else { return };
         let recorded = update.clone();
         let call = tsum.call(move |m, ctx| m.update(recorded, target, ctx));
-        ctx.spawn(call, move |agent: &mut Agent, result, ctx| agent.update_recorded(result, update, source, ctx));
+        ctx.spawn(call, move |agent: &mut Agent, result, ctx| {
+            agent.update_recorded(result, update, source, ctx)
+        });
     }
 
     /// The manager checkpointed an update: acknowledge whoever sent it.
@@ -200,7 +235,10 @@ impl Agent {
                     .and_then(|f| f.executor_of_task(&update.status.task_id.value));
                 match executor {
                     Some(e) => send_to_executor(e, ToExecutor::Acknowledged(ack), ctx),
-                    None => tracing::debug!(task = update.status.task_id.value, "no executor to acknowledge"),
+                    None => tracing::debug!(
+                        task = update.status.task_id.value,
+                        "no executor to acknowledge"
+                    ),
                 }
             }
         }
@@ -210,11 +248,20 @@ impl Agent {
     /// manager for each first send and each retry).
     pub(crate) fn forward(&mut self, mut update: StatusUpdate, ctx: &mut Context<Self>) {
         if self.state != AgentState::Running {
-            tracing::debug!(task = update.status.task_id.value, "not forwarding: not registered");
+            tracing::debug!(
+                task = update.status.task_id.value,
+                "not forwarding: not registered"
+            );
             return;
         }
-        let Some(master) = self.master.clone() else { return };
-        tracing::debug!(task = update.status.task_id.value, state = update.status.state, "forwarding status update");
+        let Some(master) = self.master.clone() else {
+            return;
+        };
+        tracing::debug!(
+            task = update.status.task_id.value,
+            state = update.status.state,
+            "forwarding status update"
+        );
         update.status.uuid = update.uuid.clone();
         let fid = update.framework_id.value.clone();
         let tid = update.status.task_id.value.clone();
@@ -267,9 +314,15 @@ impl Agent {
         if open {
             return;
         }
-        let Some(framework) = self.frameworks.get_mut(fid) else { return };
-        let Some(eid) = framework.executor_id_of_task(tid) else { return };
-        let Some(executor) = framework.executors.get_mut(&eid) else { return };
+        let Some(framework) = self.frameworks.get_mut(fid) else {
+            return;
+        };
+        let Some(eid) = framework.executor_id_of_task(tid) else {
+            return;
+        };
+        let Some(executor) = framework.executors.get_mut(&eid) else {
+            return;
+        };
         executor.complete_task(tid);
         if executor.state == ExecutorState::Terminated && !executor.incomplete_tasks() {
             self.remove_executor(fid, &eid, ctx);

@@ -18,8 +18,8 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use mesos_common::proto::v0::{Resource, ResourceStatistics};
 use mesos_common::proto::v0::slave::{ContainerConfig, ContainerLaunchInfo, ContainerLimitation};
+use mesos_common::proto::v0::{Resource, ResourceStatistics};
 
 /// Why an isolator hook failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

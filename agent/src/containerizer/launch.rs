@@ -134,7 +134,10 @@ pub fn run(args: &[String]) -> LaunchError {
         Ok(l) => l,
         Err(e) => return e.into(),
     };
-    let parsed = match (&loaded.flags.launch_info_protobuf, &loaded.flags.launch_info) {
+    let parsed = match (
+        &loaded.flags.launch_info_protobuf,
+        &loaded.flags.launch_info,
+    ) {
         (Some(b64), _) => parse_launch_info_protobuf(b64),
         (None, Some(json)) => parse_launch_info(json),
         (None, None) => Err(LaunchError::LaunchInfo("missing --launch_info".into())),
@@ -213,12 +216,18 @@ mod tests {
         assert_eq!(from_protobuf, i);
         assert_eq!(mesos_common::json::to_string(&from_json), json);
         assert_eq!(mesos_common::json::to_string(&from_protobuf), json);
-        assert!(matches!(parse_launch_info_protobuf("!!"), Err(LaunchError::LaunchInfo(_))));
+        assert!(matches!(
+            parse_launch_info_protobuf("!!"),
+            Err(LaunchError::LaunchInfo(_))
+        ));
     }
 
     #[test]
     fn bad_descriptions_are_errors() {
-        assert!(matches!(parse_launch_info("{"), Err(LaunchError::LaunchInfo(_))));
+        assert!(matches!(
+            parse_launch_info("{"),
+            Err(LaunchError::LaunchInfo(_))
+        ));
         assert!(matches!(
             command_for(&ContainerLaunchInfo::default()),
             Err(LaunchError::NoCommand)

@@ -104,7 +104,8 @@ impl Launcher for PosixLauncher {
 }
 
 /// Sessions waiting for a sweep, and whether a sweeper is running.
-static SWEEP: parking_lot::Mutex<(Vec<(u32, Signal)>, bool)> = parking_lot::Mutex::new((Vec::new(), false));
+static SWEEP: parking_lot::Mutex<(Vec<(u32, Signal)>, bool)> =
+    parking_lot::Mutex::new((Vec::new(), false));
 
 /// Signals every process of the session `session` that left its process
 /// group. Requests are batched: one walk over `/proc` serves every session
@@ -130,7 +131,9 @@ fn sweep_sessions(session: u32, signal: Signal) {
         };
         let sessions: std::collections::HashMap<i32, Signal> =
             batch.into_iter().map(|(s, sig)| (s as i32, sig)).collect();
-        let Ok(all) = procfs::process::all_processes() else { continue };
+        let Ok(all) = procfs::process::all_processes() else {
+            continue;
+        };
         for stat in all.flatten().filter_map(|p| p.stat().ok()) {
             if let Some(sig) = sessions.get(&stat.session)
                 && let Some(p) = Pid::from_raw(stat.pid)

@@ -149,7 +149,8 @@ impl Containerizer {
                 }
             }
         }
-        env.entry("PATH".into()).or_insert_with(|| DEFAULT_PATH.into());
+        env.entry("PATH".into())
+            .or_insert_with(|| DEFAULT_PATH.into());
         let mut info = ContainerLaunchInfo {
             command: Some(config.command_info.clone()),
             working_directory: Some(config.directory.clone()),

@@ -16,7 +16,7 @@
 use std::future::Future;
 use std::os::fd::{AsFd, OwnedFd};
 
-use rustix::process::{Pid, PidfdFlags, WaitIdOptions, pidfd_open, waitid, WaitId};
+use rustix::process::{Pid, PidfdFlags, WaitId, WaitIdOptions, pidfd_open, waitid};
 use tokio::io::unix::AsyncFd;
 
 /// How a process ended, as a raw `wait(2)` status (what Mesos puts in
@@ -73,8 +73,8 @@ pub fn open(pid: u32) -> Option<OwnedFd> {
 /// Completes when `pidfd`'s process has exited, with its status if it is our
 /// child. Must be polled inside a tokio runtime with I/O enabled (a libprocess
 /// actor thread is one).
-pub fn wait(pidfd: OwnedFd) -> impl Future<Output = WaitStatus> + 'static {
-    async move {
+pub async fn wait(pidfd: OwnedFd) -> WaitStatus {
+    {
         // SAFETY: the AsyncFd takes ownership of the pidfd; it stays open
         // until the AsyncFd (and with it the registration) is dropped.
         let registered = unsafe { AsyncFd::register(pidfd) };
@@ -85,16 +85,12 @@ pub fn wait(pidfd: OwnedFd) -> impl Future<Output = WaitStatus> + 'static {
                 return None;
             }
         };
-        loop {
-            match fd.readable().await {
-                Ok(mut guard) => {
-                    guard.clear_ready();
-                    break;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "pidfd wait failed");
-                    return None;
-                }
+        match fd.readable().await {
+            // Readable means exited; the status comes from waitid below.
+            Ok(mut guard) => guard.clear_ready(),
+            Err(e) => {
+                tracing::warn!(error = %e, "pidfd wait failed");
+                return None;
             }
         }
         reap(fd.get_ref())
@@ -140,7 +136,10 @@ mod tests {
     fn statuses_read_like_stout() {
         assert_eq!(describe(exited_status(0)), "exited with status 0");
         assert_eq!(describe(exited_status(3)), "exited with status 3");
-        assert_eq!(describe(signaled_status(9)), "terminated with signal Killed");
+        assert_eq!(
+            describe(signaled_status(9)),
+            "terminated with signal Killed"
+        );
         assert!(succeeded(exited_status(0)));
         assert!(!succeeded(signaled_status(15)));
     }
@@ -151,6 +150,8 @@ mod tests {
             .enable_all()
             .build()
             .unwrap();
+        // Reaped through the pidfd, not through `Child::wait`.
+        #[allow(clippy::zombie_processes)]
         let child = std::process::Command::new("/bin/sh")
             .args(["-c", "exit 7"])
             .spawn()

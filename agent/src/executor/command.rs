@@ -106,7 +106,11 @@ impl CommandExecutor {
         }
     }
 
-    async fn on_event(&mut self, event: DriverEvent, driver: &mut impl ExecutorDriver) -> Option<i32> {
+    async fn on_event(
+        &mut self,
+        event: DriverEvent,
+        driver: &mut impl ExecutorDriver,
+    ) -> Option<i32> {
         use v1::executor::event::Type;
         let event = match event {
             DriverEvent::Event(e) => e,
@@ -115,7 +119,10 @@ impl CommandExecutor {
                 return None;
             }
             DriverEvent::Failed(reason) => {
-                tracing::error!(reason, "executor driver failed; killing the task and exiting");
+                tracing::error!(
+                    reason,
+                    "executor driver failed; killing the task and exiting"
+                );
                 if let Some(t) = &self.task {
                     task_process::signal(t.pid, Signal::KILL);
                 }
@@ -152,7 +159,9 @@ impl CommandExecutor {
                 }
             }
             Some(Type::Shutdown) => return self.shutdown(driver).await,
-            Some(Type::Message) => tracing::info!("ignoring a framework message (command executor)"),
+            Some(Type::Message) => {
+                tracing::info!("ignoring a framework message (command executor)")
+            }
             Some(Type::Error) => {
                 tracing::error!(message = ?event.error.map(|e| e.message), "error from the agent")
             }
@@ -168,7 +177,8 @@ impl CommandExecutor {
 
     async fn send(&mut self, status: v1::TaskStatus, driver: &mut impl ExecutorDriver) {
         let terminal = is_terminal_state(
-            mesos_common::proto::v0::TaskState::try_from(status.state).unwrap_or(mesos_common::proto::v0::TaskState::TaskStaging),
+            mesos_common::proto::v0::TaskState::try_from(status.state)
+                .unwrap_or(mesos_common::proto::v0::TaskState::TaskStaging),
         );
         if terminal {
             self.terminal_uuid = status.uuid.clone();
@@ -183,7 +193,8 @@ impl CommandExecutor {
     async fn launch(&mut self, task: v1::TaskInfo, driver: &mut impl ExecutorDriver) {
         if self.task.is_some() {
             let mut status = self.status(&task.task_id, v1::TaskState::TaskFailed);
-            status.message = Some("Attempted to run multiple tasks using a \"command\" executor".into());
+            status.message =
+                Some("Attempted to run multiple tasks using a \"command\" executor".into());
             self.send(status, driver).await;
             return;
         }
@@ -196,7 +207,10 @@ impl CommandExecutor {
             return;
         };
         let mut env = BTreeMap::new();
-        env.insert("MESOS_SANDBOX".to_string(), self.env.sandbox.display().to_string());
+        env.insert(
+            "MESOS_SANDBOX".to_string(),
+            self.env.sandbox.display().to_string(),
+        );
         match task_process::spawn(&command, &self.env.sandbox, &env, Output::Inherit) {
             Ok(TaskProcess { pid, exited }) => {
                 tracing::info!(task = task.task_id.value, pid, "task launched");
@@ -218,11 +232,19 @@ impl CommandExecutor {
         }
     }
 
-    async fn kill(&mut self, task_id: &v1::TaskId, policy: Option<&v1::KillPolicy>, driver: &mut impl ExecutorDriver) {
+    async fn kill(
+        &mut self,
+        task_id: &v1::TaskId,
+        policy: Option<&v1::KillPolicy>,
+        driver: &mut impl ExecutorDriver,
+    ) {
         let grace = match &self.task {
             Some(t) if t.info.task_id == *task_id => task_process::grace_period(policy, &t.info),
             _ => {
-                tracing::warn!(task = task_id.value, "ignoring kill of a task this executor does not run");
+                tracing::warn!(
+                    task = task_id.value,
+                    "ignoring kill of a task this executor does not run"
+                );
                 return;
             }
         };
@@ -230,7 +252,9 @@ impl CommandExecutor {
     }
 
     async fn kill_with(&mut self, grace: Duration, driver: &mut impl ExecutorDriver) {
-        let Some(task) = self.task.as_mut() else { return };
+        let Some(task) = self.task.as_mut() else {
+            return;
+        };
         if self.exited.is_none() {
             return;
         }
@@ -238,9 +262,9 @@ impl CommandExecutor {
         task.killed = true;
         let (pid, task_id) = (task.pid, task.info.task_id.clone());
         let killing_state = self.framework.as_ref().is_some_and(|f| {
-            f.capabilities
-                .iter()
-                .any(|c| c.r#type == Some(v1::framework_info::capability::Type::TaskKillingState as i32))
+            f.capabilities.iter().any(|c| {
+                c.r#type == Some(v1::framework_info::capability::Type::TaskKillingState as i32)
+            })
         });
         if first && killing_state {
             let killing = self.status(&task_id, v1::TaskState::TaskKilling);
@@ -264,9 +288,16 @@ impl CommandExecutor {
 
     async fn shutdown(&mut self, driver: &mut impl ExecutorDriver) -> Option<i32> {
         if self.task.is_none() || self.exited.is_none() {
-            return if self.terminal_uuid.is_some() { None } else { Some(0) };
+            return if self.terminal_uuid.is_some() {
+                None
+            } else {
+                Some(0)
+            };
         }
-        let grace = self.env.shutdown_grace_period.saturating_sub(SHUTDOWN_SLACK);
+        let grace = self
+            .env
+            .shutdown_grace_period
+            .saturating_sub(SHUTDOWN_SLACK);
         self.kill_with(grace, driver).await;
         None
     }

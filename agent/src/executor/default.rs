@@ -115,11 +115,16 @@ impl DefaultExecutor {
         if self.unacked.is_empty() {
             return Some(0);
         }
-        self.exit_deadline.get_or_insert_with(|| Instant::now() + TERMINAL_ACK_TIMEOUT);
+        self.exit_deadline
+            .get_or_insert_with(|| Instant::now() + TERMINAL_ACK_TIMEOUT);
         None
     }
 
-    async fn on_event(&mut self, event: DriverEvent, driver: &mut impl ExecutorDriver) -> Option<i32> {
+    async fn on_event(
+        &mut self,
+        event: DriverEvent,
+        driver: &mut impl ExecutorDriver,
+    ) -> Option<i32> {
         use v1::executor::event::Type;
         let event = match event {
             DriverEvent::Event(e) => e,
@@ -128,7 +133,10 @@ impl DefaultExecutor {
                 return None;
             }
             DriverEvent::Failed(reason) => {
-                tracing::error!(reason, "executor driver failed; killing all tasks and exiting");
+                tracing::error!(
+                    reason,
+                    "executor driver failed; killing all tasks and exiting"
+                );
                 for t in self.tasks.values() {
                     task_process::signal(t.pid, Signal::KILL);
                 }
@@ -152,7 +160,8 @@ impl DefaultExecutor {
             }
             Some(Type::Kill) => {
                 if let Some(k) = event.kill {
-                    self.kill(&k.task_id.value, k.kill_policy.as_ref(), driver).await;
+                    self.kill(&k.task_id.value, k.kill_policy.as_ref(), driver)
+                        .await;
                 }
             }
             Some(Type::Acknowledged) => {
@@ -162,8 +171,12 @@ impl DefaultExecutor {
                 }
             }
             Some(Type::Shutdown) => return self.shutdown(driver).await,
-            Some(Type::Message) => tracing::info!("ignoring a framework message (default executor)"),
-            Some(Type::Error) => tracing::error!(message = ?event.error.map(|e| e.message), "error from the agent"),
+            Some(Type::Message) => {
+                tracing::info!("ignoring a framework message (default executor)")
+            }
+            Some(Type::Error) => {
+                tracing::error!(message = ?event.error.map(|e| e.message), "error from the agent")
+            }
             Some(Type::Heartbeat) => {}
             Some(Type::Unknown) | None => tracing::warn!("ignoring an unknown event"),
         }
@@ -203,7 +216,10 @@ impl DefaultExecutor {
                 .find_map(|r| r.allocation_info.as_ref().and_then(|a| a.role.clone()));
             let mut env = BTreeMap::new();
             env.insert("MESOS_SANDBOX".to_string(), dir.display().to_string());
-            env.insert("MESOS_CONTAINER_IP".to_string(), self.env.agent_pid.ip().to_string());
+            env.insert(
+                "MESOS_CONTAINER_IP".to_string(),
+                self.env.agent_pid.ip().to_string(),
+            );
             if let Some(role) = role {
                 env.insert("MESOS_ALLOCATION_ROLE".to_string(), role);
             }
@@ -242,22 +258,37 @@ impl DefaultExecutor {
         }
     }
 
-    async fn kill(&mut self, task_id: &str, policy: Option<&v1::KillPolicy>, driver: &mut impl ExecutorDriver) {
+    async fn kill(
+        &mut self,
+        task_id: &str,
+        policy: Option<&v1::KillPolicy>,
+        driver: &mut impl ExecutorDriver,
+    ) {
         let Some(t) = self.tasks.get(task_id) else {
-            tracing::warn!(task = task_id, "ignoring kill of an unknown or finished task");
+            tracing::warn!(
+                task = task_id,
+                "ignoring kill of an unknown or finished task"
+            );
             return;
         };
         let grace = task_process::grace_period(policy, &t.info);
         self.kill_task(task_id, grace, driver).await;
     }
 
-    async fn kill_task(&mut self, task_id: &str, grace: Duration, driver: &mut impl ExecutorDriver) {
+    async fn kill_task(
+        &mut self,
+        task_id: &str,
+        grace: Duration,
+        driver: &mut impl ExecutorDriver,
+    ) {
         let killing_state = self.framework.as_ref().is_some_and(|f| {
-            f.capabilities
-                .iter()
-                .any(|c| c.r#type == Some(v1::framework_info::capability::Type::TaskKillingState as i32))
+            f.capabilities.iter().any(|c| {
+                c.r#type == Some(v1::framework_info::capability::Type::TaskKillingState as i32)
+            })
         });
-        let Some(t) = self.tasks.get_mut(task_id) else { return };
+        let Some(t) = self.tasks.get_mut(task_id) else {
+            return;
+        };
         let first = !t.killed;
         t.killed = true;
         let deadline = Instant::now() + grace;
@@ -299,7 +330,10 @@ impl DefaultExecutor {
             return None;
         }
         self.shutting_down = true;
-        let grace = self.env.shutdown_grace_period.saturating_sub(super::command::SHUTDOWN_SLACK);
+        let grace = self
+            .env
+            .shutdown_grace_period
+            .saturating_sub(super::command::SHUTDOWN_SLACK);
         let ids: Vec<String> = self.tasks.keys().cloned().collect();
         for id in ids {
             self.kill_task(&id, grace, driver).await;
@@ -307,8 +341,15 @@ impl DefaultExecutor {
         self.maybe_exit()
     }
 
-    async fn reaped(&mut self, task_id: String, status: WaitStatus, driver: &mut impl ExecutorDriver) {
-        let Some(task) = self.tasks.remove(&task_id) else { return };
+    async fn reaped(
+        &mut self,
+        task_id: String,
+        status: WaitStatus,
+        driver: &mut impl ExecutorDriver,
+    ) {
+        let Some(task) = self.tasks.remove(&task_id) else {
+            return;
+        };
         let state = match status {
             None => v1::TaskState::TaskFailed,
             Some(_) if task.killed => v1::TaskState::TaskKilled,

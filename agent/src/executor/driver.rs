@@ -110,7 +110,10 @@ impl HttpDriver {
     pub async fn update(&mut self, status: v1::TaskStatus) -> Result<(), ClientError> {
         let update = v1::executor::call::Update { status };
         if let Some(uuid) = &update.status.uuid {
-            self.unacked.lock().updates.insert(uuid.clone(), update.clone());
+            self.unacked
+                .lock()
+                .updates
+                .insert(uuid.clone(), update.clone());
         }
         let mut call = self.call(v1::executor::call::Type::Update);
         call.update = Some(update);
@@ -132,9 +135,15 @@ impl HttpDriver {
             if self.calls.as_ref().is_none_or(|c| !c.is_open()) {
                 self.calls = Some(HttpConnection::connect(self.env.agent_addr()).await?);
             }
-            let Some(conn) = self.calls.as_mut() else { continue };
+            let Some(conn) = self.calls.as_mut() else {
+                continue;
+            };
             match conn
-                .call(&path, &[("Content-Type", PROTOBUF), ("Accept", PROTOBUF)], body.clone())
+                .call(
+                    &path,
+                    &[("Content-Type", PROTOBUF), ("Accept", PROTOBUF)],
+                    body.clone(),
+                )
                 .await
             {
                 Ok(_) => return Ok(()),
@@ -158,7 +167,8 @@ impl HttpDriver {
 fn observe(unacked: &Mutex<Unacknowledged>, event: &v1::executor::Event) {
     let mut u = unacked.lock();
     if let Some(launch) = &event.launch {
-        u.tasks.insert(launch.task.task_id.value.clone(), launch.task.clone());
+        u.tasks
+            .insert(launch.task.task_id.value.clone(), launch.task.clone());
     }
     if let Some(group) = &event.launch_group {
         for t in &group.task_group.tasks {
@@ -171,7 +181,11 @@ fn observe(unacked: &Mutex<Unacknowledged>, event: &v1::executor::Event) {
     }
 }
 
-async fn subscription(env: ExecutorEnv, unacked: Arc<Mutex<Unacknowledged>>, tx: mpsc::Sender<DriverEvent>) {
+async fn subscription(
+    env: ExecutorEnv,
+    unacked: Arc<Mutex<Unacknowledged>>,
+    tx: mpsc::Sender<DriverEvent>,
+) {
     let mut disconnected_at: Option<Instant> = None;
     let mut backoff = Duration::from_millis(100);
     loop {
@@ -184,7 +198,11 @@ async fn subscription(env: ExecutorEnv, unacked: Arc<Mutex<Unacknowledged>>, tx:
             return;
         }
         if !env.checkpoint {
-            let _ = tx.send(DriverEvent::Failed(format!("disconnected from the agent ({reason})"))).await;
+            let _ = tx
+                .send(DriverEvent::Failed(format!(
+                    "disconnected from the agent ({reason})"
+                )))
+                .await;
             return;
         }
         let since = *disconnected_at.get_or_insert_with(Instant::now);
@@ -228,11 +246,17 @@ async fn subscribe_once(
     };
     let body = Bytes::from(prost::Message::encode_to_vec(&call));
     let response = conn
-        .post(&env.api_path(), &[("Content-Type", PROTOBUF), ("Accept", PROTOBUF)], body)
+        .post(
+            &env.api_path(),
+            &[("Content-Type", PROTOBUF), ("Accept", PROTOBUF)],
+            body,
+        )
         .await?;
     let status = response.status().as_u16();
     if status != 200 {
-        let body = super::http_client::read_body(response.into_body()).await.unwrap_or_default();
+        let body = super::http_client::read_body(response.into_body())
+            .await
+            .unwrap_or_default();
         return Err(ClientError::Status {
             status,
             body: String::from_utf8_lossy(&body).into_owned(),
@@ -246,7 +270,8 @@ async fn subscribe_once(
         .unwrap_or(ContentType::Protobuf);
     // Subscribed: a later outage is timed from its own start.
     *disconnected_at = None;
-    let mut stream: EventStream<v1::executor::Event> = EventStream::new(response.into_body(), content);
+    let mut stream: EventStream<v1::executor::Event> =
+        EventStream::new(response.into_body(), content);
     while let Some(event) = stream.next().await {
         let event = event?;
         observe(unacked, &event);

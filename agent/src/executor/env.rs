@@ -34,7 +34,11 @@ pub struct ExecutorEnv {
     pub http_command_executor: bool,
 }
 
-fn duration(vars: &BTreeMap<String, String>, name: &'static str, default: Duration) -> Result<Duration, EnvError> {
+fn duration(
+    vars: &BTreeMap<String, String>,
+    name: &'static str,
+    default: Duration,
+) -> Result<Duration, EnvError> {
     match vars.get(name) {
         None => Ok(default),
         Some(text) => mesos_common::units::Duration::parse(text)
@@ -57,12 +61,18 @@ impl ExecutorEnv {
     pub fn from_vars(vars: BTreeMap<String, String>) -> Result<ExecutorEnv, EnvError> {
         let get = |name: &'static str| vars.get(name).cloned().ok_or(EnvError::Missing(name));
         let agent_pid = get("MESOS_SLAVE_PID")?;
-        let agent_pid: Upid = agent_pid.parse().map_err(|e: libprocess::ParseUpidError| EnvError::Invalid {
-            name: "MESOS_SLAVE_PID",
-            reason: e.to_string(),
-        })?;
+        let agent_pid: Upid =
+            agent_pid
+                .parse()
+                .map_err(|e: libprocess::ParseUpidError| EnvError::Invalid {
+                    name: "MESOS_SLAVE_PID",
+                    reason: e.to_string(),
+                })?;
         let directory = PathBuf::from(get("MESOS_DIRECTORY")?);
-        let sandbox = vars.get("MESOS_SANDBOX").map(PathBuf::from).unwrap_or_else(|| directory.clone());
+        let sandbox = vars
+            .get("MESOS_SANDBOX")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| directory.clone());
         Ok(ExecutorEnv {
             framework_id: get("MESOS_FRAMEWORK_ID")?,
             executor_id: get("MESOS_EXECUTOR_ID")?,
@@ -71,10 +81,23 @@ impl ExecutorEnv {
             directory,
             sandbox,
             checkpoint: vars.get("MESOS_CHECKPOINT").map(String::as_str) == Some("1"),
-            recovery_timeout: duration(&vars, "MESOS_RECOVERY_TIMEOUT", Duration::from_secs(15 * 60))?,
-            subscription_backoff_max: duration(&vars, "MESOS_SUBSCRIPTION_BACKOFF_MAX", Duration::from_secs(2))?,
-            shutdown_grace_period: duration(&vars, "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD", Duration::from_secs(5))?,
-            http_command_executor: vars.get("MESOS_HTTP_COMMAND_EXECUTOR").map(String::as_str) == Some("1"),
+            recovery_timeout: duration(
+                &vars,
+                "MESOS_RECOVERY_TIMEOUT",
+                Duration::from_secs(15 * 60),
+            )?,
+            subscription_backoff_max: duration(
+                &vars,
+                "MESOS_SUBSCRIPTION_BACKOFF_MAX",
+                Duration::from_secs(2),
+            )?,
+            shutdown_grace_period: duration(
+                &vars,
+                "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
+                Duration::from_secs(5),
+            )?,
+            http_command_executor: vars.get("MESOS_HTTP_COMMAND_EXECUTOR").map(String::as_str)
+                == Some("1"),
         })
     }
 
@@ -126,9 +149,18 @@ mod tests {
     fn missing_or_bad_variables_are_named() {
         let mut v = vars(&[]);
         v.remove("MESOS_EXECUTOR_ID");
-        assert_eq!(ExecutorEnv::from_vars(v).unwrap_err(), EnvError::Missing("MESOS_EXECUTOR_ID"));
+        assert_eq!(
+            ExecutorEnv::from_vars(v).unwrap_err(),
+            EnvError::Missing("MESOS_EXECUTOR_ID")
+        );
         let err = ExecutorEnv::from_vars(vars(&[("MESOS_SLAVE_PID", "nonsense")])).unwrap_err();
-        assert!(matches!(err, EnvError::Invalid { name: "MESOS_SLAVE_PID", .. }));
+        assert!(matches!(
+            err,
+            EnvError::Invalid {
+                name: "MESOS_SLAVE_PID",
+                ..
+            }
+        ));
         let err = ExecutorEnv::from_vars(vars(&[("MESOS_RECOVERY_TIMEOUT", "soon")])).unwrap_err();
         assert!(matches!(err, EnvError::Invalid { .. }));
     }

@@ -65,7 +65,8 @@ impl HttpConnection {
             .map_err(|_| ClientError::ConnectTimeout(addr))?
             .map_err(|source| ClientError::Connect { addr, source })?;
         let _ = stream.set_nodelay(true);
-        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        let (sender, connection) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         tokio::spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, "HTTP connection ended");
@@ -90,7 +91,8 @@ impl HttpConnection {
         headers: &[(&str, &str)],
         body: Bytes,
     ) -> Result<http::Response<Incoming>, ClientError> {
-        let mut request = http::Request::post(path).header(http::header::HOST, self.addr.to_string());
+        let mut request =
+            http::Request::post(path).header(http::header::HOST, self.addr.to_string());
         for (k, v) in headers {
             request = request.header(*k, *v);
         }
@@ -100,7 +102,12 @@ impl HttpConnection {
     }
 
     /// `post`, expecting a 2xx answer with a small body, which is returned.
-    pub async fn call(&mut self, path: &str, headers: &[(&str, &str)], body: Bytes) -> Result<Bytes, ClientError> {
+    pub async fn call(
+        &mut self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<Bytes, ClientError> {
         let response = self.post(path, headers, body).await?;
         let status = response.status().as_u16();
         let body = read_body(response.into_body()).await?;

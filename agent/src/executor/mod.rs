@@ -41,16 +41,24 @@ impl ExecutorDriver for HttpDriver {
     }
 
     async fn update(&mut self, status: v1::TaskStatus) -> Result<(), String> {
-        HttpDriver::update(self, status).await.map_err(|e| e.to_string())
+        HttpDriver::update(self, status)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     async fn message(&mut self, data: Vec<u8>) -> Result<(), String> {
-        HttpDriver::message(self, data).await.map_err(|e| e.to_string())
+        HttpDriver::message(self, data)
+            .await
+            .map_err(|e| e.to_string())
     }
 }
 
 /// A status this executor reports (fresh uuid, now, `SOURCE_EXECUTOR`).
-pub fn executor_status(env: &ExecutorEnv, task_id: &v1::TaskId, state: v1::TaskState) -> v1::TaskStatus {
+pub fn executor_status(
+    env: &ExecutorEnv,
+    task_id: &v1::TaskId,
+    state: v1::TaskState,
+) -> v1::TaskStatus {
     v1::TaskStatus {
         task_id: task_id.clone(),
         state: state as i32,

@@ -76,7 +76,10 @@ pub fn spawn(
     output: Output<'_>,
 ) -> Result<TaskProcess, String> {
     let mut cmd = command(info)?;
-    cmd.current_dir(dir).envs(env).stdin(Stdio::null()).process_group(0);
+    cmd.current_dir(dir)
+        .envs(env)
+        .stdin(Stdio::null())
+        .process_group(0);
     if let Output::Files(d) = output {
         let open = |name: &str| {
             std::fs::OpenOptions::new()
@@ -87,9 +90,12 @@ pub fn spawn(
         };
         cmd.stdout(open("stdout")?).stderr(open("stderr")?);
     }
-    let child = cmd
-        .spawn()
-        .map_err(|e| format!("failed to launch '{}': {e}", cmd.get_program().to_string_lossy()))?;
+    let child = cmd.spawn().map_err(|e| {
+        format!(
+            "failed to launch '{}': {e}",
+            cmd.get_program().to_string_lossy()
+        )
+    })?;
     let pid = child.id();
     Ok(TaskProcess {
         pid,
@@ -130,16 +136,23 @@ mod tests {
     fn grace_period_prefers_the_kill_event() {
         let task = v1::TaskInfo {
             kill_policy: Some(v1::KillPolicy {
-                grace_period: Some(v1::DurationInfo { nanoseconds: 7_000_000_000 }),
+                grace_period: Some(v1::DurationInfo {
+                    nanoseconds: 7_000_000_000,
+                }),
             }),
             ..Default::default()
         };
         assert_eq!(grace_period(None, &task), Duration::from_secs(7));
         let event = v1::KillPolicy {
-            grace_period: Some(v1::DurationInfo { nanoseconds: 1_000_000_000 }),
+            grace_period: Some(v1::DurationInfo {
+                nanoseconds: 1_000_000_000,
+            }),
         };
         assert_eq!(grace_period(Some(&event), &task), Duration::from_secs(1));
-        assert_eq!(grace_period(None, &v1::TaskInfo::default()), DEFAULT_KILL_GRACE_PERIOD);
+        assert_eq!(
+            grace_period(None, &v1::TaskInfo::default()),
+            DEFAULT_KILL_GRACE_PERIOD
+        );
     }
 
     #[test]

@@ -9,7 +9,6 @@
 //! updates. If the agent's connection breaks and it does not come back within
 //! `MESOS_RECOVERY_TIMEOUT` (or at once without checkpointing), the driver fails.
 
-use std::sync::Arc;
 use libprocess::{Context, Install, Process, Runtime, RuntimeConfig, TimerId, Upid};
 use mesos_common::convert::{self, Devolve};
 use mesos_common::proto::internal::{
@@ -20,11 +19,12 @@ use mesos_common::proto::internal::{
 };
 use mesos_common::proto::{v0, v1};
 use parking_lot::Mutex;
+use std::sync::Arc;
 use tokio::sync::mpsc;
 
+use super::ExecutorDriver;
 use super::driver::{DriverEvent, Unacknowledged};
 use super::env::ExecutorEnv;
-use super::ExecutorDriver;
 use crate::protobuf_utils::now_secs;
 
 struct Shared {
@@ -76,10 +76,14 @@ impl Process for ExecutorProcess {
             let _ = self.tx.send(DriverEvent::Failed("the agent exited".into()));
             return;
         }
-        let _ = self.tx.send(DriverEvent::Disconnected("the agent exited; waiting for it to come back".into()));
+        let _ = self.tx.send(DriverEvent::Disconnected(
+            "the agent exited; waiting for it to come back".into(),
+        ));
         let timeout = self.env.recovery_timeout;
         self.recovery_timer = Some(ctx.delay(timeout, |p: &mut ExecutorProcess, _| {
-            let _ = p.tx.send(DriverEvent::Failed("the agent did not come back within the recovery timeout".into()));
+            let _ = p.tx.send(DriverEvent::Failed(
+                "the agent did not come back within the recovery timeout".into(),
+            ));
         }));
     }
 }
@@ -89,7 +93,7 @@ impl ExecutorProcess {
         let _ = self.tx.send(DriverEvent::Event(Box::new(event)));
     }
 
-    fn from_agent(&self, from: &Upid) -> bool {
+    fn is_agent(&self, from: &Upid) -> bool {
         let ok = *from == self.shared.lock().agent;
         if !ok {
             tracing::warn!(%from, "ignoring a message that is not from the agent");
@@ -98,13 +102,18 @@ impl ExecutorProcess {
     }
 
     fn registered(&mut self, from: Upid, msg: ExecutorRegisteredMessage, _: &mut Context<Self>) {
-        if self.from_agent(&from) {
+        if self.is_agent(&from) {
             self.emit(convert::executor_subscribed_event(&msg));
         }
     }
 
-    fn reregistered(&mut self, from: Upid, _msg: ExecutorReregisteredMessage, ctx: &mut Context<Self>) {
-        if self.from_agent(&from) {
+    fn reregistered(
+        &mut self,
+        from: Upid,
+        _msg: ExecutorReregisteredMessage,
+        ctx: &mut Context<Self>,
+    ) {
+        if self.is_agent(&from) {
             tracing::info!(agent = %from, "executor reregistered");
             if let Some(t) = self.recovery_timer.take() {
                 ctx.cancel(t);
@@ -116,7 +125,12 @@ impl ExecutorProcess {
         let (tasks, updates) = {
             let mut shared = self.shared.lock();
             shared.agent = from.clone();
-            let tasks: Vec<v0::TaskInfo> = shared.unacked.tasks.values().map(Devolve::devolve).collect();
+            let tasks: Vec<v0::TaskInfo> = shared
+                .unacked
+                .tasks
+                .values()
+                .map(Devolve::devolve)
+                .collect();
             let updates: Vec<StatusUpdate> = shared
                 .unacked
                 .updates
@@ -143,7 +157,7 @@ impl ExecutorProcess {
     }
 
     fn run_task(&mut self, from: Upid, msg: RunTaskMessage, _: &mut Context<Self>) {
-        if self.from_agent(&from) {
+        if self.is_agent(&from) {
             let event = convert::launch_event(&msg);
             if let Some(l) = &event.launch {
                 self.shared
@@ -157,13 +171,18 @@ impl ExecutorProcess {
     }
 
     fn kill_task(&mut self, from: Upid, msg: KillTaskMessage, _: &mut Context<Self>) {
-        if self.from_agent(&from) {
+        if self.is_agent(&from) {
             self.emit(convert::kill_event(&msg));
         }
     }
 
-    fn acknowledged(&mut self, from: Upid, msg: StatusUpdateAcknowledgementMessage, _: &mut Context<Self>) {
-        if self.from_agent(&from) {
+    fn acknowledged(
+        &mut self,
+        from: Upid,
+        msg: StatusUpdateAcknowledgementMessage,
+        _: &mut Context<Self>,
+    ) {
+        if self.is_agent(&from) {
             {
                 let mut shared = self.shared.lock();
                 shared.unacked.updates.remove(&msg.uuid);
@@ -173,14 +192,19 @@ impl ExecutorProcess {
         }
     }
 
-    fn framework_message(&mut self, from: Upid, msg: FrameworkToExecutorMessage, _: &mut Context<Self>) {
-        if self.from_agent(&from) {
+    fn framework_message(
+        &mut self,
+        from: Upid,
+        msg: FrameworkToExecutorMessage,
+        _: &mut Context<Self>,
+    ) {
+        if self.is_agent(&from) {
             self.emit(convert::executor_message_event(&msg));
         }
     }
 
     fn shutdown(&mut self, from: Upid, msg: ShutdownExecutorMessage, _: &mut Context<Self>) {
-        if self.from_agent(&from) {
+        if self.is_agent(&from) {
             self.emit(convert::shutdown_event(&msg));
         }
     }
@@ -256,10 +280,12 @@ impl ExecutorDriver for V0Driver {
         let agent = {
             let mut shared = self.shared.lock();
             if let Some(uuid) = &status.uuid {
-                shared
-                    .unacked
-                    .updates
-                    .insert(uuid.clone(), v1::executor::call::Update { status: status.clone() });
+                shared.unacked.updates.insert(
+                    uuid.clone(),
+                    v1::executor::call::Update {
+                        status: status.clone(),
+                    },
+                );
             }
             shared.agent.clone()
         };

@@ -73,9 +73,13 @@ impl StatusUpdateManager {
         ctx: &mut Context<Self>,
     ) -> Result<(), StreamError> {
         match self.core.update(update, &target)? {
-            UpdateOutcome::Forward(update) => {
-                self.send(target.framework_id, target.task_id, update, STATUS_UPDATE_RETRY_INTERVAL_MIN, ctx)
-            }
+            UpdateOutcome::Forward(update) => self.send(
+                target.framework_id,
+                target.task_id,
+                *update,
+                STATUS_UPDATE_RETRY_INTERVAL_MIN,
+                ctx,
+            ),
             UpdateOutcome::Queued | UpdateOutcome::Duplicate => {}
         }
         Ok(())
@@ -119,7 +123,13 @@ impl StatusUpdateManager {
             if self.timers.contains_key(&(framework.clone(), task.clone())) {
                 continue;
             }
-            self.send(framework, task, update, STATUS_UPDATE_RETRY_INTERVAL_MIN, ctx);
+            self.send(
+                framework,
+                task,
+                update,
+                STATUS_UPDATE_RETRY_INTERVAL_MIN,
+                ctx,
+            );
         }
     }
 
@@ -140,7 +150,10 @@ impl StatusUpdateManager {
 
     /// Rebuilds checkpointed streams at agent start (paused until the agent
     /// (re)registers).
-    pub fn recover(&mut self, streams: Vec<(StreamTarget, Vec<StatusUpdateRecord>)>) -> Vec<StreamError> {
+    pub fn recover(
+        &mut self,
+        streams: Vec<(StreamTarget, Vec<StatusUpdateRecord>)>,
+    ) -> Vec<StreamError> {
         self.core.pause();
         streams
             .into_iter()
@@ -186,7 +199,11 @@ impl StatusUpdateManager {
     ) {
         self.timers.remove(&(framework.clone(), task.clone()));
         if let Some(update) = self.core.retry(&framework, &task, &uuid) {
-            tracing::warn!(task, framework, "resending unacknowledged task status update");
+            tracing::warn!(
+                task,
+                framework,
+                "resending unacknowledged task status update"
+            );
             let next = (interval * 2).min(STATUS_UPDATE_RETRY_INTERVAL_MAX);
             self.send(framework, task, update, next, ctx);
         }

@@ -24,7 +24,9 @@ use crate::protobuf_utils::{is_terminal_state, parse_uuid, state_of};
 pub enum StreamError {
     #[error("task status update is missing 'uuid' or it is not a UUID")]
     BadUuid,
-    #[error("mismatched checkpoint value for the status update stream of task {task} (expected checkpoint={expected})")]
+    #[error(
+        "mismatched checkpoint value for the status update stream of task {task} (expected checkpoint={expected})"
+    )]
     CheckpointMismatch { task: String, expected: bool },
     #[error("cannot find the status update stream for task {task} of framework {framework}")]
     UnknownStream { task: String, framework: String },
@@ -145,7 +147,7 @@ impl TaskStream {
 #[derive(Debug, Clone, PartialEq)]
 pub enum UpdateOutcome {
     /// Checkpointed; this update is now the head and must be forwarded.
-    Forward(StatusUpdate),
+    Forward(Box<StatusUpdate>),
     /// Checkpointed and queued behind the head.
     Queued,
     /// Already received or acknowledged: ignored (but still acknowledge the sender).
@@ -246,7 +248,7 @@ impl UpdateManagerCore {
         }
         stream.record(&update, false)?;
         if stream.pending.len() == 1 && !paused {
-            Ok(UpdateOutcome::Forward(update))
+            Ok(UpdateOutcome::Forward(Box::new(update)))
         } else {
             Ok(UpdateOutcome::Queued)
         }
@@ -290,7 +292,10 @@ impl UpdateManagerCore {
         stream.record(&head, true)?;
         if stream.terminated {
             if stream.head().is_some() {
-                tracing::warn!(task = task_id, "terminal update acknowledged with updates still pending");
+                tracing::warn!(
+                    task = task_id,
+                    "terminal update acknowledged with updates still pending"
+                );
             }
             self.remove(framework_id, task_id);
             return Ok(AckOutcome {
@@ -350,10 +355,13 @@ impl UpdateManagerCore {
         target: &StreamTarget,
         records: Vec<StatusUpdateRecord>,
     ) -> Result<(), StreamError> {
-        let path = target.checkpoint.as_ref().ok_or_else(|| StreamError::Failed {
-            task: target.task_id.clone(),
-            error: "recovering a stream that is not checkpointed".into(),
-        })?;
+        let path = target
+            .checkpoint
+            .as_ref()
+            .ok_or_else(|| StreamError::Failed {
+                task: target.task_id.clone(),
+                error: "recovering a stream that is not checkpointed".into(),
+            })?;
         let mut stream = TaskStream::new(&target.task_id, &target.framework_id, None);
         let mut by_uuid: HashMap<Vec<u8>, StatusUpdate> = HashMap::new();
         for record in records {
@@ -372,10 +380,15 @@ impl UpdateManagerCore {
                         Some(update) if stream.head().map(|h| &h.uuid) == Some(&update.uuid) => {
                             stream.apply(&update, true)
                         }
-                        _ => tracing::warn!(task = target.task_id, "ignoring an ACK record that matches no pending update"),
+                        _ => tracing::warn!(
+                            task = target.task_id,
+                            "ignoring an ACK record that matches no pending update"
+                        ),
                     }
                 }
-                Err(_) => tracing::warn!(task = target.task_id, "ignoring a record of unknown type"),
+                Err(_) => {
+                    tracing::warn!(task = target.task_id, "ignoring a record of unknown type")
+                }
             }
         }
         if stream.terminated && stream.pending.is_empty() {
@@ -430,15 +443,31 @@ mod tests {
     fn only_the_head_is_in_flight_and_acks_release_the_next() {
         let mut core = UpdateManagerCore::new();
         let t = target(None);
-        let (u1, u2) = (update(TaskState::TaskRunning), update(TaskState::TaskFinished));
-        assert_eq!(core.update(u1.clone(), &t).unwrap(), UpdateOutcome::Forward(u1.clone()));
+        let (u1, u2) = (
+            update(TaskState::TaskRunning),
+            update(TaskState::TaskFinished),
+        );
+        assert_eq!(
+            core.update(u1.clone(), &t).unwrap(),
+            UpdateOutcome::Forward(Box::new(u1.clone()))
+        );
         assert_eq!(core.update(u2.clone(), &t).unwrap(), UpdateOutcome::Queued);
-        assert_eq!(core.update(u1.clone(), &t).unwrap(), UpdateOutcome::Duplicate);
+        assert_eq!(
+            core.update(u1.clone(), &t).unwrap(),
+            UpdateOutcome::Duplicate
+        );
         // An ack for the second update while the first is in flight is refused.
-        assert!(core.acknowledge("f", "t", u2.uuid.as_deref().unwrap()).is_err());
-        let ack = core.acknowledge("f", "t", u1.uuid.as_deref().unwrap()).unwrap();
+        assert!(
+            core.acknowledge("f", "t", u2.uuid.as_deref().unwrap())
+                .is_err()
+        );
+        let ack = core
+            .acknowledge("f", "t", u1.uuid.as_deref().unwrap())
+            .unwrap();
         assert_eq!(ack.next, Some(u2.clone()));
-        let ack = core.acknowledge("f", "t", u2.uuid.as_deref().unwrap()).unwrap();
+        let ack = core
+            .acknowledge("f", "t", u2.uuid.as_deref().unwrap())
+            .unwrap();
         assert!(ack.terminated);
         assert!(core.stream("f", "t").is_none());
     }
@@ -448,7 +477,10 @@ mod tests {
         let mut core = UpdateManagerCore::new();
         core.pause();
         let u1 = update(TaskState::TaskRunning);
-        assert_eq!(core.update(u1.clone(), &target(None)).unwrap(), UpdateOutcome::Queued);
+        assert_eq!(
+            core.update(u1.clone(), &target(None)).unwrap(),
+            UpdateOutcome::Queued
+        );
         assert_eq!(core.retry("f", "t", u1.uuid.as_deref().unwrap()), None);
         assert_eq!(core.resume(), vec![u1.clone()]);
         assert_eq!(core.retry("f", "t", u1.uuid.as_deref().unwrap()), Some(u1));
@@ -458,12 +490,16 @@ mod tests {
     fn checkpointed_stream_recovers_unacknowledged_updates() {
         let path = temp();
         let t = target(Some(path.clone()));
-        let (u1, u2) = (update(TaskState::TaskRunning), update(TaskState::TaskFinished));
+        let (u1, u2) = (
+            update(TaskState::TaskRunning),
+            update(TaskState::TaskFinished),
+        );
         {
             let mut core = UpdateManagerCore::new();
             core.update(u1.clone(), &t).unwrap();
             core.update(u2.clone(), &t).unwrap();
-            core.acknowledge("f", "t", u1.uuid.as_deref().unwrap()).unwrap();
+            core.acknowledge("f", "t", u1.uuid.as_deref().unwrap())
+                .unwrap();
         }
         let records: Vec<StatusUpdateRecord> = read_records(&path).unwrap();
         assert_eq!(records.len(), 3);
@@ -471,8 +507,13 @@ mod tests {
         core.recover(&t, records).unwrap();
         assert_eq!(core.stream("f", "t").unwrap().head(), Some(&u2));
         // Replays of already-seen updates stay duplicates after recovery.
-        assert_eq!(core.update(u1.clone(), &t).unwrap(), UpdateOutcome::Duplicate);
-        let ack = core.acknowledge("f", "t", u2.uuid.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            core.update(u1.clone(), &t).unwrap(),
+            UpdateOutcome::Duplicate
+        );
+        let ack = core
+            .acknowledge("f", "t", u2.uuid.as_deref().unwrap())
+            .unwrap();
         assert!(ack.terminated);
         // Fully acknowledged terminal streams are not recreated.
         let mut again = UpdateManagerCore::new();
@@ -484,7 +525,8 @@ mod tests {
     #[test]
     fn checkpoint_mismatch_and_bad_uuid_are_errors() {
         let mut core = UpdateManagerCore::new();
-        core.update(update(TaskState::TaskRunning), &target(None)).unwrap();
+        core.update(update(TaskState::TaskRunning), &target(None))
+            .unwrap();
         let path = temp();
         assert!(matches!(
             core.update(update(TaskState::TaskRunning), &target(Some(path))),

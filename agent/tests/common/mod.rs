@@ -48,7 +48,12 @@ impl Log {
 
     /// Waits for (and removes) the first recorded message `pick` accepts;
     /// panics with what was seen after `timeout` (a safety net, not a sleep).
-    pub fn wait_for<T>(&self, what: &str, timeout: Duration, mut pick: impl FnMut(&Seen) -> Option<T>) -> T {
+    pub fn wait_for<T>(
+        &self,
+        what: &str,
+        timeout: Duration,
+        mut pick: impl FnMut(&Seen) -> Option<T>,
+    ) -> T {
         let deadline = std::time::Instant::now() + timeout;
         let mut seen = self.seen.lock();
         loop {
@@ -80,9 +85,17 @@ impl Process for FakeMaster {
         t.message(Self::register)
             .message(Self::reregister)
             .message(Self::status_update)
-            .message(|m: &mut FakeMaster, _, msg: ExitedExecutorMessage, _| m.log.push(Seen::Exited(msg)))
-            .message(|m: &mut FakeMaster, _, msg: ExecutorToFrameworkMessage, _| m.log.push(Seen::Message(msg)))
-            .message(|m: &mut FakeMaster, _, _: UnregisterSlaveMessage, _| m.log.push(Seen::Unregistered))
+            .message(|m: &mut FakeMaster, _, msg: ExitedExecutorMessage, _| {
+                m.log.push(Seen::Exited(msg))
+            })
+            .message(
+                |m: &mut FakeMaster, _, msg: ExecutorToFrameworkMessage, _| {
+                    m.log.push(Seen::Message(msg))
+                },
+            )
+            .message(|m: &mut FakeMaster, _, _: UnregisterSlaveMessage, _| {
+                m.log.push(Seen::Unregistered)
+            })
             .message(|_: &mut FakeMaster, _, _: PongSlaveMessage, _| {});
     }
 }
@@ -191,12 +204,15 @@ impl Master {
 
     /// Waits for the next update of `task` in `state`.
     pub fn wait_update(&self, task: &str, state: TaskState) -> StatusUpdate {
-        self.log.wait_for(&format!("{task} {state:?}"), WAIT, |s| match s {
-            Seen::Update(u) if u.status.task_id.value == task && u.status.state == state as i32 => {
-                Some(u.clone())
-            }
-            _ => None,
-        })
+        self.log
+            .wait_for(&format!("{task} {state:?}"), WAIT, |s| match s {
+                Seen::Update(u)
+                    if u.status.task_id.value == task && u.status.state == state as i32 =>
+                {
+                    Some(u.clone())
+                }
+                _ => None,
+            })
     }
 
     pub fn wait_registered(&self) -> RegisterSlaveMessage {
@@ -230,7 +246,10 @@ pub fn echo_executor() -> PathBuf {
                 .args(["build", "-p", "mesos-agent", "--example", "echo_executor"])
                 .status()
                 .expect("run cargo");
-            assert!(status.success(), "building the echo_executor example failed");
+            assert!(
+                status.success(),
+                "building the echo_executor example failed"
+            );
         }
     });
     path
@@ -238,14 +257,18 @@ pub fn echo_executor() -> PathBuf {
 
 /// A fresh temporary work directory.
 pub fn work_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("mesos-agent-test-{name}-{}", uuid::Uuid::new_v4().simple()));
+    let dir = std::env::temp_dir().join(format!(
+        "mesos-agent-test-{name}-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
     std::fs::create_dir_all(&dir).expect("work dir");
     dir
 }
 
 /// Flags for a test agent talking to `master`.
 pub fn flags(work_dir: &Path, master: &Upid) -> AgentFlags {
-    let mut f = AgentFlags::for_embedding(work_dir.display().to_string(), master.address().to_string());
+    let mut f =
+        AgentFlags::for_embedding(work_dir.display().to_string(), master.address().to_string());
     f.ip = Some("127.0.0.1".into());
     f.port = 0;
     f.resources = Some("cpus:4;mem:4096;disk:10000;ports:[31000-32000]".into());
@@ -306,8 +329,12 @@ pub fn command_task(id: &str, agent_id: &str, command: &str) -> TaskInfo {
     TaskInfo {
         name: id.into(),
         task_id: TaskId { value: id.into() },
-        slave_id: SlaveId { value: agent_id.into() },
-        resources: vec![mesos_agent::protobuf_utils::scalar_resource("cpus", 0.1, None)],
+        slave_id: SlaveId {
+            value: agent_id.into(),
+        },
+        resources: vec![mesos_agent::protobuf_utils::scalar_resource(
+            "cpus", 0.1, None,
+        )],
         command: Some(CommandInfo {
             value: Some(command.into()),
             ..Default::default()
@@ -317,12 +344,22 @@ pub fn command_task(id: &str, agent_id: &str, command: &str) -> TaskInfo {
 }
 
 /// A task for the `echo_executor` custom executor.
-pub fn echo_task(id: &str, agent_id: &str, executor_id: &str, framework_id: &str, data: &str) -> TaskInfo {
+pub fn echo_task(
+    id: &str,
+    agent_id: &str,
+    executor_id: &str,
+    framework_id: &str,
+    data: &str,
+) -> TaskInfo {
     TaskInfo {
         name: id.into(),
         task_id: TaskId { value: id.into() },
-        slave_id: SlaveId { value: agent_id.into() },
-        resources: vec![mesos_agent::protobuf_utils::scalar_resource("cpus", 0.1, None)],
+        slave_id: SlaveId {
+            value: agent_id.into(),
+        },
+        resources: vec![mesos_agent::protobuf_utils::scalar_resource(
+            "cpus", 0.1, None,
+        )],
         executor: Some(ExecutorInfo {
             executor_id: ExecutorId {
                 value: executor_id.into(),
@@ -359,7 +396,10 @@ pub fn http_request(
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).expect("connect");
     s.set_read_timeout(Some(WAIT)).expect("timeout");
-    let mut req = format!("{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: {}\r\n", body.len());
+    let mut req = format!(
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -374,6 +414,9 @@ pub fn http_request(
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (status, body)
 }
