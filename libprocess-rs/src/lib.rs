@@ -29,8 +29,8 @@
 //! Each [`Runtime`] runs all its processes on one actor thread, one handler at a
 //! time per process. Its port is served by actix-web's HTTP/1 stack (actix-http's
 //! `H1Service` on actix-server: an acceptor thread and `io_threads` worker
-//! threads), and its outbound connections run on `io_threads` tokio threads
-//! (default 1; 0 runs all network I/O on the actor thread). Callers need no executor
+//! threads, default 1), and its outbound connections run on the first worker
+//! (`io_threads: 0` runs all network I/O on the actor thread). Callers need no executor
 //! of their own: [`Runtime::bind`] starts the threads, and [`block_on`] serves
 //! plain tests. `libprocess-rs/README.md` states the delivery, link and ordering
 //! semantics, and where actix-http answers differently from libprocess.

@@ -11,7 +11,8 @@
 //!
 //! Sending: when nothing is queued for the connection, the sending thread (usually
 //! an actor thread) writes the message to the socket itself, without waking the
-//! I/O thread; a write that would block, or any message behind a queued one, goes
+//! connection task (on the first HTTP worker thread); a write that would block,
+//! or any message behind a queued one, goes
 //! through the bounded queue that the connection task drains. A per-connection
 //! count of queued messages, changed under a lock, keeps the two paths in order.
 //!
@@ -223,8 +224,13 @@ impl Outbound {
         let generation = self.generations.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(core.limits.peer_queue_messages_max.max(1));
         let conn = Arc::new(OnceLock::new());
-        core.io
-            .spawn(run_peer(core.clone(), addr, generation, rx, conn.clone()));
+        core.outbound_io.get().unwrap_or(&core.io).spawn(run_peer(
+            core.clone(),
+            addr,
+            generation,
+            rx,
+            conn.clone(),
+        ));
         Peer {
             tx,
             generation,

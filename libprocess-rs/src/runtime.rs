@@ -4,9 +4,10 @@
 //! - one actor thread (`libprocess-actors:<port>`, an actix `System`) that runs
 //!   every process of this runtime, one handler at a time;
 //! - the HTTP server (`http::server`): actix-server's acceptor thread and
-//!   `io_threads` workers running actix-http, our handler and `Reply::later`
-//!   futures;
-//! - `io_threads` tokio threads (`libprocess-io:<port>`) for outbound connections.
+//!   `io_threads` workers running actix-http, our handler, `Reply::later`
+//!   futures and (on the first worker) the outbound connections;
+//! - one tokio thread (`libprocess-io:<port>`) driving actix-server's control
+//!   future and the outbound connections opened before the first worker runs.
 //!
 //! `io_threads: 0` runs both the HTTP server (without actix-server) and the
 //! outbound connections on the actor thread.
@@ -131,9 +132,10 @@ pub struct RuntimeConfig {
     /// Answer `400` to a message whose sender UPID's IP differs from the
     /// connection's peer IP (`LIBPROCESS_REQUIRE_PEER_ADDRESS_IP_MATCH`).
     pub require_peer_address_ip_match: bool,
-    /// Threads for network I/O: actix-server HTTP workers and the tokio threads
-    /// of outbound connections, `io_threads` of each. 0 runs all network I/O on
-    /// the actor thread (lower latency, lower throughput).
+    /// HTTP worker threads (actix-server); outbound connections run on the first
+    /// one, so the thread that reads a peer's answers also reads its messages.
+    /// 0 runs all network I/O on the actor thread (lower latency, lower
+    /// throughput).
     pub io_threads: usize,
     pub limits: Limits,
     /// Run before every protobuf message handler's decode (see [`MessageValidator`]).
@@ -229,6 +231,9 @@ pub(crate) struct Core {
     pub metrics: Metrics,
     pub counters: RuntimeCounters,
     pub io: tokio::runtime::Handle,
+    /// The first HTTP worker's runtime, once it runs: outbound connections go
+    /// there, so the thread that reads a peer's answers also reads its messages.
+    pub outbound_io: std::sync::OnceLock<tokio::runtime::Handle>,
     pub arbiter: actix_rt::ArbiterHandle,
     processes: RwLock<HashMap<Arc<str>, Arc<dyn Slot>>>,
     links: Mutex<LinkTable>,
@@ -596,7 +601,9 @@ impl Runtime {
         } else {
             let (io_tx, io_rx) = std::sync::mpsc::channel();
             let (io_stop, io_stop_rx) = tokio::sync::oneshot::channel::<()>();
-            let io_threads = config.io_threads;
+            // One thread: it drives actix-server's control future and the
+            // outbound connections opened before the first HTTP worker runs.
+            let io_threads = 1;
             let io_thread = std::thread::Builder::new()
                 .name(format!("libprocess-io:{port}"))
                 .spawn(move || {
@@ -636,6 +643,7 @@ impl Runtime {
             metrics,
             counters,
             io: io.clone(),
+            outbound_io: std::sync::OnceLock::new(),
             arbiter,
             processes: RwLock::new(HashMap::new()),
             links: Mutex::new(HashMap::new()),

@@ -272,6 +272,10 @@ fn handler_factory(
 > {
     fn_factory(move || {
         let core = core.clone();
+        // Runs on the worker's thread.
+        if let Ok(handle) = tokio::runtime::Handle::try_current() {
+            let _ = core.outbound_io.set(handle);
+        }
         async move { Ok::<_, ()>(Handler { core }) }
     })
 }
