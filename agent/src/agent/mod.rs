@@ -20,13 +20,15 @@
 //! Files of this module, one concern each: `framework` (bookkeeping core),
 //! `tasks` (run, launch, kill, shutdown, executor exits), `executors` (the v0
 //! executor messages and the v1 executor API), `updates` (status updates and
-//! acknowledgements), `recovery` (restart), `http` (endpoints), `metrics`.
+//! acknowledgements), `recovery` (restart), `http` (endpoints), `metrics`,
+//! `resources` (checkpointed reservations and persistent volumes).
 
 pub mod executors;
 pub mod framework;
 pub mod http;
 pub mod metrics;
 pub mod recovery;
+pub mod resources;
 pub mod tasks;
 pub mod updates;
 
@@ -123,6 +125,9 @@ pub struct Agent {
     pub(crate) state: AgentState,
     pub(crate) info: SlaveInfo,
     pub(crate) total_resources: Resources,
+    /// Dynamic reservations and persistent volumes the master checkpointed
+    /// here (`resources`); part of `total_resources`.
+    pub(crate) checkpointed_resources: Resources,
     pub(crate) detector: Box<dyn MasterDetector>,
     pub(crate) master: Option<Upid>,
     /// Bumped to discard the outstanding detection (ping timeout, `connected:false`).
@@ -176,7 +181,8 @@ impl Process for Agent {
             .message(Self::update_framework)
             .message(Self::status_update_acknowledgement)
             .message(Self::shutdown_message)
-            .message(Self::ping);
+            .message(Self::ping)
+            .message(Self::checkpoint_resources);
         // From executors (v0 driver).
         t.message(Self::register_executor)
             .message(Self::reregister_executor)
@@ -435,11 +441,18 @@ impl Agent {
             .runtime_dir
             .clone()
             .unwrap_or_else(|| work_dir.join("runtime"));
-        let containerizer = Containerizer::new(
+        let mut containerizer = Containerizer::new(
             flags.effective_launcher_dir(),
             runtime_dir,
             &flags.isolation,
         )?;
+        // Mesos's containerizer always has a filesystem isolator; without
+        // filesystem/linux it is filesystem/posix (persistent volume links).
+        containerizer.add_isolator(Box::new(
+            crate::containerizer::isolators::filesystem_posix::FilesystemPosix::new(
+                work_dir.clone(),
+            ),
+        ));
         let meta_dir = paths::meta_root_dir(&work_dir);
         let recovered = crate::state::recover(&meta_dir, flags.strict)?;
         let address = runtime.address();
@@ -462,10 +475,13 @@ impl Agent {
         if let Some(saved) = recovered.agent.as_ref().and_then(|a| a.info.as_ref()) {
             check_compatible(saved, &info, &flags.reconfiguration_policy)?;
         }
+        let (checkpointed_resources, total_resources) =
+            resources::recover(&meta_dir, &work_dir, &total_resources)?;
         Ok(Agent {
             state: AgentState::Recovering,
             info,
             total_resources,
+            checkpointed_resources,
             detector,
             master: None,
             detection_epoch: 0,
@@ -649,7 +665,7 @@ impl Agent {
         if self.info.id.is_none() {
             let message = RegisterSlaveMessage {
                 slave: downgrade_slave_info(&self.info),
-                checkpointed_resources: Vec::new(),
+                checkpointed_resources: self.checkpointed_resources_proto(),
                 version: Some(MESOS_VERSION.to_string()),
                 agent_capabilities: agent_capabilities(),
                 resource_version_uuid: Some(resource_version()),
@@ -677,6 +693,7 @@ impl Agent {
             version: Some(MESOS_VERSION.to_string()),
             agent_capabilities: agent_capabilities(),
             resource_version_uuid: Some(resource_version()),
+            checkpointed_resources: self.checkpointed_resources_proto(),
             ..Default::default()
         };
         for framework in self.frameworks.values() {

@@ -283,6 +283,16 @@ impl Agent {
             return;
         }
 
+        if let Some(message) = self.unknown_checkpointed_resources(&tasks, &executor_info) {
+            tracing::warn!(framework = fid, executor = eid, "{message}");
+            dropped(self, task_status::Reason::ResourcesUnknown, message, ctx);
+            self.remove_framework_if_idle(&fid, ctx);
+            if launch_executor == Some(true) {
+                self.send_exited_executor(&framework_id, &executor_info.executor_id, None, ctx);
+            }
+            return;
+        }
+
         let existing = self
             .frameworks
             .get(&fid)

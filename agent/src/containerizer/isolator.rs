@@ -60,6 +60,9 @@ pub trait Isolator: Send {
 
     /// The container is gone; must tolerate containers it never saw.
     fn cleanup(&mut self, container_id: &str) -> Result<(), IsolatorError>;
+
+    /// A container found running after an agent restart, with its sandbox.
+    fn recover(&mut self, _container_id: &str, _directory: &std::path::Path) {}
 }
 
 /// The isolators `--isolation` may name today.
@@ -93,6 +96,8 @@ pub fn parse_isolation(text: &str) -> Result<Vec<IsolatorKind>, String> {
         let kind = match name {
             "posix/cpu" => IsolatorKind::PosixCpu,
             "posix/mem" => IsolatorKind::PosixMem,
+            // Always on (the containerizer adds it): see `isolators::filesystem_posix`.
+            "filesystem/posix" => continue,
             other => {
                 return Err(format!(
                     "unknown or unsupported isolator '{other}' (supported: posix/cpu, posix/mem)"

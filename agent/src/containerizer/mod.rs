@@ -9,6 +9,7 @@
 //! agent actor and runs on its thread; it never blocks on a container.
 
 pub mod isolator;
+pub mod isolators;
 pub mod launch;
 pub mod launcher;
 pub mod reaper;
@@ -117,6 +118,12 @@ impl Containerizer {
             isolators,
             containers: HashMap::new(),
         })
+    }
+
+    /// Adds an isolator that needs more than `--isolation` to build (e.g.
+    /// `filesystem/posix`, which needs the work directory).
+    pub fn add_isolator(&mut self, isolator: Box<dyn Isolator>) {
+        self.isolators.push(isolator);
     }
 
     pub fn launcher_dir(&self) -> &Path {
@@ -263,6 +270,9 @@ impl Containerizer {
 
     /// Takes back a container found at recovery (its process may be gone).
     pub fn recover(&mut self, container_id: &str, pid: u32, directory: PathBuf) {
+        for iso in &mut self.isolators {
+            iso.recover(container_id, &directory);
+        }
         self.containers.insert(
             container_id.to_string(),
             Container {
