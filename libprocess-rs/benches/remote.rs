@@ -15,6 +15,8 @@
 //!
 //! Run: `cargo bench -p libprocess --bench remote`. The binary re-executes itself
 //! as the server. Each figure is the median of RUNS runs.
+//! `LIBPROCESS_BENCH_IO_THREADS=N` sets `io_threads` on both sides;
+//! `LIBPROCESS_BENCH_ONLY=one_way|raw|round_trip` runs one part.
 
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
@@ -356,77 +358,86 @@ fn main() {
         .read_line(&mut line)
         .unwrap();
     let sink: Upid = line.trim().parse().expect("server prints its sink UPID");
+    // `LIBPROCESS_BENCH_ONLY=one_way|raw|round_trip` runs one part.
+    let only = std::env::var("LIBPROCESS_BENCH_ONLY").ok();
+    let runs = |part: &str| only.as_deref().is_none_or(|o| o == part);
 
-    for conns in [1, 2] {
-        let rates: Vec<f64> = (0..RUNS)
-            .map(|_| one_way(&sink, conns, io_threads))
-            .collect();
-        let rate = median(rates);
+    if runs("one_way") {
+        for conns in [1, 2] {
+            let rates: Vec<f64> = (0..RUNS)
+                .map(|_| one_way(&sink, conns, io_threads))
+                .collect();
+            let rate = median(rates);
+            println!(
+                "one_way: {ONE_WAY_MESSAGES} messages of 16 bytes on {conns} connection(s), median of {RUNS}: {:.2} M msg/s (io_threads {io_threads})",
+                rate / 1e6
+            );
+            println!(
+                "{{\"bench\":\"one_way\",\"connections\":{conns},\"messages\":{ONE_WAY_MESSAGES},\"io_threads\":{io_threads},\"median_msgs_per_s\":{rate:.0}}}"
+            );
+        }
+    }
+    if runs("raw") {
+        let sink_addr = std::net::SocketAddr::from(sink.address());
+        let sink_path = format!("/{}/m", sink.id());
+        let raw = median(
+            (0..RUNS)
+                .map(|_| raw_one_way(sink_addr, &sink_path, ONE_WAY_MESSAGES))
+                .collect(),
+        );
+        let mut ceiling = Command::new(std::env::current_exe().unwrap())
+            .arg("--ceiling-server")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the ceiling server");
+        let mut line = String::new();
+        BufReader::new(ceiling.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let ceiling_addr: std::net::SocketAddr =
+            line.trim().parse().expect("ceiling prints its address");
+        let top = median(
+            (0..RUNS)
+                .map(|_| raw_one_way(ceiling_addr, "/sink/m", ONE_WAY_MESSAGES))
+                .collect(),
+        );
+        drop(ceiling.stdin.take());
+        let _ = ceiling.wait();
         println!(
-            "one_way: {ONE_WAY_MESSAGES} messages of 16 bytes on {conns} connection(s), median of {RUNS}: {:.2} M msg/s (io_threads {io_threads})",
-            rate / 1e6
+            "raw_one_way: a plain socket client, {ONE_WAY_MESSAGES} libprocess messages on 1 connection to our sink, median of {RUNS}: {:.2} M msg/s; actix_ceiling (minimal actix-http handler, no delivery): {:.2} M msg/s",
+            raw / 1e6,
+            top / 1e6
         );
         println!(
-            "{{\"bench\":\"one_way\",\"connections\":{conns},\"messages\":{ONE_WAY_MESSAGES},\"io_threads\":{io_threads},\"median_msgs_per_s\":{rate:.0}}}"
+            "{{\"bench\":\"raw_one_way\",\"connections\":1,\"messages\":{ONE_WAY_MESSAGES},\"io_threads\":{io_threads},\"median_msgs_per_s\":{raw:.0}}}"
+        );
+        println!(
+            "{{\"bench\":\"actix_ceiling\",\"connections\":1,\"messages\":{ONE_WAY_MESSAGES},\"median_msgs_per_s\":{top:.0}}}"
         );
     }
-    let sink_addr = std::net::SocketAddr::from(sink.address());
-    let sink_path = format!("/{}/m", sink.id());
-    let raw = median(
-        (0..RUNS)
-            .map(|_| raw_one_way(sink_addr, &sink_path, ONE_WAY_MESSAGES))
-            .collect(),
-    );
-    let mut ceiling = Command::new(std::env::current_exe().unwrap())
-        .arg("--ceiling-server")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start the ceiling server");
-    let mut line = String::new();
-    BufReader::new(ceiling.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let ceiling_addr: std::net::SocketAddr =
-        line.trim().parse().expect("ceiling prints its address");
-    let top = median(
-        (0..RUNS)
-            .map(|_| raw_one_way(ceiling_addr, "/sink/m", ONE_WAY_MESSAGES))
-            .collect(),
-    );
-    drop(ceiling.stdin.take());
-    let _ = ceiling.wait();
-    println!(
-        "raw_one_way: a plain socket client, {ONE_WAY_MESSAGES} libprocess messages on 1 connection to our sink, median of {RUNS}: {:.2} M msg/s; actix_ceiling (minimal actix-http handler, no delivery): {:.2} M msg/s",
-        raw / 1e6,
-        top / 1e6
-    );
-    println!(
-        "{{\"bench\":\"raw_one_way\",\"connections\":1,\"messages\":{ONE_WAY_MESSAGES},\"io_threads\":{io_threads},\"median_msgs_per_s\":{raw:.0}}}"
-    );
-    println!(
-        "{{\"bench\":\"actix_ceiling\",\"connections\":1,\"messages\":{ONE_WAY_MESSAGES},\"median_msgs_per_s\":{top:.0}}}"
-    );
-    let results: Vec<(f64, f64)> = (0..RUNS).map(|_| round_trip(&sink, io_threads)).collect();
-    let p50 = median(results.iter().map(|r| r.0).collect());
-    let p99 = median(results.iter().map(|r| r.1).collect());
-    println!(
-        "round_trip: ping/pong over loopback, {ROUND_TRIPS} sequential, median of {RUNS}: p50 {p50:.1} us, p99 {p99:.1} us (io_threads {io_threads})"
-    );
-    println!(
-        "{{\"bench\":\"round_trip\",\"round_trips\":{ROUND_TRIPS},\"io_threads\":{io_threads},\"p50_us\":{p50:.1},\"p99_us\":{p99:.1}}}"
-    );
-    let base: Vec<(f64, f64)> = (0..RUNS).map(|_| tcp_baseline()).collect();
-    let (b50, b99) = (
-        median(base.iter().map(|r| r.0).collect()),
-        median(base.iter().map(|r| r.1).collect()),
-    );
-    println!(
-        "tcp_baseline: 64-byte blocking echo between two threads: p50 {b50:.1} us, p99 {b99:.1} us"
-    );
-    println!(
-        "{{\"bench\":\"tcp_baseline\",\"round_trips\":{ROUND_TRIPS},\"p50_us\":{b50:.1},\"p99_us\":{b99:.1}}}"
-    );
+    if runs("round_trip") {
+        let results: Vec<(f64, f64)> = (0..RUNS).map(|_| round_trip(&sink, io_threads)).collect();
+        let p50 = median(results.iter().map(|r| r.0).collect());
+        let p99 = median(results.iter().map(|r| r.1).collect());
+        println!(
+            "round_trip: ping/pong over loopback, {ROUND_TRIPS} sequential, median of {RUNS}: p50 {p50:.1} us, p99 {p99:.1} us (io_threads {io_threads})"
+        );
+        println!(
+            "{{\"bench\":\"round_trip\",\"round_trips\":{ROUND_TRIPS},\"io_threads\":{io_threads},\"p50_us\":{p50:.1},\"p99_us\":{p99:.1}}}"
+        );
+        let base: Vec<(f64, f64)> = (0..RUNS).map(|_| tcp_baseline()).collect();
+        let (b50, b99) = (
+            median(base.iter().map(|r| r.0).collect()),
+            median(base.iter().map(|r| r.1).collect()),
+        );
+        println!(
+            "tcp_baseline: 64-byte blocking echo between two threads: p50 {b50:.1} us, p99 {b99:.1} us"
+        );
+        println!(
+            "{{\"bench\":\"tcp_baseline\",\"round_trips\":{ROUND_TRIPS},\"p50_us\":{b50:.1},\"p99_us\":{b99:.1}}}"
+        );
+    }
     drop(child.stdin.take());
     let _ = child.wait();
 }
