@@ -27,7 +27,7 @@
 //! | [`files`] | the `files` process: `/files/browse|read|download|debug` confined to attached sandboxes |
 //! | [`gc`] | the garbage collector process: sandbox removal after `--gc_delay` or under disk pressure |
 //! | [`checkpoint`], [`paths`], [`state`] | `meta/` files in Mesos's format and layout; reading them back at start |
-//! | [`detector`] | finding the master (`--master`), a seam for etcd |
+//! | [`detector`] | finding the master (`--master`: host:port lists, `file://`, `etcd://`) through `mesos-detector` |
 //! | [`discovery`] | total resources: `--resources` plus what `/proc` and `statvfs` say |
 //! | [`flags`] | `mesos-agent` flags with Mesos's names and defaults |
 //! | [`executor`] | the executors' side: v1 HTTP client, v0 driver, command and default executors |

@@ -127,7 +127,9 @@ impl EtcdRuntime {
             .as_ref()
             .expect("the runtime lives until drop")
             .spawn(fut);
-        Task { handle }
+        Task {
+            handle: Some(handle),
+        }
     }
 
     /// A handle for code running on the etcd thread.
@@ -146,16 +148,27 @@ impl Drop for EtcdRuntime {
     }
 }
 
-/// Work spawned on an [`EtcdRuntime`]; aborted when dropped.
+/// Work spawned on an [`EtcdRuntime`]; aborted when dropped unless
+/// [`detach`](Task::detach)ed.
 pub struct Task<T> {
-    handle: tokio::task::JoinHandle<T>,
+    handle: Option<tokio::task::JoinHandle<T>>,
+}
+
+impl<T> Task<T> {
+    /// Lets the work finish on its own; its result is dropped.
+    pub fn detach(mut self) {
+        self.handle.take();
+    }
 }
 
 impl<T> Future for Task<T> {
     type Output = T;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        match Pin::new(&mut self.handle).poll(cx) {
+        let Some(handle) = self.handle.as_mut() else {
+            panic!("a detached etcd task was polled");
+        };
+        match Pin::new(handle).poll(cx) {
             Poll::Ready(Ok(v)) => Poll::Ready(v),
             // Only a panic in our own code gets here (nothing else aborts
             // a task while its `Task` is alive): surface it.
@@ -170,7 +183,9 @@ impl<T> Future for Task<T> {
 
 impl<T> Drop for Task<T> {
     fn drop(&mut self) {
-        self.handle.abort();
+        if let Some(h) = self.handle.take() {
+            h.abort();
+        }
     }
 }
 

@@ -19,8 +19,12 @@ use mesos_common::proto::v0;
 
 use crate::error::MasterError;
 use crate::flags::MasterFlags;
-use crate::master::{MESOS_VERSION, Master, MasterHandle, MasterMetrics};
-use crate::registrar::{InMemoryBackend, RegistrarHandle, RegistryBackend};
+use crate::leader::contender::Contender;
+use crate::leader::election::ElectionSpec;
+use crate::leader::{LeaderLink, LostAction};
+use crate::master::{Leadership, MESOS_VERSION, Master, MasterHandle, MasterMetrics};
+use crate::registrar::etcd::{EtcdBackend, EtcdRegistryLimits};
+use crate::registrar::{InMemoryBackend, RegistrarHandle, RegistrarTimeouts, RegistryBackend};
 
 /// How to start a master.
 pub struct MasterOptions {
@@ -32,6 +36,11 @@ pub struct MasterOptions {
     /// clone of an [`InMemoryBackend`] to restart a master on the same
     /// registry.
     pub registry: Option<Box<dyn RegistryBackend>>,
+    /// What to do on losing leadership (with `--etcd`): embedded masters
+    /// terminate their `master` process; the binary exits.
+    pub on_leadership_lost: LostAction,
+    /// Timeouts and retries of etcd traffic (with `--etcd`).
+    pub etcd_options: mesos_detector::EtcdOptions,
 }
 
 impl MasterOptions {
@@ -40,6 +49,8 @@ impl MasterOptions {
             flags,
             flag_values: None,
             registry: None,
+            on_leadership_lost: LostAction::Terminate,
+            etcd_options: mesos_detector::EtcdOptions::default(),
         }
     }
 
@@ -144,12 +155,50 @@ pub fn start_master(
         }
         info.domain = Some(domain);
     }
-    let backend = options
-        .registry
-        .unwrap_or_else(|| Box::new(InMemoryBackend::new()));
-    let registrar = RegistrarHandle::spawn(runtime, backend)?;
+    // With `--etcd`: the etcd thread, and what the campaign and the etcd
+    // registry share.
+    let election = match &derived.etcd {
+        Some(url) => {
+            let etcd = mesos_detector::EtcdRuntime::start(
+                url.clone(),
+                options.etcd_options.clone(),
+                "etcd",
+            )
+            .map_err(|e| MasterError::Etcd(e.to_string()))?;
+            if options.flags.quorum.is_some() {
+                tracing::warn!("--quorum is ignored: with etcd, etcd's own quorum applies");
+            }
+            if options.flags.registry != "etcd" && options.registry.is_none() {
+                tracing::warn!(
+                    "--etcd with --registry=in_memory: a newly elected master starts from an empty registry"
+                );
+            }
+            Some((etcd, LeaderLink::new(options.on_leadership_lost)))
+        }
+        None => None,
+    };
+    let flags = &options.flags;
+    let timeouts = RegistrarTimeouts {
+        fetch: flags.registry_fetch_timeout.to_std().unwrap_or_default(),
+        store: flags.registry_store_timeout.to_std().unwrap_or_default(),
+    };
+    let backend: Box<dyn RegistryBackend> = match (options.registry, &election) {
+        (Some(b), _) => b,
+        (None, Some((etcd, link))) if flags.registry == "etcd" => Box::new(EtcdBackend::new(
+            etcd.clone(),
+            link.clone(),
+            EtcdRegistryLimits {
+                max_txn_ops: usize::try_from(flags.etcd_max_txn_ops).unwrap_or(usize::MAX),
+                fetch_timeout: timeouts.fetch,
+                store_timeout: timeouts.store,
+            },
+        )),
+        (None, _) => Box::new(InMemoryBackend::new()),
+    };
+    let registrar = RegistrarHandle::spawn_with(runtime, backend, timeouts)?;
     let metrics = MasterMetrics::register(runtime.metrics());
-    let master = Master::new(
+    let ttl = flags.etcd_session_timeout.to_std().unwrap_or_default();
+    let mut master = Master::new(
         Arc::new(options.flags),
         Arc::new(flag_values),
         derived,
@@ -157,6 +206,19 @@ pub fn start_master(
         registrar,
         metrics,
     );
+    if election.is_some() {
+        // Elected later, by the contender.
+        master.leadership = Leadership::Standby { leader: None };
+    }
     let pid = runtime.spawn("master", master)?;
+    if let Some((etcd, link)) = election {
+        let spec = ElectionSpec {
+            prefix: etcd.url().prefix().to_string(),
+            info_json: mesos_detector::master_info::to_json(&info),
+            ttl,
+        };
+        let contender = Contender::new(etcd, link, pid.clone(), spec);
+        runtime.spawn(&libprocess::generate_id("contender"), contender)?;
+    }
     Ok(MasterHandle::new(pid, info))
 }

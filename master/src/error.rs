@@ -15,6 +15,8 @@ pub enum MasterError {
     Logging(String),
     #[error("registry: {0}")]
     Registry(#[from] crate::registrar::RegistryError),
+    #[error("etcd: {0}")]
+    Etcd(String),
 }
 
 impl From<libprocess::ProcessGone> for MasterError {

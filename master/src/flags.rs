@@ -15,6 +15,9 @@ use mesos_common::units::{Bytes, Duration};
 
 use crate::error::MasterError;
 
+/// `--etcd_session_timeout`: see the failover measurements in README.md.
+pub const DEFAULT_ETCD_SESSION_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// `MIN_AGENT_REREGISTER_TIMEOUT` (`src/master/constants.hpp`).
 pub const MIN_AGENT_REREGISTER_TIMEOUT: Duration = Duration::from_mins(10);
 
@@ -41,13 +44,13 @@ define_flags! {
         pub work_dir: Option<String> { help: "Path of the master work directory." },
         pub registry: String {
             default: "in_memory",
-            help: "Persistence strategy for the registry;\navailable options are `in_memory` and `etcd` (issue 8).",
+            help: "Persistence strategy for the registry;\navailable options are `in_memory` and `etcd` (needs `--etcd`).",
             validate: |r: &String| match r.as_str() {
                 "in_memory" | "replicated_log" | "etcd" => Ok(()),
                 other => Err(format!("unknown registry '{other}'")),
             },
         },
-        pub quorum: Option<u64> { help: "The size of the quorum of replicas (replicated_log only)." },
+        pub quorum: Option<u64> { help: "The size of the quorum of replicas (replicated_log only; with etcd,\netcd's own quorum applies and this is ignored)." },
         pub zk_session_timeout: Duration { default: Duration::from_secs(10), help: "ZooKeeper session timeout." },
         pub registry_strict: bool {
             default: false,
@@ -156,7 +159,19 @@ define_flags! {
         pub advertise_port: Option<u16> { help: "Port advertised to reach Mesos master (along with\n`advertise_ip`)." },
         pub memory_profiling: bool { default: false, help: "Whether the memory profiling functionality of libprocess should be exposed." },
         pub zk: Option<String> { help: "ZooKeeper URL (used for leader election amongst masters)." },
-        pub etcd: Option<String> { help: "etcd URL `etcd://host:port[,host:port]/prefix` for leader election and the registry (issue 8)." },
+        pub etcd: Option<String> { help: "etcd URL `etcd://host:port[,host:port]/prefix`: masters elect their leader\nthere (and keep the registry with `--registry=etcd`)." },
+        pub etcd_session_timeout: Duration {
+            default: DEFAULT_ETCD_SESSION_TIMEOUT,
+            help: "TTL of the master's etcd lease: how long a crashed or cut-off leader\nkeeps its leadership before another master takes over (whole seconds;\netcd may round it up to its minimum).",
+            validate: |d: &Duration| if *d < Duration::from_secs(1) || *d > Duration::from_hours(1) {
+                Err("Expected `--etcd_session_timeout` to be between 1secs and 1hrs".into())
+            } else { Ok(()) },
+        },
+        pub etcd_max_txn_ops: u64 {
+            default: 128u64,
+            help: "Operations per etcd transaction the registry uses; etcd's `--max-txn-ops`\n(128 by default) bounds it. Larger batches are split.",
+            validate: |n: &u64| if *n < 2 { Err("Expected `--etcd_max_txn_ops` to be at least 2".into()) } else { Ok(()) },
+        },
         pub ip_discovery_command: Option<String> { help: "Optional IP discovery binary (not supported)." },
         pub require_agent_domain: bool { default: false, help: "If true, only agents with a configured domain can register." },
         pub publish_per_framework_metrics: bool { default: true, help: "If true, an extensive set of metrics for each active framework will\nbe published." },
@@ -188,6 +203,8 @@ pub struct DerivedFlags {
     pub min_allocatable_resources: Vec<ResourceQuantities>,
     /// `--recovery_agent_removal_limit` as a fraction in [0, 1].
     pub recovery_agent_removal_limit: f64,
+    /// `--etcd`, parsed.
+    pub etcd: Option<mesos_detector::EtcdUrl>,
 }
 
 impl MasterFlags {
@@ -226,10 +243,16 @@ impl MasterFlags {
                 "the replicated log is not supported; use `in_memory` or `etcd`".into(),
             ));
         }
-        if self.registry == "etcd" || self.etcd.is_some() {
+        let etcd = match &self.etcd {
+            Some(text) => {
+                Some(mesos_detector::EtcdUrl::parse(text).map_err(|e| bad("etcd", e.to_string()))?)
+            }
+            None => None,
+        };
+        if self.registry == "etcd" && etcd.is_none() {
             return Err(bad(
                 "registry",
-                "the etcd registry and leader election arrive with issue 8".into(),
+                "`--registry=etcd` needs `--etcd=etcd://host:port[,host:port]/prefix`".into(),
             ));
         }
         for (flag, value) in [
@@ -312,6 +335,7 @@ impl MasterFlags {
             weights,
             min_allocatable_resources,
             recovery_agent_removal_limit: limit / 100.0,
+            etcd,
         })
     }
 }
@@ -386,5 +410,42 @@ mod tests {
         assert!(d.role_whitelist.unwrap().contains("*"));
         let f = load(&["--recovery_agent_removal_limit=50"]);
         assert!(f.validate_for_start().is_err());
+    }
+
+    #[test]
+    fn etcd_flags_are_checked_naming_the_flag() {
+        let d = load(&[
+            "--etcd=etcd://127.0.0.1:2379,h2:2380/mesos",
+            "--registry=etcd",
+        ])
+        .validate_for_start()
+        .unwrap();
+        let url = d.etcd.unwrap();
+        assert_eq!(url.prefix(), "/mesos");
+        assert_eq!(url.endpoints().len(), 2);
+        for bad in [
+            "etcd://h:2379",
+            "etcd://h:port/mesos",
+            "zk://h:2181/mesos",
+            "h:2379/mesos",
+        ] {
+            let err = load(&[&format!("--etcd={bad}")])
+                .validate_for_start()
+                .unwrap_err();
+            assert!(err.to_string().contains("--etcd"), "{bad}: {err}");
+        }
+        let err = load(&["--registry=etcd"]).validate_for_start().unwrap_err();
+        assert!(err.to_string().contains("--registry"), "{err}");
+        let err = FlagsLoader::new()
+            .load::<MasterFlags>(
+                &["mesos-master", "--etcd_session_timeout=500ms"],
+                Vec::<(String, String)>::new(),
+            )
+            .unwrap_err();
+        assert!(err.to_string().contains("etcd_session_timeout"), "{err}");
+        assert_eq!(
+            MasterFlags::default().etcd_session_timeout,
+            DEFAULT_ETCD_SESSION_TIMEOUT
+        );
     }
 }

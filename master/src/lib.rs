@@ -11,7 +11,8 @@
 //! | [`master`] | the `master` process, split by concern (frameworks, agents, offers, launch, updates, reconcile, v0 calls, events) |
 //! | [`allocator`] | hierarchical weighted DRF allocator: a pure core and its actor |
 //! | [`observer`] | `slave-observer(N)`: pings, ping timeouts -> unreachable |
-//! | [`registrar`] | the registrar process, registry operations, `RegistryBackend` (in-memory) |
+//! | [`leader`] | leader election through etcd (`--etcd`): the contender, the campaign, lease keep-alive, demotion |
+//! | [`registrar`] | the registrar process, registry operations, `RegistryBackend` (in-memory, etcd), registry GC |
 //! | [`http`] | `/api/v1/scheduler`, `/state` and the other endpoints, snapshots |
 //! | [`state`] | pure model: framework/agent lifecycles, task state machine, records |
 //! | [`validation`] | pure checks of peer input, as `validation.cpp` |
@@ -25,6 +26,7 @@ pub mod embed;
 pub mod error;
 pub mod flags;
 pub mod http;
+pub mod leader;
 pub mod logging;
 pub mod master;
 pub mod observer;

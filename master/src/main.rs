@@ -52,6 +52,9 @@ fn main() {
     };
     let mut options = MasterOptions::new(loaded.flags.clone());
     options.flag_values = Some(loaded.effective_values());
+    // Like Mesos: a master that loses leadership exits, for its supervisor
+    // to restart it as a new candidate.
+    options.on_leadership_lost = mesos_master::leader::LostAction::Exit;
     let master = match start_master(&runtime.handle(), options) {
         Ok(m) => m,
         Err(e) => {

@@ -395,7 +395,12 @@ impl Process for Master {
             );
         }
         self.start_allocator(ctx);
-        self.recover(ctx);
+        // With `--etcd` the master starts as a standby and recovers once
+        // elected (`crate::leader`).
+        if matches!(self.leadership, Leadership::Leading { .. }) {
+            self.recover(ctx);
+        }
+        self.schedule_registry_gc(ctx);
     }
 
     fn exited(&mut self, pid: &Upid, ctx: &mut Context<Self>) {
@@ -422,7 +427,7 @@ impl Process for Master {
 
 impl Master {
     /// Reads the registry, then starts serving (`Master::recover`).
-    fn recover(&mut self, ctx: &mut Context<Self>) {
+    pub(crate) fn recover(&mut self, ctx: &mut Context<Self>) {
         let fut = self.registrar.recover(self.info.clone());
         ctx.spawn(fut, |m: &mut Master, result, ctx| match result {
             Ok(registry) => m.recovered(registry, ctx),

@@ -10,9 +10,16 @@
 //! back from agent reregistration and framework resubscription.
 //!
 //! Backends: [`InMemoryBackend`] (`--registry=in_memory`; clones share one
-//! store, so a test can restart a master on the same registry). The etcd
-//! backend of issue 8 implements the same trait.
+//! store, so a test can restart a master on the same registry) and
+//! [`etcd::EtcdBackend`] (`--registry=etcd`: one key per entry, every write
+//! a compare-and-swap transaction fenced by the leader's election key;
+//! [`keyed`] is its pure mapping). Fetches and stores are bounded by
+//! `--registry_fetch_timeout` and `--registry_store_timeout`
+//! ([`RegistrarTimeouts`]).
 
+pub mod etcd;
+pub mod gc;
+pub mod keyed;
 pub mod operations;
 
 use std::collections::VecDeque;
@@ -39,6 +46,11 @@ pub enum RegistryError {
     Gone,
     #[error("the registry has not been recovered")]
     NotRecovered,
+    /// A stored entry cannot be read; the master refuses to start on it.
+    #[error("corrupt registry entry '{key}': {reason}")]
+    Corrupt { key: String, reason: String },
+    #[error("registry {0}")]
+    Timeout(String),
 }
 
 /// A boxed future as backends return them.
@@ -50,6 +62,45 @@ pub trait RegistryBackend: Send + 'static {
     fn fetch(&mut self) -> BackendFuture<Option<Registry>>;
     /// Replaces the stored registry.
     fn store(&mut self, registry: Registry) -> BackendFuture<()>;
+    /// Replaces the stored registry with the result of `batch`; backends
+    /// that store entries separately use `batch` to find what changed
+    /// (see [`keyed::touched`]).
+    fn store_batch(&mut self, registry: Registry, batch: &[Operation]) -> BackendFuture<()> {
+        let _ = batch;
+        self.store(registry)
+    }
+}
+
+/// Bounds on backend calls (`--registry_fetch_timeout`,
+/// `--registry_store_timeout`), on the runtime clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegistrarTimeouts {
+    pub fetch: std::time::Duration,
+    pub store: std::time::Duration,
+}
+
+impl Default for RegistrarTimeouts {
+    /// Mesos's defaults: 1 min to fetch, 20 s to store.
+    fn default() -> Self {
+        Self {
+            fetch: std::time::Duration::from_secs(60),
+            store: std::time::Duration::from_secs(20),
+        }
+    }
+}
+
+/// `future` bounded by `limit` on the runtime clock.
+async fn bounded<T>(
+    what: &'static str,
+    limit: std::time::Duration,
+    future: BackendFuture<T>,
+) -> Result<T, RegistryError> {
+    match libprocess::clock::timeout(limit, future).await {
+        Ok(result) => result,
+        Err(_) => Err(RegistryError::Timeout(format!(
+            "{what} did not complete within {limit:?}"
+        ))),
+    }
 }
 
 /// `--registry=in_memory`. Clones share the same store.
@@ -91,6 +142,7 @@ pub struct Registrar {
     storing: bool,
     /// Most operations queued at once; past it `apply` fails at once.
     pending_operations_max: usize,
+    timeouts: RegistrarTimeouts,
 }
 
 /// Operations that may wait for a store before new ones are refused.
@@ -106,7 +158,13 @@ impl Registrar {
             pending: VecDeque::new(),
             storing: false,
             pending_operations_max: PENDING_OPERATIONS_MAX,
+            timeouts: RegistrarTimeouts::default(),
         }
+    }
+
+    pub fn with_timeouts(mut self, timeouts: RegistrarTimeouts) -> Self {
+        self.timeouts = timeouts;
+        self
     }
 
     fn recover(
@@ -115,7 +173,7 @@ impl Registrar {
         reply: oneshot::Sender<Result<Registry, RegistryError>>,
         ctx: &mut Context<Self>,
     ) {
-        let fetch = self.backend.fetch();
+        let fetch = bounded("fetch", self.timeouts.fetch, self.backend.fetch());
         ctx.spawn(fetch, move |this: &mut Self, fetched, ctx| {
             let mut registry = match fetched {
                 Ok(r) => r.unwrap_or_default(),
@@ -125,7 +183,11 @@ impl Registrar {
                 }
             };
             registry.master = Some(registry::Master { info });
-            let store = this.backend.store(registry.clone());
+            let store = bounded(
+                "store",
+                this.timeouts.store,
+                this.backend.store(registry.clone()),
+            );
             ctx.spawn(store, move |this: &mut Self, stored, ctx| match stored {
                 Ok(()) => {
                     this.registry = Some(registry.clone());
@@ -165,7 +227,12 @@ impl Registrar {
             results.push(op.apply(&mut next));
         }
         self.storing = true;
-        let store = self.backend.store(next.clone());
+        let ops: Vec<Operation> = batch.iter().map(|(op, _)| op.clone()).collect();
+        let store = bounded(
+            "store",
+            self.timeouts.store,
+            self.backend.store_batch(next.clone(), &ops),
+        );
         ctx.spawn(store, move |this: &mut Self, stored, ctx| {
             this.storing = false;
             match stored {
@@ -199,9 +266,18 @@ impl RegistrarHandle {
         runtime: &libprocess::RuntimeHandle,
         backend: Box<dyn RegistryBackend>,
     ) -> Result<Self, libprocess::Error> {
+        Self::spawn_with(runtime, backend, RegistrarTimeouts::default())
+    }
+
+    /// [`spawn`](Self::spawn) with explicit backend timeouts.
+    pub fn spawn_with(
+        runtime: &libprocess::RuntimeHandle,
+        backend: Box<dyn RegistryBackend>,
+        timeouts: RegistrarTimeouts,
+    ) -> Result<Self, libprocess::Error> {
         let pid = runtime.spawn(
             &libprocess::generate_id("registrar"),
-            Registrar::new(backend),
+            Registrar::new(backend).with_timeouts(timeouts),
         )?;
         Ok(Self { pid })
     }
