@@ -34,12 +34,31 @@ pub enum DriverEvent {
     Failed(String),
 }
 
-/// What a resubscription carries.
+/// What a resubscription carries. Updates keep the order they were sent in:
+/// the agent replays them into the task's stream in that order (Mesos keeps
+/// them in a linked hash map for the same reason).
 #[derive(Debug, Default, Clone)]
 pub struct Unacknowledged {
     pub tasks: BTreeMap<String, v1::TaskInfo>,
-    /// By update uuid.
-    pub updates: BTreeMap<Vec<u8>, v1::executor::call::Update>,
+    updates: Vec<(Vec<u8>, v1::executor::call::Update)>,
+}
+
+impl Unacknowledged {
+    /// Remembers an update until its acknowledgement (by uuid).
+    pub fn add_update(&mut self, uuid: Vec<u8>, update: v1::executor::call::Update) {
+        if !self.updates.iter().any(|(u, _)| *u == uuid) {
+            self.updates.push((uuid, update));
+        }
+    }
+
+    pub fn remove_update(&mut self, uuid: &[u8]) {
+        self.updates.retain(|(u, _)| u != uuid);
+    }
+
+    /// The unacknowledged updates, oldest first.
+    pub fn updates(&self) -> impl Iterator<Item = &v1::executor::call::Update> {
+        self.updates.iter().map(|(_, u)| u)
+    }
 }
 
 /// Events buffered between the connection task and the executor logic.
@@ -110,10 +129,7 @@ impl HttpDriver {
     pub async fn update(&mut self, status: v1::TaskStatus) -> Result<(), ClientError> {
         let update = v1::executor::call::Update { status };
         if let Some(uuid) = &update.status.uuid {
-            self.unacked
-                .lock()
-                .updates
-                .insert(uuid.clone(), update.clone());
+            self.unacked.lock().add_update(uuid.clone(), update.clone());
         }
         let mut call = self.call(v1::executor::call::Type::Update);
         call.update = Some(update);
@@ -176,7 +192,7 @@ fn observe(unacked: &Mutex<Unacknowledged>, event: &v1::executor::Event) {
         }
     }
     if let Some(ack) = &event.acknowledged {
-        u.updates.remove(&ack.uuid);
+        u.remove_update(&ack.uuid);
         u.tasks.remove(&ack.task_id.value);
     }
 }
@@ -239,8 +255,8 @@ async fn subscribe_once(
         },
         r#type: Some(v1::executor::call::Type::Subscribe as i32),
         subscribe: Some(v1::executor::call::Subscribe {
+            unacknowledged_updates: pending.updates().cloned().collect(),
             unacknowledged_tasks: pending.tasks.into_values().collect(),
-            unacknowledged_updates: pending.updates.into_values().collect(),
         }),
         ..Default::default()
     };
@@ -285,4 +301,31 @@ async fn subscribe_once(
 fn jitter() -> f64 {
     let b = *uuid::Uuid::new_v4().as_bytes();
     0.5 + (b[0] as f64 / 255.0) * 0.5
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unacknowledged_updates_keep_the_order_they_were_sent_in() {
+        let mut u = Unacknowledged::default();
+        for first_byte in [9u8, 1, 5] {
+            let uuid = vec![first_byte; 16];
+            let status = v1::TaskStatus {
+                uuid: Some(uuid.clone()),
+                ..Default::default()
+            };
+            u.add_update(uuid, v1::executor::call::Update { status });
+        }
+        let order = |u: &Unacknowledged| -> Vec<u8> {
+            u.updates()
+                .map(|x| x.status.uuid.as_ref().unwrap()[0])
+                .collect()
+        };
+        assert_eq!(order(&u), [9, 1, 5]);
+        u.add_update(vec![1; 16], v1::executor::call::Update::default());
+        u.remove_update(&[1; 16]);
+        assert_eq!(order(&u), [9, 5]);
+    }
 }

@@ -133,8 +133,7 @@ impl ExecutorProcess {
                 .collect();
             let updates: Vec<StatusUpdate> = shared
                 .unacked
-                .updates
-                .values()
+                .updates()
                 .map(|u| status_update(&self.env, &msg.slave_id.value, u.status.devolve()))
                 .collect();
             (tasks, updates)
@@ -185,7 +184,7 @@ impl ExecutorProcess {
         if self.is_agent(&from) {
             {
                 let mut shared = self.shared.lock();
-                shared.unacked.updates.remove(&msg.uuid);
+                shared.unacked.remove_update(&msg.uuid);
                 shared.unacked.tasks.remove(&msg.task_id.value);
             }
             self.emit(convert::acknowledged_event(&msg));
@@ -280,7 +279,7 @@ impl ExecutorDriver for V0Driver {
         let agent = {
             let mut shared = self.shared.lock();
             if let Some(uuid) = &status.uuid {
-                shared.unacked.updates.insert(
+                shared.unacked.add_update(
                     uuid.clone(),
                     v1::executor::call::Update {
                         status: status.clone(),
