@@ -467,3 +467,323 @@ pub fn validate_shrink_volume(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mesos_common::resources::{Reservation, parse_resources};
+    use mesos_common::roles::Role;
+
+    fn res(text: &str) -> Resources {
+        parse_resources(text, "*").unwrap()
+    }
+
+    fn dynamic(text: &str, role: &str, principal: Option<&str>) -> Resources {
+        res(text)
+            .push_reservation(&Reservation::new_dynamic(
+                Role::new(role).unwrap(),
+                principal.map(String::from),
+            ))
+            .unwrap()
+    }
+
+    fn allocated(mut r: Resources, role: &str) -> Resources {
+        r.allocate(role);
+        r
+    }
+
+    fn volume(role: &str, id: &str, extra: serde_json::Value) -> Resources {
+        let mut disk = serde_json::json!({
+            "persistence": {"id": id, "principal": "p"},
+            "volume": {"container_path": "data", "mode": "RW"},
+        });
+        if let (Some(d), Some(e)) = (disk.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                d.insert(k.clone(), v.clone());
+            }
+        }
+        let json = serde_json::json!([{
+            "name": "disk", "type": "SCALAR", "scalar": {"value": 10},
+            "reservations": [{"type": "DYNAMIC", "role": role}],
+            "disk": disk,
+        }]);
+        let r: Vec<v0::Resource> =
+            mesos_common::json::from_slice_array(json.to_string().as_bytes()).unwrap();
+        mesos_common::resources::proto::v0::resources_from(&r).unwrap()
+    }
+
+    fn agent() -> AgentCapabilities {
+        AgentCapabilities {
+            multi_role: true,
+            hierarchical_role: true,
+            reservation_refinement: true,
+            ..Default::default()
+        }
+    }
+
+    fn framework(
+        roles: &[&str],
+        caps: &[v0::framework_info::capability::Type],
+    ) -> (v0::FrameworkInfo, BTreeSet<String>) {
+        let info = v0::FrameworkInfo {
+            id: Some(v0::FrameworkId { value: "fw".into() }),
+            capabilities: caps
+                .iter()
+                .map(|c| v0::framework_info::Capability {
+                    r#type: Some(*c as i32),
+                })
+                .collect(),
+            ..Default::default()
+        };
+        (info, roles.iter().map(|r| r.to_string()).collect())
+    }
+
+    #[test]
+    fn reserve_by_a_framework_must_match_its_roles_and_allocation() {
+        let (info, roles) = framework(&["eng"], &[]);
+        let by = Some(ByFramework {
+            info: &info,
+            roles: &roles,
+        });
+        let ok = allocated(dynamic("cpus:1", "eng", None), "eng");
+        assert_eq!(
+            validate_reserve(&Resources::new(), &ok, None, agent(), by),
+            Ok(())
+        );
+        let other = allocated(dynamic("cpus:1", "ops", None), "eng");
+        assert_eq!(
+            validate_reserve(&Resources::new(), &other, None, agent(), by)
+                .unwrap_err()
+                .0,
+            "A reserve operation was attempted for a resource with role 'ops', but the resource was allocated to role 'eng'"
+        );
+        let unallocated = dynamic("cpus:1", "eng", None);
+        assert!(
+            validate_reserve(&Resources::new(), &unallocated, None, agent(), by)
+                .unwrap_err()
+                .0
+                .contains("frameworks can only perform reservations on allocated resources")
+        );
+        let foreign = allocated(dynamic("cpus:1", "ops", None), "ops");
+        assert_eq!(
+            validate_reserve(&Resources::new(), &foreign, None, agent(), by)
+                .unwrap_err()
+                .0,
+            "A reserve operation was attempted for a resource allocated to role 'ops', but the framework only has roles '{ eng }'"
+        );
+        let statically = allocated(parse_resources("cpus(eng):1", "*").unwrap(), "eng");
+        assert!(
+            validate_reserve(&Resources::new(), &statically, None, agent(), by)
+                .unwrap_err()
+                .0
+                .ends_with("is not dynamically reserved")
+        );
+    }
+
+    #[test]
+    fn reserve_checks_principals_agent_capabilities_and_the_operator_form() {
+        let r = dynamic("cpus:1", "eng", Some("alice"));
+        assert!(validate_reserve(&Resources::new(), &r, Some("alice"), agent(), None).is_ok());
+        assert!(
+            validate_reserve(&Resources::new(), &r, Some("bob"), agent(), None)
+                .unwrap_err()
+                .0
+                .contains(
+                    "which does not match a reserved resource in the request with principal 'alice'"
+                )
+        );
+        let no_principal = dynamic("cpus:1", "eng", None);
+        assert!(
+            validate_reserve(&Resources::new(), &no_principal, Some("bob"), agent(), None)
+                .unwrap_err()
+                .0
+                .contains("with no principal set")
+        );
+        let nested = dynamic("cpus:1", "eng/web", None);
+        let old_agent = AgentCapabilities::default();
+        assert!(
+            validate_reserve(&Resources::new(), &nested, None, old_agent, None)
+                .unwrap_err()
+                .0
+                .contains("cannot be reserved on an agent without HIERARCHICAL_ROLE capability")
+        );
+        let operator_allocated = allocated(dynamic("cpus:1", "eng", None), "eng");
+        assert!(
+            validate_reserve(&Resources::new(), &operator_allocated, None, agent(), None)
+                .unwrap_err()
+                .0
+                .contains(
+                    "the operator API only allows reservations to be made to unallocated resources"
+                )
+        );
+        // A reservation update keeps the quantities.
+        let source = dynamic("cpus:1", "eng", None);
+        let target = dynamic("cpus:2", "ops", None);
+        assert!(
+            validate_reserve(&source, &target, None, agent(), None)
+                .unwrap_err()
+                .0
+                .starts_with(
+                    "Source and target resources should refer to identical resource quantities"
+                )
+        );
+    }
+
+    #[test]
+    fn unreserve_refuses_static_reservations_and_volumes() {
+        assert!(validate_unreserve(&dynamic("cpus:1", "eng", None)).is_ok());
+        assert!(
+            validate_unreserve(&parse_resources("cpus(eng):1", "*").unwrap())
+                .unwrap_err()
+                .0
+                .ends_with("is not dynamically reserved")
+        );
+        assert!(
+            validate_unreserve(&volume("eng", "v", serde_json::json!({})))
+                .unwrap_err()
+                .0
+                .contains("cannot be unreserved directly")
+        );
+    }
+
+    #[test]
+    fn create_checks_volumes_ids_principals_and_sharing() {
+        let v = volume("eng", "v1", serde_json::json!({}));
+        assert!(validate_create(&v, &Resources::new(), Some("p"), agent(), None).is_ok());
+        assert_eq!(
+            validate_create(&v, &v, None, agent(), None).unwrap_err().0,
+            "Persistence ID 'v1' is not unique"
+        );
+        assert!(
+            validate_create(&v, &Resources::new(), Some("q"), agent(), None)
+                .unwrap_err()
+                .0
+                .contains("which does not match a volume in the operation with principal 'p'")
+        );
+        let host_path = volume(
+            "eng",
+            "v2",
+            serde_json::json!({"volume": {"container_path": "d", "host_path": "/x", "mode": "RW"}}),
+        );
+        assert_eq!(
+            validate_create(&host_path, &Resources::new(), None, agent(), None)
+                .unwrap_err()
+                .0,
+            "Invalid resources: Invalid DiskInfo: Expecting 'host_path' to be unset for persistent volume"
+        );
+        let read_only = volume(
+            "eng",
+            "v3",
+            serde_json::json!({"volume": {"container_path": "d", "mode": "RO"}}),
+        );
+        assert_eq!(
+            validate_create(&read_only, &Resources::new(), None, agent(), None)
+                .unwrap_err()
+                .0,
+            "Not a persistent volume: Read-only persistent volume not supported"
+        );
+        let mut shared_json: Vec<v0::Resource> = crate::master::operations::checkpointed_of(&v)
+            .iter()
+            .map(v0::Resource::from)
+            .collect();
+        shared_json[0].shared = Some(Default::default());
+        let mut shared = mesos_common::resources::proto::v0::resources_from(&shared_json).unwrap();
+        shared.allocate("eng");
+        let (info, roles) = framework(&["eng"], &[]);
+        assert!(
+            validate_create(
+                &shared,
+                &Resources::new(),
+                None,
+                agent(),
+                Some(ByFramework {
+                    info: &info,
+                    roles: &roles
+                })
+            )
+            .unwrap_err()
+            .0
+            .ends_with("with no SHARED_RESOURCES capability")
+        );
+        let (info, roles) = framework(
+            &["eng"],
+            &[v0::framework_info::capability::Type::SharedResources],
+        );
+        assert!(
+            validate_create(
+                &shared,
+                &Resources::new(),
+                None,
+                agent(),
+                Some(ByFramework {
+                    info: &info,
+                    roles: &roles
+                })
+            )
+            .is_ok()
+        );
+    }
+
+    #[test]
+    fn destroy_needs_a_known_volume_nobody_uses() {
+        let v = volume("eng", "v1", serde_json::json!({}));
+        assert!(validate_destroy(&v, &v, std::iter::empty()).is_ok());
+        assert_eq!(
+            validate_destroy(&v, &Resources::new(), std::iter::empty())
+                .unwrap_err()
+                .0,
+            "Persistent volumes not found"
+        );
+        let used = allocated(v.clone(), "eng");
+        assert_eq!(
+            validate_destroy(&v, &v, [&used]).unwrap_err().0,
+            "Persistent volumes in use"
+        );
+        assert_eq!(
+            validate_destroy(&res("disk:10"), &v, std::iter::empty())
+                .unwrap_err()
+                .0,
+            "Not a persistent volume: Resource disk:10 does not have DiskInfo"
+        );
+    }
+
+    #[test]
+    fn resizing_needs_the_capability_and_sane_sizes() {
+        let v = volume("eng", "v1", serde_json::json!({}));
+        let vol = v.iter().next().unwrap().clone();
+        let add = dynamic("disk:5", "eng", None)
+            .iter()
+            .next()
+            .unwrap()
+            .clone();
+        let resizing = AgentCapabilities {
+            resize_volume: true,
+            ..agent()
+        };
+        assert!(validate_grow_volume(&vol, &add, resizing).is_ok());
+        assert!(
+            validate_grow_volume(&vol, &add, agent())
+                .unwrap_err()
+                .0
+                .ends_with("cannot be grown on an agent without RESIZE_VOLUME capability")
+        );
+        let cpus = res("cpus:1").iter().next().unwrap().clone();
+        assert_eq!(
+            validate_grow_volume(&vol, &cpus, resizing).unwrap_err().0,
+            "Incompatible resources in the 'GrowVolume.volume' and 'GrowVolume.addition' fields"
+        );
+        assert!(validate_shrink_volume(&vol, Scalar::from_f64(5.0), resizing).is_ok());
+        assert_eq!(
+            validate_shrink_volume(&vol, Scalar::from_f64(10.0), resizing)
+                .unwrap_err()
+                .0,
+            "Value of 'ShrinkVolume.subtract' must be smaller than the size of 'ShrinkVolume.volume'"
+        );
+        assert_eq!(
+            validate_shrink_volume(&vol, Scalar::ZERO, resizing)
+                .unwrap_err()
+                .0,
+            "Value of 'ShrinkVolume.subtract' must be greater than zero"
+        );
+    }
+}
