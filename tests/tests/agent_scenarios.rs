@@ -337,22 +337,21 @@ fn agent_restart_mid_task_keeps_it_and_delivers_the_final_update_once() {
         &fw.id,
         &[("survivor", Some(&agent_id))],
     ));
-    loop {
-        let s = fw
-            .stream
-            .next_of(E::Update)
-            .expect("reconciliation")
-            .update
-            .unwrap()
-            .status;
-        if s.reason == Some(v1::task_status::Reason::Reconciliation as i32) {
-            // The master forgets tasks once their terminal update is
-            // acknowledged, so it answers for an unknown task, as Mesos does.
-            assert!(s.uuid.is_none(), "{s:?}");
-            break;
-        }
-        panic!("an extra update reached the scheduler: {s:?}");
-    }
+    let s = fw
+        .stream
+        .next_of(E::Update)
+        .expect("reconciliation")
+        .update
+        .unwrap()
+        .status;
+    assert_eq!(
+        s.reason,
+        Some(v1::task_status::Reason::Reconciliation as i32),
+        "an extra update reached the scheduler: {s:?}"
+    );
+    // The master forgets tasks once their terminal update is acknowledged,
+    // so it answers for an unknown task, as Mesos does.
+    assert!(s.uuid.is_none(), "{s:?}");
 }
 
 #[test]
