@@ -37,6 +37,8 @@ pub struct EtcdOptions {
     pub connect_timeout: Duration,
     /// HTTP/2 pings on idle connections, so a member that stops answering
     /// (SIGSTOP, a dead host) breaks its streams instead of hanging them.
+    /// etcd closes connections that ping more often than its
+    /// `--grpc-keepalive-min-time` (5 s by default).
     pub keep_alive_interval: Duration,
     pub keep_alive_timeout: Duration,
     /// First and longest wait between retries after a transient failure.
@@ -49,8 +51,8 @@ impl Default for EtcdOptions {
         Self {
             request_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(2),
-            keep_alive_interval: Duration::from_secs(1),
-            keep_alive_timeout: Duration::from_secs(1),
+            keep_alive_interval: Duration::from_secs(10),
+            keep_alive_timeout: Duration::from_secs(3),
             retry_backoff_min: Duration::from_millis(100),
             retry_backoff_max: Duration::from_secs(2),
         }

@@ -217,7 +217,7 @@ pub fn start_master(
             info_json: mesos_detector::master_info::to_json(&info),
             ttl,
         };
-        let contender = Contender::new(etcd, link, pid.clone(), spec);
+        let contender = Contender::new(etcd, link, pid.clone(), info.id.clone(), spec);
         runtime.spawn(&libprocess::generate_id("contender"), contender)?;
     }
     Ok(MasterHandle::new(pid, info))

@@ -16,7 +16,7 @@ use mesos_common::units::{Bytes, Duration};
 use crate::error::MasterError;
 
 /// `--etcd_session_timeout`: see the failover measurements in README.md.
-pub const DEFAULT_ETCD_SESSION_TIMEOUT: Duration = Duration::from_secs(3);
+pub const DEFAULT_ETCD_SESSION_TIMEOUT: Duration = Duration::from_secs(6);
 
 /// `MIN_AGENT_REREGISTER_TIMEOUT` (`src/master/constants.hpp`).
 pub const MIN_AGENT_REREGISTER_TIMEOUT: Duration = Duration::from_mins(10);

@@ -13,6 +13,7 @@
 //! | [`cluster`] | `Cluster`: start/restart a master on a shared registry, wait for readiness |
 //! | [`agent`] | `TestAgent`: an agent speaking the real agent messages (no executors), for fault injection |
 //! | [`agent_cluster`] | `RealAgent`: the real agent with real executors, for `tests/agent_*.rs` |
+//! | [`etcd`] | HA harness: a real etcd cluster, masters and agents as OS processes, a spy agent following the etcd leader |
 //! | [`http`] | a raw HTTP/1.1 client: requests, SUBSCRIBE event streams |
 //! | [`scheduler`] | builders for v1 calls and a v0 scheduler process |
 //! | [`raw`] | a libprocess peer of raw sockets (hand-made wire bytes) for interop tests |
@@ -25,6 +26,7 @@
 pub mod agent;
 pub mod agent_cluster;
 pub mod cluster;
+pub mod etcd;
 pub mod http;
 pub mod raw;
 pub mod scheduler;

@@ -19,6 +19,7 @@ use mesos_detector::etcd::{
 };
 
 use super::election::{self, ElectionSpec};
+use super::watchdog;
 use super::{LeaderLink, RESIGN_TIMEOUT, revoke};
 use crate::master::Master;
 
@@ -28,6 +29,8 @@ pub struct Contender {
     link: Arc<LeaderLink>,
     master: LocalPid<Master>,
     spec: ElectionSpec,
+    /// This master's id (its own leadership needs no watchdog).
+    own_id: String,
     campaign: Option<Task<()>>,
     watch: Option<Task<()>>,
 }
@@ -37,6 +40,7 @@ impl Contender {
         etcd: Arc<EtcdRuntime>,
         link: Arc<LeaderLink>,
         master: LocalPid<Master>,
+        own_id: String,
         spec: ElectionSpec,
     ) -> Contender {
         Contender {
@@ -44,6 +48,7 @@ impl Contender {
             link,
             master,
             spec,
+            own_id,
             campaign: None,
             watch: None,
         }
@@ -73,17 +78,15 @@ impl Process for Contender {
         );
         // The watch reaches the runtime through a weak reference: a strong
         // one held on the runtime's own thread would keep it alive forever.
-        let (client, prefix, link, master, etcd) = (
-            self.etcd.client(),
-            self.spec.prefix.clone(),
-            self.link.clone(),
-            self.master.clone(),
-            Arc::downgrade(&self.etcd),
-        );
-        self.watch = Some(
-            self.etcd
-                .spawn(follow_leader(client, prefix, link, master, etcd)),
-        );
+        let follow = FollowLeader {
+            client: self.etcd.client(),
+            prefix: self.spec.prefix.clone(),
+            own_id: self.own_id.clone(),
+            link: self.link.clone(),
+            master: self.master.clone(),
+            etcd: Arc::downgrade(&self.etcd),
+        };
+        self.watch = Some(self.etcd.spawn(follow.run()));
     }
 
     fn exited(&mut self, pid: &Upid, ctx: &mut Context<Self>) {
@@ -112,41 +115,69 @@ impl Process for Contender {
     }
 }
 
-/// Tells the master who leads, whenever that changes.
-async fn follow_leader(
+/// Tells the master who leads, whenever that changes, and watches another
+/// leader's process ([`watchdog`]).
+struct FollowLeader {
     client: EtcdClient,
     prefix: String,
+    own_id: String,
     link: Arc<LeaderLink>,
     master: LocalPid<Master>,
     etcd: Weak<EtcdRuntime>,
-) {
-    let options = client.options().clone();
-    let mut backoff = Backoff::new(options.retry_backoff_min, options.retry_backoff_max);
-    let mut previous: Option<Option<v0::MasterInfo>> = None;
-    loop {
-        let step = async {
-            let (leader, revision) = current_leader(&client, &prefix).await?;
-            let leader = leader.map(|l| l.info);
-            if previous.as_ref() != Some(&leader) {
-                previous = Some(leader.clone());
-                let (link, etcd) = (link.clone(), etcd.clone());
-                master.dispatch(move |m, ctx| {
-                    if let Some(etcd) = etcd.upgrade() {
-                        m.leader_detected(leader, revision, &link, &etcd, ctx);
-                    }
-                });
-            }
-            candidates_changed(&client, &prefix, revision).await?;
-            Ok::<_, EtcdError>(())
-        };
-        match step.await {
-            Ok(()) => backoff.reset(),
-            Err(e) => {
-                // A bad leader entry is not this master's to fix: keep
-                // watching (it changes when that master goes).
-                tracing::warn!(error = %e, "following the leader: etcd failed; retrying");
-                tokio::time::sleep(backoff.next_delay()).await;
+}
+
+impl FollowLeader {
+    async fn run(self) {
+        let FollowLeader {
+            client,
+            prefix,
+            own_id,
+            link,
+            master,
+            etcd,
+        } = self;
+        let options = client.options().clone();
+        let mut backoff = Backoff::new(options.retry_backoff_min, options.retry_backoff_max);
+        let mut previous: Option<Option<v0::MasterInfo>> = None;
+        // Replaced (so aborted) when the leader changes; ends with this task.
+        let mut watchdog: Option<AbortOnDrop> = None;
+        loop {
+            let step = async {
+                let (leader, revision) = current_leader(&client, &prefix).await?;
+                let info = leader.as_ref().map(|l| l.info.clone());
+                if previous.as_ref() != Some(&info) {
+                    previous = Some(info.clone());
+                    watchdog = leader
+                        .filter(|l| l.info.id != own_id)
+                        .map(|l| AbortOnDrop(tokio::spawn(watchdog::watch(client.clone(), l))));
+                    let (link, etcd) = (link.clone(), etcd.clone());
+                    master.dispatch(move |m, ctx| {
+                        if let Some(etcd) = etcd.upgrade() {
+                            m.leader_detected(info, revision, &link, &etcd, ctx);
+                        }
+                    });
+                }
+                candidates_changed(&client, &prefix, revision).await?;
+                Ok::<_, EtcdError>(())
+            };
+            match step.await {
+                Ok(()) => backoff.reset(),
+                Err(e) => {
+                    // A bad leader entry is not this master's to fix: keep
+                    // watching (it changes when that master goes).
+                    tracing::warn!(error = %e, "following the leader: etcd failed; retrying");
+                    tokio::time::sleep(backoff.next_delay()).await;
+                }
             }
         }
+    }
+}
+
+/// A task on the etcd thread that ends with its owner.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

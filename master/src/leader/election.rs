@@ -3,7 +3,7 @@
 //!
 //! One candidacy:
 //! 1. grant a lease of the session timeout (etcd may round it up to its
-//!    minimum TTL) and keep it alive every TTL/4 from then on;
+//!    minimum TTL) and keep it alive every TTL/6 from then on;
 //! 2. in one transaction, bump `P/election_sequence` to `n` and create
 //!    `P/json.info_<n>` (MasterInfo JSON, attached to the lease), so
 //!    sequence order is creation order as in ZooKeeper;
@@ -143,6 +143,10 @@ async fn candidacy(
 async fn keep_alive(client: &EtcdClient, lease: i64, mut clock: LeaseClock) -> String {
     let mut stream = None;
     let mut last_error = String::from("none");
+    // The last acknowledgement, to report gaps (how close a stall came to
+    // costing the leadership).
+    let mut last_ack = Instant::now();
+    let interval = clock.ttl() / super::lease::KEEP_ALIVES_PER_TTL;
     let retry = client.options().retry_backoff_min;
     loop {
         let deadline = tokio::time::Instant::from_std(clock.deadline());
@@ -161,7 +165,16 @@ async fn keep_alive(client: &EtcdClient, lease: i64, mut clock: LeaseClock) -> S
                 Err(e) => Err(e.to_string()),
             }
         };
-        match tokio::time::timeout_at(deadline, attempt).await {
+        // One attempt may not use up the lease: a stream stuck on a member
+        // that stopped answering is dropped, and the next attempt may reach
+        // another member.
+        let attempt_deadline = (tokio::time::Instant::now() + clock.ttl() / 3).min(deadline);
+        match tokio::time::timeout_at(attempt_deadline, attempt).await {
+            Err(_) if attempt_deadline < deadline => {
+                tracing::warn!("lease keep-alive unanswered; retrying on a new stream");
+                last_error = "a keep-alive went unanswered".into();
+                stream = None;
+            }
             Err(_) => {
                 return format!(
                     "no keep-alive of lease {lease:x} acknowledged within {:?} (last error: {last_error})",
@@ -177,6 +190,16 @@ async fn keep_alive(client: &EtcdClient, lease: i64, mut clock: LeaseClock) -> S
                 tokio::time::sleep_until(next).await;
             }
             Ok(Ok(sent)) => {
+                let now = Instant::now();
+                if now - last_ack > interval * 2 {
+                    let left = clock.deadline().saturating_duration_since(now);
+                    tracing::info!(
+                        gap = ?(now - last_ack),
+                        margin_left = ?left,
+                        "lease keep-alive acknowledged after a gap"
+                    );
+                }
+                last_ack = now;
                 clock.acknowledged(sent);
                 let next = tokio::time::Instant::from_std(clock.next_keep_alive(sent));
                 tokio::time::sleep_until(next).await;

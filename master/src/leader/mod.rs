@@ -27,6 +27,8 @@
 //! - [`election`]: the campaign itself (async, on the etcd thread, so keep-
 //!   alives never wait behind a busy actor).
 //! - [`lease`]: the pure core — candidacy lifecycle and lease clock.
+//! - [`watchdog`]: a standby's watch on the leader's process, so a leader
+//!   that crashed is replaced in milliseconds instead of after its TTL.
 //! - [`LeaderLink`]: what the campaign, the master and the etcd registry
 //!   share: the candidacy (and so the fence registry writes compare), and
 //!   the one way to step down.
@@ -34,6 +36,7 @@
 pub mod contender;
 pub mod election;
 pub mod lease;
+pub mod watchdog;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
