@@ -1,6 +1,7 @@
 //! The runtime's listening socket, served by actix-web's HTTP/1 stack: actix-http's
-//! `H1Service` on actix-server (not `HttpServer` + `App`; see the README's "Server"
-//! section for why). This file tells messages from HTTP requests (wire facts a.4,
+//! `H1Service` on actix-server, or with `io_threads: 0` on an accept loop on the
+//! actor thread (not `HttpServer` + `App`; see the README's "Server" section for
+//! why). This file tells messages from HTTP requests (wire facts a.4,
 //! a.6), delivers messages, routes requests to processes and turns their
 //! [`Response`]s into actix-http responses; actix-http parses, pipelines (answers
 //! in request order), times the first request head, writes `Date` and frames
