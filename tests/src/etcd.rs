@@ -119,6 +119,11 @@ impl LogLines {
         }
     }
 
+    /// Whether the stream ended (the process closed its stderr).
+    pub fn closed(&self) -> bool {
+        self.lines.lock().unwrap().1
+    }
+
     /// Lines so far.
     pub fn len(&self) -> usize {
         self.lines.lock().unwrap().0.len()
@@ -549,17 +554,15 @@ impl OsProcess {
         if self.exit.is_some() {
             return self.exit;
         }
-        // The log ends when the process closes stderr, i.e. exits.
+        // The log ends when the process closes stderr, i.e. exits; then
+        // reaping it does not block for long.
         let _ = self.log.wait_for(|_| false, timeout);
-        let c = self.child.as_mut()?;
-        match c.try_wait() {
-            Ok(Some(status)) => {
-                self.exit = Some(status);
-                self.child = None;
-                self.exit
-            }
-            _ => None,
+        if !self.log.closed() {
+            return None;
         }
+        let mut c = self.child.take()?;
+        self.exit = c.wait().ok();
+        self.exit
     }
 }
 
