@@ -220,3 +220,40 @@ fn cleanup_mode_kills_executors_and_exits() {
     );
     agent.runtime.shutdown();
 }
+
+#[test]
+fn a_v0_executor_reregisters_after_a_restart() {
+    let master = Master::start();
+    let work = work_dir("v0-reconnect");
+    let go = work.join("go");
+    let mut f = flags(&work, &master.upid);
+    f.http_command_executor = false;
+    let agent = TestAgent::start(f.clone());
+    let id = agent_id(&agent);
+    let fw = framework("F-0103", true);
+    let command = format!("while [ ! -f {} ]; do sleep 0.02; done", go.display());
+    run_task(
+        &master,
+        &agent,
+        &fw,
+        command_task("v0-survivor", &id, &command),
+    );
+    master.wait_update("v0-survivor", TaskState::TaskRunning);
+    let pid = executor_pid(&agent);
+    let port = agent.port();
+    agent.crash();
+    assert!(alive(pid));
+
+    f.port = port;
+    let agent = TestAgent::start(f);
+    // ReconnectExecutorMessage -> ReregisterExecutorMessage: the executor is
+    // back before the agent reregisters.
+    let rereg = master.log.wait_for("reregistration", WAIT, |s| match s {
+        Seen::Reregistered(m) => Some(m.clone()),
+        _ => None,
+    });
+    assert!(rereg.tasks.iter().any(|t| t.task_id.value == "v0-survivor"));
+    std::fs::write(&go, b"").unwrap();
+    master.wait_update("v0-survivor", TaskState::TaskFinished);
+    agent.crash();
+}
