@@ -8,6 +8,9 @@
 //!   actor on a blocking thread;
 //! - `snapshot`: the immutable, `Arc`-shared copy of the model that state
 //!   documents are written from;
+//! - `operator`: the operator API v1 (`/api/v1`, `/api/v1/operator`), the
+//!   shared state documents behind `/state` and GET_STATE, the event
+//!   stream, and `/maintenance/*`, `/machine/*`;
 //! - `reservations`, `quota`, `weights`: `/reserve`, `/unreserve`,
 //!   `/create-volumes`, `/destroy-volumes`, `/quota`, `/weights` and the v1
 //!   operator calls behind them (functions returning a [`CallFuture`]).
@@ -16,6 +19,7 @@
 
 mod endpoints;
 pub(crate) mod json;
+pub mod operator;
 pub mod quota;
 pub mod reservations;
 pub mod scheduler;
@@ -23,7 +27,7 @@ pub mod snapshot;
 pub mod weights;
 
 pub use scheduler::CALL_BODY_BYTES_MAX;
-mod state;
+pub(crate) mod state;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -94,6 +98,10 @@ pub enum ApiError {
     Conflict(String),
     #[error("{0}")]
     NotImplemented(String),
+    /// A retryable refusal (e.g. MARK_AGENT_GONE while another transition
+    /// of the agent is in progress).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -102,7 +110,7 @@ impl ApiError {
     pub fn status(&self) -> u16 {
         match self {
             ApiError::NotLeader { .. } => 307,
-            ApiError::NoLeader | ApiError::Recovering => 503,
+            ApiError::NoLeader | ApiError::Recovering | ApiError::Unavailable(_) => 503,
             ApiError::MethodNotAllowed { .. } => 405,
             ApiError::BadRequest(_) => 400,
             ApiError::Forbidden(_) => 403,
@@ -164,6 +172,7 @@ impl Master {
 
 /// Registers every route of the master process.
 pub(crate) fn install_routes(t: &mut Install<Master>) {
+    t.route("/api/v1", operator::api);
     t.route("/api/v1/scheduler", scheduler::scheduler);
     t.route("/health", endpoints::health);
     t.route("/redirect", endpoints::redirect);
@@ -182,4 +191,14 @@ pub(crate) fn install_routes(t: &mut Install<Master>) {
     t.route("/destroy-volumes", reservations::destroy_volumes_endpoint);
     t.route("/quota", quota::quota);
     t.route("/weights", weights::weights);
+    t.route(
+        "/maintenance/schedule",
+        operator::maintenance::schedule_endpoint,
+    );
+    t.route(
+        "/maintenance/status",
+        operator::maintenance::status_endpoint,
+    );
+    t.route("/machine/down", operator::maintenance::down_endpoint);
+    t.route("/machine/up", operator::maintenance::up_endpoint);
 }

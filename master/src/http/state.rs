@@ -1,12 +1,14 @@
 //! `/master/state` and the writers it shares with `/frameworks`, `/slaves`
 //! and `/state-summary`. The document is written from a [`Snapshot`] on a
-//! thread of its own (`Reply::later`), so a 400 MB state never stalls the
-//! master's mailbox.
+//! thread of its own, so a 400 MB state never stalls the master's mailbox;
+//! concurrent `/state` requests share one snapshot and one serialisation
+//! (`operator::documents`).
 
 use libprocess::{Context, Reply, Request, Response};
 use mesos_common::json::JsonWriter;
 
 use super::json;
+use super::operator::documents::{Consumer, DocumentKind, Framing};
 use super::snapshot::{AgentPart, FrameworkPart, Snapshot};
 use crate::master::{MESOS_VERSION, Master, PROJECT_VERSION};
 use crate::state::{CompletedFramework, FrameworkState};
@@ -36,61 +38,7 @@ pub(crate) fn off_actor(
     })
 }
 
-/// Bytes handed to the client at a time when streaming a big document; at
-/// most `STREAM_CHUNKS_MAX` of them wait per client, bounding memory.
-pub const STREAM_CHUNK_BYTES: usize = 16 << 10;
-
-/// Streams what `write` produces from a thread of its own, in chunks, with
-/// back-pressure (a slow client slows its writer, not the master).
-pub(crate) fn stream_off_actor(
-    request: &Request,
-    write: impl FnOnce(&mut dyn FnMut(&[u8]) -> bool) + Send + 'static,
-) -> Reply {
-    let jsonp = request.query.get("jsonp").cloned();
-    let content_type = if jsonp.is_some() {
-        "text/javascript"
-    } else {
-        "application/json"
-    };
-    let (response, writer) = Response::stream(200, content_type);
-    let spawned = std::thread::Builder::new()
-        .name("master-json".into())
-        .spawn(move || {
-            let mut buf: Vec<u8> = Vec::with_capacity(STREAM_CHUNK_BYTES);
-            let mut alive = true;
-            let mut sink = |bytes: &[u8]| -> bool {
-                if !alive {
-                    return false;
-                }
-                buf.extend_from_slice(bytes);
-                if buf.len() >= STREAM_CHUNK_BYTES {
-                    let chunk = std::mem::replace(&mut buf, Vec::with_capacity(STREAM_CHUNK_BYTES));
-                    alive = futures::executor::block_on(writer.send(chunk)).is_ok();
-                }
-                alive
-            };
-            if let Some(cb) = &jsonp {
-                sink(cb.as_bytes());
-                sink(b"(");
-            }
-            write(&mut sink);
-            if jsonp.is_some() {
-                sink(b");");
-            }
-            if alive && !buf.is_empty() {
-                let _ = futures::executor::block_on(writer.send(buf));
-            }
-        });
-    match spawned {
-        Ok(_) => Reply::Now(response),
-        Err(e) => Reply::Now(Response::error(
-            500,
-            format!("cannot start a writer thread: {e}"),
-        )),
-    }
-}
-
-pub(crate) fn state(m: &mut Master, request: Request, _ctx: &mut Context<Master>) -> Reply {
+pub(crate) fn state(m: &mut Master, request: Request, ctx: &mut Context<Master>) -> Reply {
     if let Err(e) = m.require_leader(&request) {
         // Read-only endpoints answer on a standby too in Mesos; ours has no
         // state to show, so it redirects like the scheduler API.
@@ -98,8 +46,25 @@ pub(crate) fn state(m: &mut Master, request: Request, _ctx: &mut Context<Master>
             return Reply::Now(e.into_response());
         }
     }
-    let snapshot = m.snapshot(true, false);
-    stream_off_actor(&request, move |out| write_state_to(&snapshot, out))
+    // Concurrent requests share one snapshot and one serialisation
+    // (`operator::documents`).
+    let jsonp = request.query.get("jsonp").cloned();
+    let content_type = if jsonp.is_some() {
+        "text/javascript"
+    } else {
+        "application/json"
+    };
+    let (response, writer) = Response::stream(200, content_type);
+    m.request_document(
+        DocumentKind::MasterState,
+        Consumer {
+            writer,
+            framing: Framing::State { jsonp },
+            subscriber: None,
+        },
+        ctx,
+    );
+    Reply::Now(response)
 }
 
 fn state_name(state: i32) -> &'static str {

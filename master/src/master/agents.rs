@@ -90,6 +90,16 @@ impl Master {
         {
             return;
         }
+        if self.machine_down(&msg.slave.hostname, from.ip()) {
+            tracing::warn!(%from, "refusing registration: the agent's machine is DOWN");
+            ctx.send(
+                &from,
+                &internal::ShutdownMessage {
+                    message: Some("Machine is `DOWN`".into()),
+                },
+            );
+            return;
+        }
         if let Some(id) = self.agents.by_pid.get(&from).cloned() {
             let connected = self
                 .agents
@@ -172,6 +182,7 @@ impl Master {
             observer_id: None,
             reregistration_timer: None,
             rendered: None,
+            v1: None,
         };
         self.metrics.counters.slave_registrations.inc();
         self.add_agent(agent, ctx);
@@ -194,8 +205,10 @@ impl Master {
         ctx.link(&pid);
         self.agents.by_pid.insert(pid.clone(), id.clone());
         self.agents.registered.insert(id.clone(), agent);
+        self.maintenance_agent_added(&id);
         self.spawn_observer(&id, &pid, ctx);
         self.alloc_add_agent(&id);
+        self.publish_agent_added(&id, ctx);
         self.mark_gauges_dirty(ctx);
     }
 
@@ -250,6 +263,16 @@ impl Master {
                 &from,
                 &internal::ShutdownMessage {
                     message: Some("Agent has been marked gone".into()),
+                },
+            );
+            return;
+        }
+        if self.machine_down(&msg.slave.hostname, from.ip()) {
+            tracing::warn!(%from, agent = %id, "refusing reregistration: the agent's machine is DOWN");
+            ctx.send(
+                &from,
+                &internal::ShutdownMessage {
+                    message: Some("Machine is `DOWN`".into()),
                 },
             );
             return;
@@ -424,6 +447,7 @@ impl Master {
             observer_id: None,
             reregistration_timer: None,
             rendered: None,
+            v1: None,
         };
         for e in &msg.executor_infos {
             let (Some(fid), Ok(eid)) = (
@@ -516,7 +540,11 @@ impl Master {
                 .entry(fid.clone())
                 .or_default()
                 .insert(tid.clone());
+            let added = (!self.subscribers.is_empty()).then(|| t.clone());
             f.tasks.insert(tid, TaskEntry::new(t, resources));
+            if let Some(t) = added {
+                self.publish_task_added(&fid, &t, ctx);
+            }
         }
         for cf in msg.completed_frameworks {
             let Some(fid) = cf
@@ -535,6 +563,7 @@ impl Master {
         }
         self.metrics.counters.slave_reregistrations.inc();
         self.add_agent(agent, ctx);
+        self.maintenance_agent_readmitted(&id, ctx);
         let reregistered = internal::SlaveReregisteredMessage {
             slave_id: v0::SlaveId {
                 value: id.to_string(),
@@ -616,14 +645,18 @@ impl Master {
                 let p = pid.clone();
                 o.dispatch(move |obs, _| obs.reconnect(p));
             }
-            if let Some(agent) = self.agents.registered.get_mut(&id) {
-                agent.touch();
-                agent.active = true;
-            }
-            if let Some(a) = self.alloc() {
-                a.activate_agent(id.clone());
+            // An operator-deactivated agent stays without offers.
+            if !self.maintenance.deactivated.contains(&id) {
+                if let Some(agent) = self.agents.registered.get_mut(&id) {
+                    agent.touch();
+                    agent.active = true;
+                }
+                if let Some(a) = self.alloc() {
+                    a.activate_agent(id.clone());
+                }
             }
         }
+        self.maintenance_agent_readmitted(&id, ctx);
         self.metrics.counters.slave_reregistrations.inc();
         self.update_agent_frameworks(&id, &msg.frameworks, ctx);
         if !self.agents.registered[&id].capabilities.resource_provider {
@@ -896,7 +929,7 @@ impl Master {
                 executor_id: entry.task.executor_id.as_ref(),
                 timestamp: now,
             });
-            self.update_task(fid, &tid, &update);
+            self.update_task(fid, &tid, &update, ctx);
             self.remove_task(fid, &tid, false, ctx);
             if let Some(f) = self.frameworks.get(fid) {
                 events::send(
@@ -1096,7 +1129,7 @@ impl Master {
                 timestamp: now,
             });
             update.status.unreachable_time = unreachable_time;
-            self.update_task(&fid, &tid, &update);
+            self.update_task(&fid, &tid, &update, ctx);
             self.remove_task(&fid, &tid, unreachable, ctx);
             if let Some(f) = self.frameworks.get(&fid) {
                 events::send(
@@ -1132,7 +1165,9 @@ impl Master {
         if let Some(o) = self.observers.remove(id) {
             o.terminate();
         }
+        self.maintenance_agent_removed(id, ctx);
         self.send_agent_lost(id, ctx);
+        self.publish_agent_removed(id, ctx);
         self.mark_gauges_dirty(ctx);
     }
 

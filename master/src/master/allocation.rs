@@ -68,9 +68,8 @@ impl Master {
             offer: Box::new(move |allocations: Vec<Allocation>| {
                 me.dispatch(move |m, ctx| m.offer(allocations, ctx));
             }),
-            inverse_offer: Box::new(move |_| {
-                // Maintenance (inverse offers) arrives with issue 10.
-                let _ = &inverse;
+            inverse_offer: Box::new(move |allocations| {
+                inverse.dispatch(move |m, ctx| m.inverse_offer(allocations, ctx));
             }),
         };
         match Allocator::spawn(&ctx.runtime(), options, callbacks) {
@@ -130,7 +129,7 @@ impl Master {
         a.add_agent(
             id.clone(),
             Self::agent_spec(agent),
-            None,
+            self.maintenance.unavailability_of(id),
             agent.total.clone(),
             agent.used.clone(),
         );

@@ -41,10 +41,15 @@ impl Master {
                     self.decline(fid, d, ctx)
                 }
             }
-            Type::AcceptInverseOffers | Type::DeclineInverseOffers => {
-                // No inverse offers are made before maintenance (issue 10),
-                // so every inverse offer id named here is invalid.
-                tracing::warn!(framework = %fid, "ignoring inverse offer call: no such inverse offers");
+            Type::AcceptInverseOffers => {
+                if let Some(a) = call.accept_inverse_offers.take() {
+                    self.answer_inverse_offers(fid, &a.inverse_offer_ids, true, a.filters, ctx)
+                }
+            }
+            Type::DeclineInverseOffers => {
+                if let Some(d) = call.decline_inverse_offers.take() {
+                    self.answer_inverse_offers(fid, &d.inverse_offer_ids, false, d.filters, ctx)
+                }
             }
             Type::Revive => self.revive(fid, call.revive.take().unwrap_or_default()),
             Type::Suppress => self.suppress(fid, call.suppress.take().unwrap_or_default()),

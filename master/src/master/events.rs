@@ -24,6 +24,8 @@ pub enum Outgoing {
     LostAgent(internal::LostSlaveMessage),
     ExitedExecutor(internal::ExitedExecutorMessage),
     Message(internal::ExecutorToFrameworkMessage),
+    InverseOffers(internal::InverseOffersMessage),
+    RescindInverseOffer(internal::RescindInverseOfferMessage),
     /// v1 only (drivers have no heartbeat).
     Heartbeat,
 }
@@ -41,6 +43,8 @@ impl Outgoing {
             Outgoing::LostAgent(m) => convert::agent_failure_event(m),
             Outgoing::ExitedExecutor(m) => convert::executor_failure_event(m),
             Outgoing::Message(m) => convert::message_event(m),
+            Outgoing::InverseOffers(m) => convert::inverse_offers_event(m),
+            Outgoing::RescindInverseOffer(m) => convert::rescind_inverse_offer_event(m),
             Outgoing::Heartbeat => v1::scheduler::Event {
                 r#type: Some(v1::scheduler::event::Type::Heartbeat as i32),
                 ..Default::default()
@@ -63,6 +67,8 @@ pub fn send_on(connection: &Connection, out: &Outgoing, ctx: &Context<Master>) -
                 Outgoing::LostAgent(m) => ctx.send(pid, m),
                 Outgoing::ExitedExecutor(m) => ctx.send(pid, m),
                 Outgoing::Message(m) => ctx.send(pid, m),
+                Outgoing::InverseOffers(m) => ctx.send(pid, m),
+                Outgoing::RescindInverseOffer(m) => ctx.send(pid, m),
                 Outgoing::Heartbeat => {}
             }
             true

@@ -187,6 +187,7 @@ impl Master {
             }
         }
         self.send_framework_updates(&id, ctx);
+        self.publish_framework(&id, false, ctx);
         self.mark_gauges_dirty(ctx);
     }
 
@@ -213,6 +214,7 @@ impl Master {
         self.watch_connection(&framework, ctx);
         self.frameworks.insert(id.clone(), framework);
         self.alloc_add_framework(&id, active);
+        self.publish_framework(&id, true, ctx);
     }
 
     /// Links a driver's pid or watches an HTTP stream for closing.
@@ -253,6 +255,8 @@ impl Master {
         );
         self.frameworks.insert(id.clone(), framework);
         self.alloc_add_framework(&id, false);
+        // Subscribers hear of the framework before any of its tasks.
+        self.publish_framework(&id, true, ctx);
         // Its failover timeout starts now: it may never come back.
         self.schedule_failover_timeout(&id, ctx);
     }
@@ -541,6 +545,7 @@ impl Master {
                 self.discard_offer(&o, None);
             }
         }
+        self.remove_inverse_offers(|e| &e.framework == id, rescind, ctx);
     }
 
     /// TEARDOWN and friends.
@@ -575,6 +580,7 @@ impl Master {
         for o in offers {
             self.discard_offer(&o, None);
         }
+        self.remove_inverse_offers(|e| &e.framework == id, false, ctx);
         let task_ids: Vec<_> = self.frameworks[id].tasks.keys().cloned().collect();
         let now = task::unix_now();
         for tid in task_ids {
@@ -591,7 +597,7 @@ impl Master {
                     timestamp: now,
                 })
             };
-            self.update_task(id, &tid, &update);
+            self.update_task(id, &tid, &update, ctx);
             self.remove_task(id, &tid, false, ctx);
         }
         let executors: Vec<(mesos_common::ids::AgentId, mesos_common::ids::ExecutorId)> = self
@@ -630,6 +636,7 @@ impl Master {
             self.completed_frameworks.push_back(Arc::new(completed));
         }
         tracing::info!(framework = %id, "removed framework");
+        self.publish_framework_removed(&f.info, ctx);
         self.mark_gauges_dirty(ctx);
         // Dropping `f` drops an HTTP writer, which ends the stream.
     }
@@ -682,6 +689,7 @@ impl Master {
         if changed {
             self.send_framework_updates(id, ctx);
         }
+        self.publish_framework(id, false, ctx);
         Ok(())
     }
 }

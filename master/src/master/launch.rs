@@ -437,7 +437,7 @@ impl Master {
                 self.add_executor(fid, agent_id, eid, executor.clone(), &er);
             }
         }
-        self.add_task(fid, agent_id, &task, task_resources);
+        self.add_task(fid, agent_id, &task, task_resources, ctx);
         // Copies of shared volumes beyond those left in the offers are
         // allocated to the framework on top of what it was offered.
         let additional = &consumed.shared() - &state.remaining.shared();
@@ -538,7 +538,7 @@ impl Master {
         for t in &group.task_group.tasks {
             let r = parse_resources(&t.resources).unwrap_or_default();
             total += &r;
-            self.add_task(fid, agent_id, t, r);
+            self.add_task(fid, agent_id, t, r, ctx);
         }
         *remaining -= &total;
         *launched += &total;
@@ -606,6 +606,7 @@ impl Master {
         agent_id: &AgentId,
         info: &v0::TaskInfo,
         resources: Resources,
+        ctx: &mut Context<Self>,
     ) {
         let Ok(tid) = TaskId::new(&info.task_id.value) else {
             return;
@@ -621,9 +622,13 @@ impl Master {
             a.tasks.entry(fid.clone()).or_default().insert(tid.clone());
             a.add_used(fid, &resources);
         }
+        let added = (!self.subscribers.is_empty()).then(|| record.clone());
         if let Some(f) = self.frameworks.get_mut(fid) {
             f.add_used(agent_id, &resources);
             f.tasks.insert(tid, TaskEntry::new(record, resources));
+        }
+        if let Some(task) = added {
+            self.publish_task_added(fid, &task, ctx);
         }
     }
 

@@ -82,6 +82,9 @@ metric_set!(Counters, Counter, counter,
     operations_shrink_volume_error => "master/operations/shrink_volume/error",
     operations_create_disk_error => "master/operations/create_disk/error",
     operations_destroy_disk_error => "master/operations/destroy_disk/error",
+    // Operator event stream subscribers disconnected for falling too far
+    // behind (`subscribers::SUBSCRIBER_QUEUE_BYTES_MAX`).
+    operator_event_stream_overflows => "master/operator_event_stream_overflows",
 );
 
 metric_set!(Gauges, Gauge, gauge,
@@ -126,6 +129,7 @@ metric_set!(Gauges, Gauge, gauge,
     gpus_revocable_total => "master/gpus_revocable_total",
     gpus_revocable_used => "master/gpus_revocable_used",
     gpus_revocable_percent => "master/gpus_revocable_percent",
+    operator_event_stream_subscribers => "master/operator_event_stream_subscribers",
 );
 
 /// The master's metrics.

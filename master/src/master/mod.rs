@@ -25,10 +25,12 @@ mod calls;
 mod events;
 pub(crate) mod frameworks;
 mod launch;
+pub mod maintenance;
 pub mod metrics;
 mod offers;
 pub(crate) mod operations;
 mod reconcile;
+pub mod subscribers;
 mod updates;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -129,6 +131,13 @@ pub struct Master {
     /// Weights per role: `--weights`, replaced by the registry's when it
     /// has any (`crate::http::weights`).
     pub(crate) weights: BTreeMap<String, f64>,
+    /// Machines, the maintenance schedule, inverse offers, draining and
+    /// deactivated agents (`maintenance`).
+    pub(crate) maintenance: maintenance::Maintenance,
+    /// Operator event stream subscribers (`subscribers`).
+    pub(crate) subscribers: subscribers::Subscribers,
+    /// The operator API's batching and authorizer (`crate::http::operator`).
+    pub(crate) operator: crate::http::operator::OperatorState,
 }
 
 impl Master {
@@ -143,6 +152,7 @@ impl Master {
         let master_id = MasterId::new(&info.id).unwrap_or_else(|_| {
             MasterId::new(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid id")
         });
+        let max_subscribers = flags.max_operator_event_stream_subscribers as usize;
         Self {
             flags,
             flag_values,
@@ -163,6 +173,9 @@ impl Master {
             stream_count: 0,
             quotas: BTreeMap::new(),
             weights: derived.weights.clone(),
+            maintenance: maintenance::Maintenance::default(),
+            subscribers: subscribers::Subscribers::new(max_subscribers),
+            operator: crate::http::operator::OperatorState::default(),
             derived,
         }
     }
@@ -463,6 +476,7 @@ impl Master {
         }
         let quotas = self.recover_quotas(&registry);
         self.recover_weights(&registry);
+        self.recover_maintenance(&registry);
         self.allocator_recover(expected, quotas);
         if expected > 0 {
             // Agents that do not come back within the reregistration timeout

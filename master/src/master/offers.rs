@@ -91,7 +91,7 @@ impl Master {
                                 .collect()
                         })
                         .unwrap_or_default(),
-                    unavailability: None,
+                    unavailability: self.maintenance.unavailability_of(&agent_id),
                     allocation_info: Some(v0::resource::AllocationInfo {
                         role: Some(role.clone()),
                     }),

@@ -77,7 +77,7 @@ impl Master {
             tracing::warn!(task = %tid, "could not look up task for status update");
             return;
         }
-        self.update_task(&fid, &tid, &update);
+        self.update_task(&fid, &tid, &update, ctx);
         if valid {
             self.metrics.counters.valid_status_updates.inc();
         } else {
@@ -105,6 +105,7 @@ impl Master {
             entry.task.status_update_state = Some(update.status.state);
             entry.task.status_update_uuid =
                 update.status.uuid.clone().or_else(|| update.uuid.clone());
+            entry.v1 = None;
         }
         if let Some(f) = self.frameworks.get(&fid) {
             events::send(
@@ -125,6 +126,7 @@ impl Master {
         fid: &FrameworkId,
         tid: &TaskId,
         update: &internal::StatusUpdate,
+        ctx: &mut Context<Self>,
     ) {
         let Some(entry) = self
             .frameworks
@@ -134,12 +136,41 @@ impl Master {
             return;
         };
         entry.rendered = None;
+        entry.v1 = None;
+        // Subscribers hear of every new state, and of every check update
+        // (`Master::updateTask`).
+        let check_update = matches!(
+            update
+                .status
+                .reason
+                .and_then(|r| v0::task_status::Reason::try_from(r).ok()),
+            Some(
+                v0::task_status::Reason::TaskCheckStatusUpdated
+                    | v0::task_status::Reason::TaskHealthCheckStatusUpdated
+            )
+        );
+        let new_state = entry
+            .task
+            .statuses
+            .last()
+            .is_none_or(|last| last.state != update.status.state);
         let transitioned = match task::apply_update(&mut entry.task, update) {
             Ok(t) => t,
             Err(e) => {
                 tracing::warn!(task = %tid, error = %e, "ignoring status update");
                 return;
             }
+        };
+        if (new_state || check_update) && !self.subscribers.is_empty() {
+            let task = entry.task.clone();
+            self.publish_task_updated(fid, &task, &update.status, ctx);
+        }
+        let Some(entry) = self
+            .frameworks
+            .get_mut(fid)
+            .and_then(|f| f.tasks.get_mut(tid))
+        else {
+            return;
         };
         if !transitioned {
             return;
@@ -333,6 +364,7 @@ impl Master {
             .counters
             .valid_status_update_acknowledgements
             .inc();
+        self.check_drained(&agent_id, ctx);
         self.mark_gauges_dirty(ctx);
     }
 

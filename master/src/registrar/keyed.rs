@@ -151,6 +151,23 @@ pub fn touched(op: &Operation) -> Option<Vec<Touched>> {
             })
             .chain([Touched::Collection(Collection::MinimumCapabilities)])
             .collect(),
+        Operation::UpdateSchedule(_)
+        | Operation::StartMaintenance(_)
+        | Operation::StopMaintenance(_) => vec![
+            Touched::Collection(Collection::Machines),
+            Touched::Collection(Collection::Schedules),
+        ],
+        Operation::DrainAgent { id, .. } => vec![
+            key(slave_key(&id.value)),
+            key(format!("unreachable/{}", id.value)),
+            Touched::Collection(Collection::MinimumCapabilities),
+        ],
+        Operation::MarkAgentDrained(id)
+        | Operation::DeactivateAgent(id)
+        | Operation::ReactivateAgent(id) => vec![
+            key(slave_key(&id.value)),
+            key(format!("unreachable/{}", id.value)),
+        ],
         #[allow(unreachable_patterns)]
         _ => return None,
     };

@@ -39,6 +39,39 @@ pub enum Operation {
     /// dropped, and the `QUOTA_V2` minimum capability follows whether any
     /// config is left (so an older master refuses this registry).
     UpdateQuota(Vec<v0::quota::QuotaConfig>),
+    /// Replaces the maintenance schedule; every machine in it gets a
+    /// `MachineInfo` (new ones in DRAINING mode), machines no longer in it
+    /// are forgotten (`maintenance::UpdateSchedule`).
+    UpdateSchedule(v0::maintenance::Schedule),
+    /// Machines (already in the schedule) go DOWN.
+    StartMaintenance(Vec<v0::MachineId>),
+    /// Machines come back UP: forgotten, and removed from the schedule.
+    StopMaintenance(Vec<v0::MachineId>),
+    /// An admitted or unreachable agent starts DRAINING and is deactivated;
+    /// the registry then needs masters that know draining.
+    DrainAgent {
+        id: v0::SlaveId,
+        max_grace_period: Option<v0::DurationInfo>,
+        mark_gone: bool,
+    },
+    /// A DRAINING agent is DRAINED (`Err` if it is not draining).
+    MarkAgentDrained(v0::SlaveId),
+    /// An agent stops receiving offers until reactivated.
+    DeactivateAgent(v0::SlaveId),
+    /// Clears deactivation and any drain information.
+    ReactivateAgent(v0::SlaveId),
+}
+
+/// The minimum capability a registry with drain information carries.
+pub const AGENT_DRAINING_CAPABILITY: &str = "AGENT_DRAINING";
+
+/// Whether two machine ids name the same machine: the same fields set, the
+/// hostname compared case-insensitively (Mesos's `operator==(MachineID)`).
+pub fn same_machine(a: &v0::MachineId, b: &v0::MachineId) -> bool {
+    a.hostname.is_some() == b.hostname.is_some()
+        && a.hostname.as_deref().map(str::to_lowercase)
+            == b.hostname.as_deref().map(str::to_lowercase)
+        && a.ip == b.ip
 }
 
 /// The minimum capability a registry with `quota_configs` carries.
@@ -237,6 +270,158 @@ impl Operation {
                     });
                 }
                 Ok(true)
+            }
+            Operation::UpdateSchedule(schedule) => {
+                let updated: Vec<(&v0::MachineId, &v0::Unavailability)> = schedule
+                    .windows
+                    .iter()
+                    .flat_map(|w| w.machine_ids.iter().map(move |id| (id, &w.unavailability)))
+                    .collect();
+                let machines = &mut registry
+                    .machines
+                    .get_or_insert_with(Default::default)
+                    .machines;
+                let existing: Vec<v0::MachineId> =
+                    machines.iter().map(|m| m.info.id.clone()).collect();
+                machines.retain_mut(|m| {
+                    match updated.iter().find(|(id, _)| same_machine(id, &m.info.id)) {
+                        Some((_, unavailability)) => {
+                            m.info.unavailability = Some(**unavailability);
+                            true
+                        }
+                        None => false,
+                    }
+                });
+                for (id, unavailability) in &updated {
+                    if !existing.iter().any(|e| same_machine(e, id)) {
+                        machines.push(registry::Machine {
+                            info: v0::MachineInfo {
+                                id: (*id).clone(),
+                                mode: Some(v0::machine_info::Mode::Draining as i32),
+                                unavailability: Some(**unavailability),
+                            },
+                        });
+                    }
+                }
+                registry.schedules = vec![schedule.clone()];
+                Ok(true)
+            }
+            Operation::StartMaintenance(ids) => {
+                let mut changed = false;
+                if let Some(machines) = &mut registry.machines {
+                    for m in &mut machines.machines {
+                        if ids.iter().any(|id| same_machine(id, &m.info.id)) {
+                            m.info.mode = Some(v0::machine_info::Mode::Down as i32);
+                            changed = true;
+                        }
+                    }
+                }
+                Ok(changed)
+            }
+            Operation::StopMaintenance(ids) => {
+                let mut changed = false;
+                if let Some(machines) = &mut registry.machines {
+                    let before = machines.machines.len();
+                    machines
+                        .machines
+                        .retain(|m| !ids.iter().any(|id| same_machine(id, &m.info.id)));
+                    changed = machines.machines.len() != before;
+                }
+                for schedule in &mut registry.schedules {
+                    for window in &mut schedule.windows {
+                        window
+                            .machine_ids
+                            .retain(|m| !ids.iter().any(|id| same_machine(id, m)));
+                    }
+                    schedule.windows.retain(|w| !w.machine_ids.is_empty());
+                }
+                registry.schedules.retain(|s| !s.windows.is_empty());
+                Ok(changed)
+            }
+            Operation::DrainAgent {
+                id,
+                max_grace_period,
+                mark_gone,
+            } => {
+                let drain = |info: &mut Option<v0::DrainInfo>| {
+                    let drain = info.get_or_insert_with(Default::default);
+                    drain.state = v0::DrainState::Draining as i32;
+                    if let Some(p) = max_grace_period {
+                        drain.config.max_grace_period = Some(*p);
+                    }
+                    drain.config.mark_gone = Some(*mark_gone);
+                };
+                let mut found = false;
+                if let Some(s) = slaves(registry)
+                    .iter_mut()
+                    .find(|s| s.info.id.as_ref() == Some(id))
+                {
+                    drain(&mut s.drain_info);
+                    s.deactivated = Some(true);
+                    found = true;
+                } else if let Some(s) = unreachable(registry).iter_mut().find(|s| &s.id == id) {
+                    drain(&mut s.drain_info);
+                    s.deactivated = Some(true);
+                    found = true;
+                }
+                if found
+                    && !registry
+                        .minimum_capabilities
+                        .iter()
+                        .any(|c| c.capability == AGENT_DRAINING_CAPABILITY)
+                {
+                    registry
+                        .minimum_capabilities
+                        .push(registry::MinimumCapability {
+                            capability: AGENT_DRAINING_CAPABILITY.to_string(),
+                        });
+                }
+                Ok(found)
+            }
+            Operation::MarkAgentDrained(id) => {
+                let drained = |info: &mut Option<v0::DrainInfo>| match info {
+                    Some(d) if d.state == v0::DrainState::Draining as i32 => {
+                        d.state = v0::DrainState::Drained as i32;
+                        Ok(true)
+                    }
+                    _ => Err(RegistryError::Invalid(format!(
+                        "Agent {} is not DRAINING",
+                        id.value
+                    ))),
+                };
+                if let Some(s) = slaves(registry)
+                    .iter_mut()
+                    .find(|s| s.info.id.as_ref() == Some(id))
+                {
+                    return drained(&mut s.drain_info);
+                }
+                if let Some(s) = unreachable(registry).iter_mut().find(|s| &s.id == id) {
+                    return drained(&mut s.drain_info);
+                }
+                Ok(false)
+            }
+            Operation::DeactivateAgent(id) | Operation::ReactivateAgent(id) => {
+                let deactivate = matches!(self, Operation::DeactivateAgent(_));
+                let apply = |deactivated: &mut Option<bool>, drain: &mut Option<v0::DrainInfo>| {
+                    if deactivate {
+                        *deactivated = Some(true);
+                    } else {
+                        *deactivated = None;
+                        *drain = None;
+                    }
+                };
+                if let Some(s) = slaves(registry)
+                    .iter_mut()
+                    .find(|s| s.info.id.as_ref() == Some(id))
+                {
+                    apply(&mut s.deactivated, &mut s.drain_info);
+                    return Ok(true);
+                }
+                if let Some(s) = unreachable(registry).iter_mut().find(|s| &s.id == id) {
+                    apply(&mut s.deactivated, &mut s.drain_info);
+                    return Ok(true);
+                }
+                Ok(false)
             }
         }
     }

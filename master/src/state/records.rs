@@ -156,6 +156,9 @@ pub struct TaskEntry {
     pub resources: Resources,
     /// The task's `/state` JSON, rendered on first use after a change.
     pub rendered: Option<Arc<str>>,
+    /// The task as v1 documents show it (GET_STATE, GET_TASKS), copied on
+    /// first use after a change; `None` whenever the task changes.
+    pub v1: Option<Arc<crate::http::operator::render::LiveTask>>,
 }
 
 impl TaskEntry {
@@ -164,6 +167,7 @@ impl TaskEntry {
             task,
             resources,
             rendered: None,
+            v1: None,
         }
     }
 
@@ -181,12 +185,18 @@ impl TaskEntry {
 pub struct ArchivedTask {
     pub task: v0::Task,
     pub json: Arc<str>,
+    /// The v1 encodings, made when a v1 document first lists the task.
+    pub v1: crate::http::operator::render::Renders,
 }
 
 impl ArchivedTask {
     pub fn new(task: v0::Task) -> Arc<Self> {
         let json = crate::http::json::task_text(&task).into();
-        Arc::new(Self { task, json })
+        Arc::new(Self {
+            task,
+            json,
+            v1: Default::default(),
+        })
     }
 }
 
@@ -355,6 +365,9 @@ pub struct Agent {
     /// The agent's `/state` JSON, rendered on first use after a change
     /// (`touch` clears it; every mutation of what it shows calls it).
     pub rendered: Option<Arc<str>>,
+    /// The agent as v1 documents show it, made on first use after a
+    /// change (`touch` clears it too).
+    pub v1: Option<Arc<crate::http::operator::render::AgentCell>>,
 }
 
 impl Agent {
@@ -367,6 +380,7 @@ impl Agent {
     /// Forgets the cached rendering.
     pub fn touch(&mut self) {
         self.rendered = None;
+        self.v1 = None;
     }
 
     pub fn add_used(&mut self, framework: &FrameworkId, resources: &Resources) {

@@ -617,6 +617,7 @@ mod tests {
             observer_id: None,
             reregistration_timer: None,
             rendered: None,
+            v1: None,
         }
     }
 
