@@ -330,7 +330,7 @@ impl Drop for BuildDone {
 impl Master {
     /// Queues `consumer` for the next document of `kind`, starting a
     /// batch now if none of that kind is running and a slot is free.
-    pub(crate) fn request_document(
+    pub fn request_document(
         &mut self,
         kind: DocumentKind,
         consumer: Consumer,
