@@ -3,8 +3,6 @@
 //! the status each Mesos handler answers and what the response shows.
 
 mod operator_support;
-#[path = "reservations_support/mod.rs"]
-mod reservations;
 
 use cluster_tests::cluster::test_flags;
 use mesos_common::http::ContentType;
@@ -257,7 +255,7 @@ fn every_call_in_json_and_in_protobuf() {
             quota_request: v1::quota::QuotaRequest {
                 force: Some(true),
                 role: Some("ops".into()),
-                guarantee: reservations::reserved("cpus:1", "ops")
+                guarantee: reserved("cpus:1", "ops")
                     .into_iter()
                     .map(|mut r| {
                         r.reservations.clear();
@@ -274,11 +272,11 @@ fn every_call_in_json_and_in_protobuf() {
         reserve.reserve_resources = Some(v1::master::call::ReserveResources {
             agent_id: agent(&s.agent_id),
             source: Vec::new(),
-            resources: reservations::reserved("disk:100", "dev"),
+            resources: reserved("disk:100", "dev"),
         });
         let r = post(addr, content, &reserve);
         assert_eq!(r.status, 202, "{}", r.text());
-        let volume = reservations::volume("dev", &format!("vol-{tag}"), 50.0, "data", false);
+        let volume = volume("dev", &format!("vol-{tag}"), 50.0);
         let mut create = call(Type::CreateVolumes);
         create.create_volumes = Some(v1::master::call::CreateVolumes {
             agent_id: agent(&s.agent_id),
@@ -291,7 +289,7 @@ fn every_call_in_json_and_in_protobuf() {
         grow.grow_volume = Some(v1::master::call::GrowVolume {
             agent_id: Some(agent(&s.agent_id)),
             volume: volume.clone(),
-            addition: reservations::reserved("disk:10", "dev").remove(0),
+            addition: reserved("disk:10", "dev").remove(0),
         });
         let r = post(addr, content, &grow);
         assert_eq!(r.status, 400, "{}", r.text());
@@ -314,7 +312,7 @@ fn every_call_in_json_and_in_protobuf() {
         let mut unreserve = call(Type::UnreserveResources);
         unreserve.unreserve_resources = Some(v1::master::call::UnreserveResources {
             agent_id: agent(&s.agent_id),
-            resources: reservations::reserved("disk:100", "dev"),
+            resources: reserved("disk:100", "dev"),
         });
         let r = post(addr, content, &unreserve);
         assert_eq!(r.status, 202, "{}", r.text());

@@ -182,6 +182,34 @@ pub fn event_type(e: &v1::master::Event) -> v1::master::event::Type {
         .unwrap_or(v1::master::event::Type::Unknown)
 }
 
+/// `text` (`cpus:1;mem:128`) dynamically reserved to `role`, in the
+/// post-refinement format.
+pub fn reserved(text: &str, role: &str) -> Vec<v1::Resource> {
+    use mesos_common::resources;
+    let r = resources::parse_resources(text, "*")
+        .expect("valid")
+        .push_reservation(&resources::Reservation::new_dynamic(
+            mesos_common::roles::Role::new(role).expect("role"),
+            None,
+        ))
+        .expect("reservable");
+    resources::proto::v1::resources_to(&r, resources::ResourceFormat::PostReservationRefinement)
+        .expect("convertible")
+}
+
+/// A persistent volume `id` of `mb` on disk reserved to `role`.
+pub fn volume(role: &str, id: &str, mb: f64) -> v1::Resource {
+    let json = serde_json::json!([{
+        "name": "disk", "type": "SCALAR", "scalar": {"value": mb},
+        "reservations": [{"type": "DYNAMIC", "role": role}],
+        "disk": {"persistence": {"id": id},
+                 "volume": {"container_path": "data", "mode": "RW"}},
+    }]);
+    let mut r: Vec<v1::Resource> =
+        mesos_common::json::from_slice_array(json.to_string().as_bytes()).expect("json");
+    r.remove(0)
+}
+
 /// A cluster with one test agent and a v1 framework running task `t1`.
 pub struct Scenario {
     pub cluster: Cluster,
