@@ -619,6 +619,17 @@ impl Agent {
             forked_pid_path,
         };
         let (f, e, c) = (fid.to_string(), eid.to_string(), container_id.clone());
+        // The registration clock starts with the launch, as in Mesos (not
+        // when the fork completes).
+        let timeout = self
+            .flags
+            .executor_registration_timeout
+            .to_std()
+            .unwrap_or(Duration::from_secs(60));
+        let (tf, te, tc) = (f.clone(), e.clone(), c.clone());
+        ctx.delay(timeout, move |a: &mut Agent, ctx| {
+            a.register_executor_timeout(&tf, &te, &tc, ctx)
+        });
         let prepared = match self.containerizer.prepare(request) {
             Ok(p) => p,
             Err(err) => return self.launch_failed(&f, &e, &c, err.to_string(), ctx),
@@ -682,15 +693,6 @@ impl Agent {
         let wait = self.containerizer.wait(cid);
         ctx.spawn(wait, move |a: &mut Agent, status, ctx| {
             a.executor_terminated(&f, &e, &c, status, ctx)
-        });
-        let timeout = self
-            .flags
-            .executor_registration_timeout
-            .to_std()
-            .unwrap_or(Duration::from_secs(60));
-        let (f, e, c) = (fid.to_string(), eid.to_string(), cid.to_string());
-        ctx.delay(timeout, move |a: &mut Agent, ctx| {
-            a.register_executor_timeout(&f, &e, &c, ctx)
         });
     }
 
