@@ -4,6 +4,8 @@
 //! at an agent's checkpointed resources on disk.
 #![allow(dead_code)]
 
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -19,11 +21,21 @@ use mesos_common::resources::{self, ResourceFormat, Resources};
 pub const AGENT_RESOURCES: &str = "cpus:4;mem:4096;disk:1000;ports:[31000-32000]";
 
 /// A subscribed v1 framework.
+///
+/// Events are read in the order the master sent them, but a scenario waits
+/// for one kind at a time: what arrives meanwhile (an offer while waiting
+/// for an update, task b's update while waiting for task a's) is kept, not
+/// dropped, so the outcome does not depend on how the master interleaves
+/// them (a dropped offer would hold its resources until it is rescinded).
 pub struct Framework {
     pub stream: EventStream,
     pub id: String,
     pub stream_id: String,
     pub addr: SocketAddr,
+    /// Events read while waiting for another kind, oldest first.
+    pending: RefCell<VecDeque<v1::scheduler::Event>>,
+    /// Every task status seen so far (acknowledged), by task id.
+    statuses: RefCell<HashMap<String, Vec<v1::TaskStatus>>>,
 }
 
 /// A framework in `role` (single role, as most frameworks are) with
@@ -57,6 +69,35 @@ impl Framework {
             id,
             stream_id,
             addr: cluster.address(),
+            pending: RefCell::default(),
+            statuses: RefCell::default(),
+        }
+    }
+
+    /// The oldest unconsumed event of `kind`: a kept one, else the next
+    /// read from the stream (others read meanwhile are kept; heartbeats are
+    /// dropped).
+    fn next_of(&self, kind: E) -> v1::scheduler::Event {
+        let want = Some(kind as i32);
+        let kept = {
+            let mut pending = self.pending.borrow_mut();
+            let at = pending.iter().position(|e| e.r#type == want);
+            at.and_then(|i| pending.remove(i))
+        };
+        if let Some(e) = kept {
+            return e;
+        }
+        loop {
+            let e = self
+                .stream
+                .next()
+                .unwrap_or_else(|| panic!("no {kind:?} event in time"));
+            if e.r#type == want {
+                return e;
+            }
+            if e.r#type != Some(E::Heartbeat as i32) {
+                self.pending.borrow_mut().push_back(e);
+            }
         }
     }
 
@@ -67,13 +108,7 @@ impl Framework {
 
     /// The next offer.
     pub fn offer(&self) -> v1::Offer {
-        let offers = self
-            .stream
-            .next_of(E::Offers)
-            .expect("OFFERS")
-            .offers
-            .unwrap()
-            .offers;
+        let offers = self.next_of(E::Offers).offers.unwrap().offers;
         offers.into_iter().next().expect("an offer")
     }
 
@@ -109,35 +144,46 @@ impl Framework {
 
     /// The next task update (acknowledged when it carries a uuid).
     pub fn update(&self) -> v1::TaskStatus {
-        let event = self.stream.next_of(E::Update).expect("UPDATE");
+        let event = self.next_of(E::Update);
         let status = event.update.unwrap().status;
         if status.uuid.is_some() {
             self.call(&scheduler::acknowledge(&self.id, &status));
         }
+        self.statuses
+            .borrow_mut()
+            .entry(status.task_id.value.clone())
+            .or_default()
+            .push(status.clone());
         status
+    }
+
+    /// The first status of `task` seen (now or later) that `pred` accepts.
+    fn status_where(&self, task: &str, pred: impl Fn(&v1::TaskStatus) -> bool) -> v1::TaskStatus {
+        let seen = |fw: &Framework| {
+            fw.statuses
+                .borrow()
+                .get(task)
+                .and_then(|all| all.iter().find(|s| pred(s)).cloned())
+        };
+        loop {
+            if let Some(s) = seen(self) {
+                return s;
+            }
+            self.update();
+        }
     }
 
     /// Updates until `task` reaches a terminal state, which is returned.
     pub fn terminal(&self, task: &str) -> v1::TaskStatus {
-        loop {
-            let s = self.update();
-            if s.task_id.value == task && is_terminal(s.state) {
-                return s;
-            }
-        }
+        self.status_where(task, |s| is_terminal(s.state))
     }
 
     /// Updates until `task` is running.
     pub fn running(&self, task: &str) {
-        loop {
-            let s = self.update();
-            if s.task_id.value == task {
-                assert!(!is_terminal(s.state), "{task} ended: {s:?}");
-                if s.state == TaskState::TaskRunning as i32 {
-                    return;
-                }
-            }
-        }
+        let s = self.status_where(task, |s| {
+            s.state == TaskState::TaskRunning as i32 || is_terminal(s.state)
+        });
+        assert!(!is_terminal(s.state), "{task} ended: {s:?}");
     }
 }
 
