@@ -87,10 +87,13 @@ impl Framework {
         if let Some(e) = kept {
             return e;
         }
+        // Heartbeats keep the stream alive: bound the whole wait, not each read.
+        let deadline = std::time::Instant::now() + cluster_tests::http::WAIT;
         loop {
             let e = self
                 .stream
                 .next()
+                .filter(|_| std::time::Instant::now() < deadline)
                 .unwrap_or_else(|| panic!("no {kind:?} event in time"));
             if e.r#type == want {
                 return e;
