@@ -10,10 +10,9 @@
 //!   -> cleanup (after the container is gone; tolerates unknown containers)
 //! ```
 //!
-//! Today's isolators are `posix/cpu` and `posix/mem`: they enforce nothing and
-//! report usage read from `/proc` for every process of the container's session.
-//! cgroups, namespaces, seccomp and capabilities arrive with the isolation issue
-//! behind this same trait.
+//! `posix/cpu` and `posix/mem` (here) enforce nothing and report usage read
+//! from `/proc` for every process of the container's session; the others have
+//! a file each in [`super::isolators`].
 
 use std::future::Future;
 use std::pin::Pin;
@@ -70,6 +69,8 @@ pub trait Isolator: Send {
 pub enum IsolatorKind {
     PosixCpu,
     PosixMem,
+    PosixRlimits,
+    LinuxNnp,
 }
 
 impl IsolatorKind {
@@ -77,6 +78,8 @@ impl IsolatorKind {
         match self {
             IsolatorKind::PosixCpu => "posix/cpu",
             IsolatorKind::PosixMem => "posix/mem",
+            IsolatorKind::PosixRlimits => super::isolators::posix_rlimits::NAME,
+            IsolatorKind::LinuxNnp => super::isolators::linux_nnp::NAME,
         }
     }
 
@@ -84,8 +87,20 @@ impl IsolatorKind {
         match self {
             IsolatorKind::PosixCpu => Box::new(PosixCpu),
             IsolatorKind::PosixMem => Box::new(PosixMem),
+            IsolatorKind::PosixRlimits => Box::new(super::isolators::posix_rlimits::PosixRlimits),
+            IsolatorKind::LinuxNnp => Box::new(super::isolators::linux_nnp::LinuxNnp),
         }
     }
+}
+
+impl IsolatorKind {
+    /// Every kind `--isolation` accepts, in the order their hooks run.
+    pub const ALL: [IsolatorKind; 4] = [
+        IsolatorKind::PosixCpu,
+        IsolatorKind::PosixMem,
+        IsolatorKind::PosixRlimits,
+        IsolatorKind::LinuxNnp,
+    ];
 }
 
 /// Parses `--isolation` (comma separated, duplicates ignored); unknown names are
@@ -93,16 +108,16 @@ impl IsolatorKind {
 pub fn parse_isolation(text: &str) -> Result<Vec<IsolatorKind>, String> {
     let mut kinds = Vec::new();
     for name in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let kind = match name {
-            "posix/cpu" => IsolatorKind::PosixCpu,
-            "posix/mem" => IsolatorKind::PosixMem,
-            // Always on (the containerizer adds it): see `isolators::filesystem_posix`.
-            "filesystem/posix" => continue,
-            other => {
-                return Err(format!(
-                    "unknown or unsupported isolator '{other}' (supported: posix/cpu, posix/mem)"
-                ));
-            }
+        // Always on (the containerizer adds it): see `isolators::filesystem_posix`.
+        if name == "filesystem/posix" {
+            continue;
+        }
+        let Some(kind) = IsolatorKind::ALL.into_iter().find(|k| k.name() == name) else {
+            let supported: Vec<&str> = IsolatorKind::ALL.iter().map(|k| k.name()).collect();
+            return Err(format!(
+                "unknown or unsupported isolator '{name}' (supported: filesystem/posix, {})",
+                supported.join(", ")
+            ));
         };
         if !kinds.contains(&kind) {
             kinds.push(kind);
@@ -251,8 +266,13 @@ mod tests {
             parse_isolation("posix/cpu,posix/mem,posix/cpu").unwrap(),
             vec![IsolatorKind::PosixCpu, IsolatorKind::PosixMem]
         );
-        let err = parse_isolation("posix/cpu,cgroups/cpu").unwrap_err();
-        assert!(err.contains("cgroups/cpu"), "{err}");
+        assert_eq!(
+            parse_isolation(" posix/rlimits , linux/nnp,filesystem/posix").unwrap(),
+            vec![IsolatorKind::PosixRlimits, IsolatorKind::LinuxNnp]
+        );
+        let err = parse_isolation("posix/cpu,cgroups/no-such").unwrap_err();
+        assert!(err.contains("'cgroups/no-such'"), "{err}");
+        assert!(err.contains("posix/rlimits"), "{err}");
         assert!(parse_isolation("").unwrap().is_empty());
     }
 

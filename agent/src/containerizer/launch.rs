@@ -7,8 +7,9 @@
 //! commands, else `<value>` with `arguments` (the first is argv\[0\]), in
 //! `working_directory`, with exactly the description's environment, as `user`.
 //!
-//! The isolation issue adds namespaces, rlimits, capabilities, `no_new_privs`
-//! and seccomp here, between reading the description and exec.
+//! Between reading the description and exec it confines itself, in Mesos's
+//! order (`launch.cpp`): resource limits (`rlimits`), then `no_new_privs`,
+//! then the user switch done by exec itself.
 
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
@@ -40,6 +41,8 @@ pub enum LaunchError {
     LaunchInfo(String),
     #[error("the launch description has no command")]
     NoCommand,
+    #[error("{0}")]
+    Isolation(String),
     #[error("unknown user '{0}'")]
     UnknownUser(String),
     #[error("failed to exec '{program}': {source}")]
@@ -107,6 +110,21 @@ pub fn lookup_user(user: &str) -> Option<(u32, u32)> {
     })
 }
 
+/// Applies the description's confinement to the calling process (see the
+/// module docs for the order).
+pub fn confine(info: &ContainerLaunchInfo) -> Result<(), LaunchError> {
+    use crate::containerizer::isolators::posix_rlimits;
+    if let Some(rlimits) = &info.rlimits {
+        let settings = posix_rlimits::rlimit_settings(rlimits).map_err(LaunchError::Isolation)?;
+        posix_rlimits::apply(&settings).map_err(LaunchError::Isolation)?;
+    }
+    if info.no_new_privileges == Some(true) {
+        rustix::thread::set_no_new_privs(true)
+            .map_err(|e| LaunchError::Isolation(format!("failed to set no_new_privs: {e}")))?;
+    }
+    Ok(())
+}
+
 /// Parses the description from `--launch_info`'s text.
 pub fn parse_launch_info(text: &str) -> Result<ContainerLaunchInfo, LaunchError> {
     mesos_common::json::from_str(text).map_err(|e| LaunchError::LaunchInfo(e.to_string()))
@@ -154,6 +172,9 @@ pub fn run(args: &[String]) -> LaunchError {
         Ok(c) => c,
         Err(e) => return e,
     };
+    if let Err(e) = confine(&info) {
+        return e;
+    }
     let program = cmd.get_program().to_string_lossy().into_owned();
     let source = cmd.exec();
     LaunchError::Exec { program, source }

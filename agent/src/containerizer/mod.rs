@@ -35,6 +35,35 @@ use crate::protobuf_utils::now_secs;
 /// `os::host_default_path()`).
 pub const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
+/// Merges an isolator's launch additions (other than the environment, which
+/// the caller merges) into the launch description, as Mesos's containerizer
+/// merges each isolator's `ContainerLaunchInfo`.
+fn merge_launch_info(info: &mut ContainerLaunchInfo, extra: ContainerLaunchInfo) {
+    if let Some(rlimits) = extra.rlimits {
+        info.rlimits
+            .get_or_insert_with(Default::default)
+            .rlimits
+            .extend(rlimits.rlimits);
+    }
+    if extra.no_new_privileges == Some(true) {
+        info.no_new_privileges = Some(true);
+    }
+    for ns in extra.clone_namespaces {
+        if !info.clone_namespaces.contains(&ns) {
+            info.clone_namespaces.push(ns);
+        }
+    }
+    if extra.effective_capabilities.is_some() {
+        info.effective_capabilities = extra.effective_capabilities;
+    }
+    if extra.bounding_capabilities.is_some() {
+        info.bounding_capabilities = extra.bounding_capabilities;
+    }
+    if extra.seccomp_profile.is_some() {
+        info.seccomp_profile = extra.seccomp_profile;
+    }
+}
+
 /// A container the containerizer knows.
 #[derive(Debug, Clone)]
 pub struct Container {
@@ -174,6 +203,7 @@ impl Containerizer {
                         env.insert(v.name.clone(), value.clone());
                     }
                 }
+                merge_launch_info(&mut info, extra);
             }
         }
         info.environment = Some(Environment {

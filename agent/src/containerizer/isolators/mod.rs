@@ -5,5 +5,9 @@
 //! | File | Isolator |
 //! |---|---|
 //! | `filesystem_posix` | `filesystem/posix`: persistent volumes linked into sandboxes |
+//! | `posix_rlimits` | `posix/rlimits`: `ContainerInfo.rlimit_info` set before exec |
+//! | `linux_nnp` | `linux/nnp`: `no_new_privs` before exec |
 
 pub mod filesystem_posix;
+pub mod linux_nnp;
+pub mod posix_rlimits;

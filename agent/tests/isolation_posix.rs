@@ -1,0 +1,155 @@
+//! Isolators that need no cgroups, with real tasks through the agent:
+//! `posix/rlimits` (RLIMIT_NOFILE holds in the task; a bad limit fails the
+//! task with the reason), `linux/nnp` (the task runs with `no_new_privs`), and
+//! `--isolation` names (unknown ones are a start-up error naming them).
+
+mod common;
+
+use common::*;
+use mesos_agent::Agent;
+use mesos_common::proto::internal::RunTaskMessage;
+use mesos_common::proto::v0::{
+    ContainerInfo, RLimitInfo, TaskInfo, TaskState, container_info, r_limit_info, task_status,
+};
+
+fn block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+fn agent_id(agent: &TestAgent) -> String {
+    block(async {
+        tokio::time::timeout(WAIT, agent.handle.wait_state(|s| s["id"].is_string()))
+            .await
+            .expect("registered")
+            .expect("alive")["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    })
+}
+
+fn start(name: &str, isolation: &str) -> (Master, TestAgent, String) {
+    let master = Master::start();
+    let mut f = flags(&work_dir(name), &master.upid);
+    f.isolation = isolation.into();
+    let agent = TestAgent::start(f);
+    let id = agent_id(&agent);
+    (master, agent, id)
+}
+
+fn run(master: &Master, agent: &TestAgent, task: TaskInfo) {
+    master.send(
+        &agent.upid(),
+        &RunTaskMessage {
+            framework: framework("F-iso", false),
+            task,
+            pid: Some(String::new()),
+            ..Default::default()
+        },
+    );
+}
+
+fn nofile(soft: Option<u64>, hard: Option<u64>) -> ContainerInfo {
+    ContainerInfo {
+        r#type: container_info::Type::Mesos as i32,
+        rlimit_info: Some(RLimitInfo {
+            rlimits: vec![r_limit_info::RLimit {
+                r#type: Some(r_limit_info::r_limit::Type::RlmtNofile as i32),
+                soft,
+                hard,
+            }],
+        }),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn rlimit_nofile_holds_in_the_task_and_bad_limits_fail_it() {
+    let (master, agent, id) = start("rlimits", "posix/cpu,posix/mem,posix/rlimits");
+    let mut task = command_task(
+        "nofile",
+        &id,
+        r#"test "$(ulimit -n)" = 77 && test "$(ulimit -Hn)" = 99"#,
+    );
+    task.container = Some(nofile(Some(77), Some(99)));
+    run(&master, &agent, task);
+    master.wait_update("nofile", TaskState::TaskFinished);
+
+    // Soft without hard is refused before anything runs.
+    let mut task = command_task("half", &id, "true");
+    task.container = Some(nofile(Some(10), None));
+    run(&master, &agent, task);
+    let failed = master.wait_update("half", TaskState::TaskFailed);
+    let message = failed.status.message.unwrap_or_default();
+    assert!(
+        message.contains("posix/rlimits") && message.contains("RLMT_NOFILE"),
+        "{message}"
+    );
+    assert_eq!(
+        failed.status.reason,
+        Some(task_status::Reason::ContainerLaunchFailed as i32)
+    );
+    agent.crash();
+}
+
+#[test]
+fn linux_nnp_sets_no_new_privs_for_the_task() {
+    let (master, agent, id) = start("nnp", "linux/nnp");
+    run(
+        &master,
+        &agent,
+        command_task(
+            "nnp",
+            &id,
+            "grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/self/status",
+        ),
+    );
+    master.wait_update("nnp", TaskState::TaskFinished);
+    agent.crash();
+
+    // And without the isolator the bit is clear (the check above can fail).
+    let (master, agent, id) = start("no-nnp", "posix/cpu");
+    run(
+        &master,
+        &agent,
+        command_task(
+            "plain",
+            &id,
+            "grep -q '^NoNewPrivs:[[:space:]]*0$' /proc/self/status",
+        ),
+    );
+    master.wait_update("plain", TaskState::TaskFinished);
+    agent.crash();
+}
+
+#[test]
+fn unknown_isolator_names_are_a_startup_error_naming_them() {
+    let master = Master::start();
+    let runtime = libprocess::Runtime::bind(libprocess::RuntimeConfig::local()).unwrap();
+    let mut f = flags(&work_dir("bad-isolation"), &master.upid);
+    f.isolation = "posix/rlimits,namespaces/bogus".into();
+    match Agent::spawn(&runtime.handle(), f) {
+        Err(e) => {
+            let text = e.to_string();
+            assert!(text.contains("'namespaces/bogus'"), "{text}");
+            assert!(text.contains("isolation"), "{text}");
+        }
+        Ok(_) => panic!("unknown isolator accepted"),
+    }
+    // The command-line loader refuses it too, before anything starts.
+    let loaded = mesos_common::flags::FlagsLoader::new().load::<mesos_agent::AgentFlags>(
+        &[
+            "mesos-agent".to_string(),
+            "--work_dir=/tmp/x".to_string(),
+            "--master=127.0.0.1:5050".to_string(),
+            "--isolation=linux/nnp,bogus".to_string(),
+        ],
+        std::iter::empty(),
+    );
+    let err = loaded.expect_err("bad --isolation accepted").to_string();
+    assert!(err.contains("'bogus'"), "{err}");
+}
