@@ -236,9 +236,15 @@ impl EventStream {
     }
 
     /// The next event of `kind`, skipping others.
+    ///
+    /// The whole wait is bounded by [`WAIT`] (heartbeats keep a stream
+    /// alive, so bounding each read would not end it).
     pub fn next_of(&self, kind: v1::scheduler::event::Type) -> Option<v1::scheduler::Event> {
+        let deadline = std::time::Instant::now() + WAIT;
         loop {
-            let e = self.next()?;
+            let e = self
+                .next()
+                .filter(|_| std::time::Instant::now() < deadline)?;
             if e.r#type == Some(kind as i32) {
                 return Some(e);
             }
