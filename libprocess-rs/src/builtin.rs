@@ -1,5 +1,6 @@
 //! Processes every runtime starts, as libprocess does: `metrics` (serving
-//! `/metrics/snapshot`) and `__processes__` (the list of running processes).
+//! `/metrics/snapshot`, and `/metrics` in Prometheus's text format) and
+//! `__processes__` (the list of running processes).
 
 use crate::context::Context;
 use crate::error::Error;
@@ -12,10 +13,20 @@ struct MetricsProcess;
 impl Process for MetricsProcess {
     fn install(t: &mut Install<Self>) {
         t.route("/snapshot", Self::snapshot);
+        // The empty route matches `/metrics` itself only (a route's parents are
+        // tried, never the empty one), so `/metrics/x` stays 404.
+        t.route("/", Self::prometheus);
     }
 }
 
 impl MetricsProcess {
+    fn prometheus(&mut self, _req: Request, ctx: &mut Context<Self>) -> Response {
+        Response::ok().with_body(
+            crate::metrics::PROMETHEUS_CONTENT_TYPE,
+            ctx.metrics().prometheus_text(),
+        )
+    }
+
     fn snapshot(&mut self, req: Request, ctx: &mut Context<Self>) -> Response {
         Response::json(&req, ctx.metrics().snapshot_json())
     }

@@ -20,7 +20,7 @@
 //! | [`http`] | `Request`/`Response`/`Reply`/`StreamWriter`; `codec` (outbound bytes), `server` (inbound, on actix-http) |
 //! | [`clock`] | the process-wide runtime clock: `Clock::pause/advance/resume`, `sleep`, `timeout` |
 //! | [`filters`] | test support: expect or drop messages between UPIDs |
-//! | [`metrics`] | counters and gauges served at `/metrics/snapshot` |
+//! | [`metrics`] | counters and gauges served at `/metrics/snapshot` and `/metrics` (Prometheus) |
 //! | `builtin` | the `metrics` and `__processes__` processes every runtime runs |
 //! | [`error`] | the crate's `Error` |
 //!

@@ -1,5 +1,7 @@
 //! A small metrics registry, served as `/metrics/snapshot` (a JSON object of
-//! name -> number, keys sorted) like libprocess's `metrics` process.
+//! name -> number, keys sorted) like libprocess's `metrics` process, and as
+//! `/metrics` in Prometheus's text exposition format (version 0.0.4), so one
+//! registry feeds both Mesos tooling and Prometheus scrapers.
 //!
 //! Each [`Runtime`](crate::Runtime) owns one registry, so several runtimes in one
 //! test binary do not mix their figures. Counters and value gauges are atomics and
@@ -65,6 +67,15 @@ enum Metric {
 }
 
 impl Metric {
+    /// The Prometheus type: only counters promise to never go down; pull gauges
+    /// may read anything, so they are gauges.
+    fn prometheus_type(&self) -> &'static str {
+        match self {
+            Metric::Counter(_) => "counter",
+            Metric::Gauge(_) | Metric::Pull(_) => "gauge",
+        }
+    }
+
     fn value(&self) -> f64 {
         match self {
             Metric::Counter(c) => c.get() as f64,
@@ -133,13 +144,50 @@ impl Metrics {
 
     /// Every metric's current value, by name.
     pub fn snapshot(&self) -> BTreeMap<String, f64> {
-        let entries: Vec<(String, Metric)> = self
-            .entries
+        self.entries_now()
+            .into_iter()
+            .map(|(k, v)| (k, v.value()))
+            .collect()
+    }
+
+    /// The entries, copied so pull gauges run without the registry's lock held
+    /// (a gauge may itself look a metric up).
+    fn entries_now(&self) -> Vec<(String, Metric)> {
+        self.entries
             .read()
             .iter()
             .map(|(k, v)| (k.clone(), v.clone()))
-            .collect();
-        entries.into_iter().map(|(k, v)| (k, v.value())).collect()
+            .collect()
+    }
+
+    /// The registry in Prometheus's text exposition format (0.0.4), served at
+    /// `/metrics`: one `# TYPE` line and one sample per metric, named by
+    /// [`prometheus_name`] and sorted by that name. Two Mesos names that sanitise
+    /// to the same Prometheus name (`a/b` and `a_b`) would make a family twice,
+    /// which scrapers refuse; the first in Mesos-name order is kept and the
+    /// others are left out (and logged).
+    pub fn prometheus_text(&self) -> String {
+        let mut families: BTreeMap<String, (String, &'static str, f64)> = BTreeMap::new();
+        for (name, metric) in self.entries_now() {
+            let sanitised = prometheus_name(&name);
+            if let Some((kept, _, _)) = families.get(&sanitised) {
+                tracing::debug!(
+                    metric = %name,
+                    kept = %kept,
+                    "metric left out of /metrics: its Prometheus name is taken"
+                );
+                continue;
+            }
+            let value = metric.value();
+            families.insert(sanitised, (name, metric.prometheus_type(), value));
+        }
+        let mut text = String::with_capacity(families.len() * 64);
+        for (name, (_, kind, value)) in families {
+            use std::fmt::Write as _;
+            let _ = writeln!(text, "# TYPE {name} {kind}");
+            let _ = writeln!(text, "{name} {}", prometheus_value(value));
+        }
+        text
     }
 
     /// The snapshot as the JSON object `/metrics/snapshot` serves. Whole numbers are
@@ -151,6 +199,43 @@ impl Metrics {
             .map(|(k, v)| (k, json_number(v)))
             .collect();
         serde_json::Value::Object(map).to_string()
+    }
+}
+
+/// The media type of [`Metrics::prometheus_text`].
+pub const PROMETHEUS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// A Mesos metric name as a Prometheus metric name: every character outside
+/// `[a-zA-Z0-9_]` becomes `_` (`master/tasks_running` -> `master_tasks_running`,
+/// `master/frameworks/my fw/calls` -> `master_frameworks_my_fw_calls`) and a
+/// leading digit gets a `_` before it. Colons are legal in Prometheus names but
+/// reserved for recording rules, so they are replaced too.
+pub fn prometheus_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 1);
+    if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
+        out.push('_');
+    }
+    out.extend(name.chars().map(|c| {
+        if c.is_ascii_alphanumeric() || c == '_' {
+            c
+        } else {
+            '_'
+        }
+    }));
+    out
+}
+
+/// A sample value as the text format spells it: whole numbers without a
+/// fraction (as `/metrics/snapshot` writes them), `NaN`, `+Inf` and `-Inf`.
+fn prometheus_value(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".to_owned()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned()
+    } else if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        (v as i64).to_string()
+    } else {
+        v.to_string()
     }
 }
 
@@ -228,6 +313,63 @@ mod tests {
             m.snapshot_json(),
             r#"{"a/gauge":0.5,"b/count":3,"c/pulled":7}"#
         );
+    }
+
+    #[test]
+    fn prometheus_text_has_a_type_line_and_a_sample_per_metric() {
+        let m = Metrics::new();
+        m.counter("master/messages_received").add(7);
+        m.gauge("master/tasks_running").set(2.0);
+        m.gauge("allocator/mesos/cycle_ms").set(0.25);
+        m.gauge_fn("master/uptime_secs", || 12.5);
+        assert_eq!(
+            m.prometheus_text(),
+            "# TYPE allocator_mesos_cycle_ms gauge\n\
+             allocator_mesos_cycle_ms 0.25\n\
+             # TYPE master_messages_received counter\n\
+             master_messages_received 7\n\
+             # TYPE master_tasks_running gauge\n\
+             master_tasks_running 2\n\
+             # TYPE master_uptime_secs gauge\n\
+             master_uptime_secs 12.5\n"
+        );
+    }
+
+    #[test]
+    fn prometheus_names_are_sanitised() {
+        assert_eq!(
+            prometheus_name("master/tasks_running"),
+            "master_tasks_running"
+        );
+        assert_eq!(
+            prometheus_name("master/frameworks/my fw.v2/calls:x"),
+            "master_frameworks_my_fw_v2_calls_x"
+        );
+        assert_eq!(prometheus_name("9lives"), "_9lives");
+        assert_eq!(prometheus_name("caf\u{e9}"), "caf_");
+    }
+
+    #[test]
+    fn prometheus_values_spell_special_floats() {
+        let m = Metrics::new();
+        m.gauge("a").set(f64::NAN);
+        m.gauge("b").set(f64::INFINITY);
+        m.gauge("c").set(f64::NEG_INFINITY);
+        m.gauge("d").set(-3.0);
+        assert_eq!(
+            m.prometheus_text(),
+            "# TYPE a gauge\na NaN\n# TYPE b gauge\nb +Inf\n\
+             # TYPE c gauge\nc -Inf\n# TYPE d gauge\nd -3\n"
+        );
+    }
+
+    #[test]
+    fn prometheus_keeps_the_first_of_two_names_that_collide() {
+        let m = Metrics::new();
+        m.counter("a/b").add(1);
+        m.gauge("a_b").set(2.0);
+        // "a/b" sorts before "a_b" ('/' < '_'), so the counter is kept.
+        assert_eq!(m.prometheus_text(), "# TYPE a_b counter\na_b 1\n");
     }
 
     #[test]

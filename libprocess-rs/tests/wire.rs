@@ -507,6 +507,20 @@ fn routes_delegation_prefixes_and_encodings() {
     let snapshot: serde_json::Value =
         serde_json::from_slice(&get(a, "/metrics/snapshot", "").body).unwrap();
     assert!(snapshot["libprocess/http_requests"].as_u64().unwrap() >= 10);
+    // The same registry in Prometheus's text format at /metrics (not below it).
+    let r = get(a, "/metrics", "");
+    assert_eq!(
+        r.header("Content-Type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    let text = r.text();
+    assert!(
+        text.contains("# TYPE libprocess_http_requests counter\nlibprocess_http_requests "),
+        "{text}"
+    );
+    assert!(!text.contains('/'), "{text}");
+    assert_eq!(get(a, "/metrics/", "").status, 200);
+    assert_eq!(get(a, "/metrics/other", "").status, 404);
     let procs = get(a, "/__processes__", "").text();
     assert!(procs.contains(r#"{"id":"web"}"#), "{procs}");
 }
