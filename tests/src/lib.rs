@@ -16,6 +16,7 @@
 //! | [`etcd`] | HA harness: a real etcd cluster, masters and agents as OS processes, a spy agent following the etcd leader |
 //! | [`http`] | a raw HTTP/1.1 client: requests, SUBSCRIBE event streams |
 //! | [`scheduler`] | builders for v1 calls and a v0 scheduler process |
+//! | [`sdk`] | SDK schedulers (`mesos-framework`) on an actix system thread, their events on a channel; fake masters |
 //! | [`raw`] | a libprocess peer of raw sockets (hand-made wire bytes) for interop tests |
 //!
 //! Scenario tests live in `tests/master_*.rs` (this crate's integration
@@ -30,6 +31,7 @@ pub mod etcd;
 pub mod http;
 pub mod raw;
 pub mod scheduler;
+pub mod sdk;
 
 use std::future::Future;
 
