@@ -56,6 +56,22 @@ define_flags! {
             help: "Isolation mechanisms to use, comma separated.",
             validate: |v: &String| crate::containerizer::isolator::parse_isolation(v).map(|_| ()),
         },
+        pub cgroups_hierarchy: PathBuf {
+            default: PathBuf::from("/sys/fs/cgroup"),
+            help: "The path to the cgroups hierarchy root.",
+        },
+        pub cgroups_root: String {
+            default: "mesos",
+            help: "Name of the root cgroup.",
+        },
+        pub cgroups_enable_cfs: bool {
+            default: false,
+            help: "Cgroups feature flag to enable hard limits on CPU resources\nvia the CFS bandwidth limiting subfeature.",
+        },
+        pub cgroups_limit_swap: bool {
+            default: false,
+            help: "Cgroups feature flag to enable memory limits on both memory and\nswap instead of just memory.",
+        },
         pub containerizers: String {
             default: "mesos",
             help: "Comma separated list of containerizer implementations.",

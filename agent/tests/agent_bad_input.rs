@@ -65,9 +65,9 @@ fn bad_resources_and_unusable_work_dirs_are_refused_with_the_reason() {
         Err(AgentError::InvalidFlag { flag: "master", .. })
     ));
     let mut f = flags(&work, &master.upid);
-    f.isolation = "posix/cpu,cgroups/mem".into();
+    f.isolation = "posix/cpu,cgroups/bogus".into();
     match Agent::spawn(&runtime.handle(), f) {
-        Err(e) => assert!(e.to_string().contains("cgroups/mem"), "{e}"),
+        Err(e) => assert!(e.to_string().contains("cgroups/bogus"), "{e}"),
         Ok(_) => panic!("unknown isolator accepted"),
     }
 }

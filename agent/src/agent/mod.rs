@@ -441,10 +441,18 @@ impl Agent {
             .runtime_dir
             .clone()
             .unwrap_or_else(|| work_dir.join("runtime"));
-        let mut containerizer = Containerizer::new(
+        let mut containerizer = Containerizer::with_options(
             flags.effective_launcher_dir(),
             runtime_dir,
             &flags.isolation,
+            &crate::containerizer::isolator::IsolationOptions {
+                cgroups: crate::containerizer::linux::cgroups::CgroupsV1::new(
+                    flags.cgroups_hierarchy.clone(),
+                    flags.cgroups_root.clone(),
+                ),
+                cgroups_enable_cfs: flags.cgroups_enable_cfs,
+                cgroups_limit_swap: flags.cgroups_limit_swap,
+            },
         )?;
         // Mesos's containerizer always has a filesystem isolator; without
         // filesystem/linux it is filesystem/posix (persistent volume links).

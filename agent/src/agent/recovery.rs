@@ -51,6 +51,8 @@ impl Agent {
                 self.recover_framework(framework, &mut streams);
             }
         }
+        // Isolator state (cgroups) of containers not recovered is removed.
+        self.containerizer.cleanup_orphans();
         if let Some(tsum) = &self.tsum {
             tsum.dispatch(move |m, _| {
                 for e in m.recover(streams) {

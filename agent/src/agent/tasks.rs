@@ -694,6 +694,14 @@ impl Agent {
         ctx.spawn(wait, move |a: &mut Agent, status, ctx| {
             a.executor_terminated(&f, &e, &c, status, ctx)
         });
+        // An isolator's limit (e.g. OOM) destroys the container; its wait
+        // above then reports the termination with the limitation.
+        for limitation in self.containerizer.limitations(cid) {
+            let c = cid.to_string();
+            ctx.spawn(limitation, move |a: &mut Agent, l, _| {
+                a.containerizer.limited(&c, l)
+            });
+        }
     }
 
     /// The container could not be started: its tasks fail with
@@ -1314,7 +1322,7 @@ fn executor_terminated_update(
     } else {
         messages.join("; ")
     };
-    agent_status_update(
+    let mut update = agent_status_update(
         framework_id,
         agent_id,
         task_id,
@@ -1322,7 +1330,14 @@ fn executor_terminated_update(
         message,
         Some(reason),
         Some(&executor.info.executor_id),
-    )
+    );
+    // A container limitation names the resources that were exceeded.
+    if !termination.limited_resources.is_empty() {
+        update.status.limitation = Some(mesos_common::proto::v0::TaskResourceLimitation {
+            resources: termination.limited_resources.clone(),
+        });
+    }
+    update
 }
 
 /// Gives resources without an allocation the framework's role (Mesos's

@@ -62,6 +62,58 @@ pub trait Isolator: Send {
 
     /// A container found running after an agent restart, with its sandbox.
     fn recover(&mut self, _container_id: &str, _directory: &std::path::Path) {}
+
+    /// The cgroup directories the container's first process joins before
+    /// the launch helper runs (the launcher writes it into each `cgroup.procs`).
+    fn cgroups(&self, _container_id: &str) -> Vec<std::path::PathBuf> {
+        Vec::new()
+    }
+
+    /// Called when the container's first process exited, before `cleanup`: a
+    /// limitation the container hit that its watch has not reported yet.
+    fn exit_limitation(&mut self, _container_id: &str) -> Option<ContainerLimitation> {
+        None
+    }
+
+    /// After recovery: removes what this isolator left for containers the
+    /// agent no longer knows (`known` holds every recovered container).
+    fn cleanup_orphans(&mut self, _known: &std::collections::HashSet<String>) {}
+}
+
+/// The total of a scalar resource (`cpus`, `mem`) over every role; `None`
+/// when absent.
+pub fn scalar_total(resources: &[Resource], name: &str) -> Option<f64> {
+    let mut total = None;
+    for r in resources.iter().filter(|r| r.name == name) {
+        if let Some(s) = &r.scalar {
+            *total.get_or_insert(0.0) += s.value;
+        }
+    }
+    total
+}
+
+/// What the isolators need beyond their names (the agent's cgroups flags).
+#[derive(Debug, Clone)]
+pub struct IsolationOptions {
+    /// `--cgroups_hierarchy` and `--cgroups_root`.
+    pub cgroups: crate::containerizer::linux::cgroups::CgroupsV1,
+    /// `--cgroups_enable_cfs`.
+    pub cgroups_enable_cfs: bool,
+    /// `--cgroups_limit_swap`.
+    pub cgroups_limit_swap: bool,
+}
+
+impl Default for IsolationOptions {
+    fn default() -> IsolationOptions {
+        IsolationOptions {
+            cgroups: crate::containerizer::linux::cgroups::CgroupsV1::new(
+                "/sys/fs/cgroup",
+                "mesos",
+            ),
+            cgroups_enable_cfs: false,
+            cgroups_limit_swap: false,
+        }
+    }
 }
 
 /// The isolators `--isolation` may name today.
@@ -71,6 +123,8 @@ pub enum IsolatorKind {
     PosixMem,
     PosixRlimits,
     LinuxNnp,
+    CgroupsCpu,
+    CgroupsMem,
 }
 
 impl IsolatorKind {
@@ -80,24 +134,39 @@ impl IsolatorKind {
             IsolatorKind::PosixMem => "posix/mem",
             IsolatorKind::PosixRlimits => super::isolators::posix_rlimits::NAME,
             IsolatorKind::LinuxNnp => super::isolators::linux_nnp::NAME,
+            IsolatorKind::CgroupsCpu => super::isolators::cgroups_cpu::NAME,
+            IsolatorKind::CgroupsMem => super::isolators::cgroups_mem::NAME,
         }
     }
 
-    pub fn create(self) -> Box<dyn Isolator> {
-        match self {
+    /// Builds the isolator; fails when the host lacks what it needs (e.g. a
+    /// cgroup controller is not mounted).
+    pub fn create(self, options: &IsolationOptions) -> Result<Box<dyn Isolator>, IsolatorError> {
+        use super::isolators::{cgroups_cpu, cgroups_mem, linux_nnp, posix_rlimits};
+        Ok(match self {
             IsolatorKind::PosixCpu => Box::new(PosixCpu),
             IsolatorKind::PosixMem => Box::new(PosixMem),
-            IsolatorKind::PosixRlimits => Box::new(super::isolators::posix_rlimits::PosixRlimits),
-            IsolatorKind::LinuxNnp => Box::new(super::isolators::linux_nnp::LinuxNnp),
-        }
+            IsolatorKind::PosixRlimits => Box::new(posix_rlimits::PosixRlimits),
+            IsolatorKind::LinuxNnp => Box::new(linux_nnp::LinuxNnp),
+            IsolatorKind::CgroupsCpu => Box::new(cgroups_cpu::CgroupsCpu::new(
+                options.cgroups.clone(),
+                options.cgroups_enable_cfs,
+            )?),
+            IsolatorKind::CgroupsMem => Box::new(cgroups_mem::CgroupsMem::new(
+                options.cgroups.clone(),
+                options.cgroups_limit_swap,
+            )?),
+        })
     }
 }
 
 impl IsolatorKind {
     /// Every kind `--isolation` accepts, in the order their hooks run.
-    pub const ALL: [IsolatorKind; 4] = [
+    pub const ALL: [IsolatorKind; 6] = [
         IsolatorKind::PosixCpu,
         IsolatorKind::PosixMem,
+        IsolatorKind::CgroupsCpu,
+        IsolatorKind::CgroupsMem,
         IsolatorKind::PosixRlimits,
         IsolatorKind::LinuxNnp,
     ];

@@ -7,10 +7,18 @@
 //! applies the launch description's), stdin from `/dev/null`, stdout and stderr
 //! appended to the sandbox's `stdout`/`stderr` files. The helper calls `setsid`,
 //! so the container is one session that outlives the agent and is killed as a
-//! whole. The isolation issue adds a Linux launcher (namespaces, cgroups)
-//! behind the same trait.
+//! whole. When isolators use cgroups, the forked child joins them before it
+//! execs the helper (writing `0`, itself, to each `cgroup.procs` opened by the
+//! parent), so the container's first instruction already runs confined.
+//!
+//! That join runs between fork and exec, which only `Command::pre_exec` (an
+//! `unsafe` function) offers: this module opts out of the workspace's
+//! `unsafe_code` denial for that one call. The closure only calls `write(2)`
+//! on descriptors opened before the fork, which is async-signal-safe.
+#![allow(unsafe_code)]
 
 use std::fs::OpenOptions;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -27,6 +35,8 @@ pub struct ForkSpec {
     pub launch_info_arg: String,
     /// The sandbox: stdout and stderr go to files there.
     pub sandbox: PathBuf,
+    /// Cgroup directories the child joins before exec.
+    pub cgroups: Vec<PathBuf>,
 }
 
 /// Starts and kills containers; see the module docs. `fork` blocks until the
@@ -66,7 +76,29 @@ impl Launcher for PosixLauncher {
         }
         let stdout = open_log(&spec.sandbox, "stdout")?;
         let stderr = open_log(&spec.sandbox, "stderr")?;
-        let child = Command::new(&spec.helper)
+        let mut procs = Vec::with_capacity(spec.cgroups.len());
+        for dir in &spec.cgroups {
+            let path = dir.join("cgroup.procs");
+            let file = OpenOptions::new().write(true).open(&path).map_err(|e| {
+                AgentError::Launch(format!("cannot open '{}': {e}", path.display()))
+            })?;
+            procs.push(std::os::fd::OwnedFd::from(file));
+        }
+        let mut command = Command::new(&spec.helper);
+        if !procs.is_empty() {
+            // SAFETY: the closure runs in the forked child before exec; it
+            // only writes to descriptors opened above (no allocation, no
+            // locks), which is async-signal-safe.
+            unsafe {
+                command.pre_exec(move || {
+                    for fd in &procs {
+                        rustix::io::write(fd, b"0")?;
+                    }
+                    Ok(())
+                });
+            }
+        }
+        let child = command
             .arg("launch")
             .arg(&spec.launch_info_arg)
             .env_clear()

@@ -12,18 +12,21 @@ pub mod isolator;
 pub mod isolators;
 pub mod launch;
 pub mod launcher;
+pub mod linux;
 pub mod reaper;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 
-use mesos_common::proto::v0::slave::{ContainerConfig, ContainerLaunchInfo, ContainerTermination};
-use mesos_common::proto::v0::{Environment, ResourceStatistics, environment::Variable};
+use mesos_common::proto::v0::slave::{
+    ContainerConfig, ContainerLaunchInfo, ContainerLimitation, ContainerTermination,
+};
+use mesos_common::proto::v0::{Environment, ResourceStatistics, TaskState, environment::Variable};
 
-use self::isolator::{Isolator, Limitation};
+use self::isolator::{IsolationOptions, Isolator, Limitation};
 use self::launcher::{ForkSpec, Launcher, PosixLauncher};
 use self::reaper::WaitStatus;
 use crate::checkpoint;
@@ -72,6 +75,8 @@ pub struct Container {
     /// `None` for containers recovered after a restart.
     pub config: Option<ContainerConfig>,
     pub destroying: bool,
+    /// The limitation that ended it (an isolator's watch fired).
+    pub limitation: Option<ContainerLimitation>,
 }
 
 /// What the agent asks to launch.
@@ -132,14 +137,33 @@ impl Containerizer {
         runtime_dir: PathBuf,
         isolation: &str,
     ) -> Result<Containerizer, AgentError> {
+        Containerizer::with_options(
+            launcher_dir,
+            runtime_dir,
+            isolation,
+            &IsolationOptions::default(),
+        )
+    }
+
+    /// [`new`](Self::new) with the agent's cgroups flags.
+    pub fn with_options(
+        launcher_dir: PathBuf,
+        runtime_dir: PathBuf,
+        isolation: &str,
+        options: &IsolationOptions,
+    ) -> Result<Containerizer, AgentError> {
         let isolators = isolator::parse_isolation(isolation)
             .map_err(|reason| AgentError::InvalidFlag {
                 flag: "isolation",
                 reason,
             })?
             .into_iter()
-            .map(|k| k.create())
-            .collect();
+            .map(|k| k.create(options))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| AgentError::InvalidFlag {
+                flag: "isolation",
+                reason: e.to_string(),
+            })?;
         Ok(Containerizer {
             launcher_dir,
             runtime_dir,
@@ -238,7 +262,19 @@ impl Containerizer {
                 request.container_id
             )));
         }
-        let info = self.launch_info(&request)?;
+        let info = match self.launch_info(&request) {
+            Ok(info) => info,
+            Err(e) => {
+                // Undo what the isolators that did prepare created.
+                self.cleanup_isolators(&request.container_id);
+                return Err(e);
+            }
+        };
+        let cgroups = self
+            .isolators
+            .iter()
+            .flat_map(|i| i.cgroups(&request.container_id))
+            .collect();
         let encoded = launch::encode_launch_info_protobuf(&info);
         let launch_info_arg = if encoded.len() <= LAUNCH_INFO_INLINE_BYTES_MAX {
             format!("--launch_info_protobuf={encoded}")
@@ -257,6 +293,7 @@ impl Containerizer {
                 helper: self.launcher_dir.join(MESOS_CONTAINERIZER),
                 launch_info_arg,
                 sandbox,
+                cgroups,
             },
             launcher: self.launcher.clone(),
             container_id: request.container_id,
@@ -288,6 +325,7 @@ impl Containerizer {
                 directory: prepared.spec.sandbox,
                 config: Some(prepared.config),
                 destroying: false,
+                limitation: None,
             },
         );
         Ok(())
@@ -296,6 +334,46 @@ impl Containerizer {
     /// Kills a forked container the agent no longer wants (before `launched`).
     pub fn discard(&self, prepared: &PreparedLaunch, pid: u32) {
         self.launcher.destroy(&prepared.container_id, pid);
+    }
+
+    fn cleanup_isolators(&mut self, container_id: &str) {
+        for iso in &mut self.isolators {
+            if let Err(e) = iso.cleanup(container_id) {
+                tracing::warn!(container_id, error = %e, "isolator cleanup failed");
+            }
+        }
+    }
+
+    /// An isolator's watch fired: the container hit a limit and is destroyed
+    /// (Mesos `limited`). Ignored for containers already gone or being
+    /// destroyed, and for watches that ended without a limitation.
+    pub fn limited(&mut self, container_id: &str, limitation: ContainerLimitation) {
+        if limitation.reason.is_none() {
+            return;
+        }
+        let Some(c) = self.containers.get_mut(container_id) else {
+            return;
+        };
+        if c.destroying {
+            return;
+        }
+        tracing::info!(
+            container_id,
+            message = limitation.message.as_deref().unwrap_or(""),
+            "container reached its limit and will be terminated"
+        );
+        c.limitation = Some(limitation);
+        self.destroy(container_id);
+    }
+
+    /// After recovery: every isolator removes what it holds for containers
+    /// that were not recovered (e.g. cgroups left by an agent killed
+    /// between a launch and its checkpoint).
+    pub fn cleanup_orphans(&mut self) {
+        let known: HashSet<String> = self.containers.keys().cloned().collect();
+        for iso in &mut self.isolators {
+            iso.cleanup_orphans(&known);
+        }
     }
 
     /// Takes back a container found at recovery (its process may be gone).
@@ -310,6 +388,7 @@ impl Containerizer {
                 directory,
                 config: None,
                 destroying: false,
+                limitation: None,
             },
         );
     }
@@ -342,21 +421,35 @@ impl Containerizer {
     /// The container's first process exited: kills what is left of it, runs
     /// the isolators' cleanup and forgets it. Returns the termination.
     pub fn terminated(&mut self, container_id: &str, status: WaitStatus) -> ContainerTermination {
+        let mut limitation = None;
         if let Some(c) = self.containers.remove(container_id) {
             // Orphans of the executor die with it, as in a pid namespace.
             self.launcher.destroy(container_id, c.pid);
+            limitation = c.limitation;
         }
-        for iso in &mut self.isolators {
-            if let Err(e) = iso.cleanup(container_id) {
-                tracing::warn!(container_id, error = %e, "isolator cleanup failed");
-            }
+        if limitation.is_none() {
+            limitation = self
+                .isolators
+                .iter_mut()
+                .find_map(|i| i.exit_limitation(container_id));
         }
+        self.cleanup_isolators(container_id);
         let _ = std::fs::remove_dir_all(self.runtime_dir.join("containers").join(container_id));
         // Like Mesos's containerizer, a plain exit carries no message; the
         // agent says "Executor terminated" (see `executor_terminated_update`).
-        ContainerTermination {
-            status,
-            ..Default::default()
+        // A limitation fails the tasks with its reason and message.
+        match limitation {
+            Some(l) => ContainerTermination {
+                status,
+                state: Some(TaskState::TaskFailed as i32),
+                reason: l.reason,
+                message: l.message,
+                limited_resources: l.resources,
+            },
+            None => ContainerTermination {
+                status,
+                ..Default::default()
+            },
         }
     }
 

@@ -97,6 +97,14 @@ pub async fn wait(pidfd: OwnedFd) -> WaitStatus {
     }
 }
 
+/// Registers an owned descriptor (an OOM eventfd) with the runtime's reactor.
+/// Must be called inside a tokio runtime with I/O enabled.
+pub fn async_fd(fd: OwnedFd) -> std::io::Result<AsyncFd<OwnedFd>> {
+    // SAFETY: the AsyncFd takes ownership of the descriptor; it stays open
+    // until the AsyncFd (and with it the registration) is dropped.
+    unsafe { AsyncFd::register(fd) }.map_err(|e| e.into())
+}
+
 /// Reaps an exited process through its pidfd (no-op status for non-children).
 fn reap(pidfd: &OwnedFd) -> WaitStatus {
     match waitid(WaitId::PidFd(pidfd.as_fd()), WaitIdOptions::EXITED) {

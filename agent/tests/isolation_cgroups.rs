@@ -1,0 +1,291 @@
+//! `cgroups/cpu` and `cgroups/mem` on cgroup v1, with real tasks through the
+//! agent (as root): shares, CFS quota and memory limits as Mesos computes
+//! them, the task inside its cgroups, usage in `/monitor/statistics`, OOM ->
+//! TASK_FAILED with REASON_CONTAINER_LIMITATION_MEMORY and Mesos's message,
+//! cgroups removed when the container ends and, after an agent crash, orphan
+//! containers killed and their cgroups removed on recovery.
+//!
+//! Each test uses its own `--cgroups_root`, so tests and other agents on the
+//! host do not see each other's cgroups.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use mesos_common::proto::internal::{KillTaskMessage, RunTaskMessage};
+use mesos_common::proto::v0::{
+    CommandInfo, ExecutorId, ExecutorInfo, FrameworkId, TaskId, TaskInfo, TaskState, task_status,
+};
+
+const HIERARCHY: &str = "/sys/fs/cgroup";
+
+fn block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
+}
+
+fn agent_id(agent: &TestAgent) -> String {
+    block(async {
+        tokio::time::timeout(WAIT, agent.handle.wait_state(|s| s["id"].is_string()))
+            .await
+            .expect("registered")
+            .expect("alive")["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    })
+}
+
+fn cgroup_flags(work: &Path, master: &Master, root: &str) -> mesos_agent::AgentFlags {
+    let mut f = flags(work, &master.upid);
+    f.isolation = "cgroups/cpu,cgroups/mem".into();
+    f.cgroups_root = root.into();
+    f.cgroups_enable_cfs = true;
+    f
+}
+
+fn dir(controller: &str, root: &str, container: &str) -> PathBuf {
+    Path::new(HIERARCHY)
+        .join(controller)
+        .join(root)
+        .join(container)
+}
+
+fn read(dir: &Path, file: &str) -> String {
+    std::fs::read_to_string(dir.join(file))
+        .unwrap_or_else(|e| panic!("{}/{file}: {e}", dir.display()))
+        .trim()
+        .to_string()
+}
+
+fn run(master: &Master, agent: &TestAgent, fw: &str, checkpoint: bool, task: TaskInfo) {
+    master.send(
+        &agent.upid(),
+        &RunTaskMessage {
+            framework: framework(fw, checkpoint),
+            task,
+            pid: Some(String::new()),
+            ..Default::default()
+        },
+    );
+}
+
+fn container_of(update: &mesos_common::proto::internal::StatusUpdate) -> String {
+    update
+        .status
+        .container_status
+        .as_ref()
+        .and_then(|c| c.container_id.as_ref())
+        .expect("container id")
+        .value
+        .clone()
+}
+
+fn with_resources(mut task: TaskInfo, cpus: f64, mem: f64) -> TaskInfo {
+    task.resources = vec![
+        mesos_agent::protobuf_utils::scalar_resource("cpus", cpus, None),
+        mesos_agent::protobuf_utils::scalar_resource("mem", mem, None),
+    ];
+    task
+}
+
+/// Waits until the agent has no running executor left (its container was
+/// terminated and cleaned up, which happens before the executor is removed).
+fn wait_no_executors(agent: &TestAgent) {
+    block(async {
+        tokio::time::timeout(
+            WAIT,
+            agent.handle.wait_state(|s| {
+                s["frameworks"].as_array().is_some_and(|fws| {
+                    fws.iter()
+                        .all(|f| f["executors"].as_array().is_none_or(|e| e.is_empty()))
+                })
+            }),
+        )
+        .await
+        .expect("executors gone")
+        .expect("alive");
+    });
+}
+
+/// Removes a test's cgroups root, and whatever a failed test left in it,
+/// when dropped (also when the test panics).
+struct RootGuard(String);
+
+impl Drop for RootGuard {
+    fn drop(&mut self) {
+        use mesos_agent::containerizer::linux::cgroups::{CgroupsV1, destroy};
+        let cgroups = CgroupsV1::new(HIERARCHY, self.0.clone());
+        for controller in ["cpu", "cpuacct", "memory"] {
+            for container in cgroups.list(controller) {
+                let _ = destroy(&cgroups.container_dir(controller, &container));
+            }
+            let _ = std::fs::remove_dir(cgroups.root_dir(controller));
+        }
+    }
+}
+
+fn unique_root(name: &str) -> (String, RootGuard) {
+    let root = format!("mesos-test-{name}-{}", uuid::Uuid::new_v4().simple());
+    (root.clone(), RootGuard(root))
+}
+
+#[test]
+fn limits_are_written_as_mesos_computes_them_and_removed_with_the_container() {
+    let master = Master::start();
+    let (root, _guard) = unique_root("limits");
+    let agent = TestAgent::start(cgroup_flags(&work_dir("cg-limits"), &master, &root));
+    let id = agent_id(&agent);
+    // The command executor adds 0.1 cpus and 32 MB to the task's.
+    let task = with_resources(command_task("t", &id, "sleep 1000"), 0.5, 64.0);
+    run(&master, &agent, "F-cg", false, task);
+    let running = master.wait_update("t", TaskState::TaskRunning);
+    let container = container_of(&running);
+
+    let cpu = dir("cpu", &root, &container);
+    assert_eq!(read(&cpu, "cpu.shares"), "614"); // 1024 * 0.6
+    assert_eq!(read(&cpu, "cpu.cfs_period_us"), "100000");
+    assert_eq!(read(&cpu, "cpu.cfs_quota_us"), "60000"); // 0.6 * 100 ms
+    let mem = dir("memory", &root, &container);
+    assert_eq!(
+        read(&mem, "memory.limit_in_bytes"),
+        (96u64 << 20).to_string()
+    );
+    assert_eq!(
+        read(&mem, "memory.soft_limit_in_bytes"),
+        (96u64 << 20).to_string()
+    );
+    // Every process of the container is in its cgroups: the helper joined
+    // before exec, so the executor and the task's shell are there.
+    for d in [&cpu, &dir("cpuacct", &root, &container), &mem] {
+        let procs = read(d, "cgroup.procs");
+        assert!(procs.lines().count() >= 2, "{}: {procs}", d.display());
+    }
+
+    let (status, body) = agent.get("/monitor/statistics");
+    assert_eq!(status, 200);
+    let stats: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let s = &stats[0]["statistics"];
+    assert_eq!(s["cpus_limit"], 0.6, "{body}");
+    assert_eq!(s["mem_limit_bytes"], 96u64 << 20, "{body}");
+    assert!(s["mem_total_bytes"].as_u64().unwrap() > 0, "{body}");
+    assert!(s["cpus_nr_periods"].is_number(), "{body}");
+
+    master.send(
+        &agent.upid(),
+        &KillTaskMessage {
+            framework_id: FrameworkId {
+                value: "F-cg".into(),
+            },
+            task_id: TaskId { value: "t".into() },
+            ..Default::default()
+        },
+    );
+    master.wait_update("t", TaskState::TaskKilled);
+    wait_no_executors(&agent);
+    for controller in ["cpu", "cpuacct", "memory"] {
+        let d = dir(controller, &root, &container);
+        assert!(!d.exists(), "{} left behind", d.display());
+    }
+    agent.crash();
+}
+
+#[test]
+fn a_container_over_its_memory_limit_fails_with_the_memory_reason() {
+    let master = Master::start();
+    let (root, _guard) = unique_root("oom");
+    let agent = TestAgent::start(cgroup_flags(&work_dir("cg-oom"), &master, &root));
+    let id = agent_id(&agent);
+    // The executor itself keeps growing (tail buffers a line that never
+    // ends) until the kernel kills it at the 64 MB limit.
+    let task = TaskInfo {
+        name: "hog".into(),
+        task_id: TaskId {
+            value: "hog".into(),
+        },
+        slave_id: mesos_common::proto::v0::SlaveId { value: id.clone() },
+        resources: vec![mesos_agent::protobuf_utils::scalar_resource(
+            "cpus", 0.1, None,
+        )],
+        executor: Some(ExecutorInfo {
+            executor_id: ExecutorId {
+                value: "hog-executor".into(),
+            },
+            framework_id: Some(FrameworkId {
+                value: "F-oom".into(),
+            }),
+            command: Some(CommandInfo {
+                value: Some("head -c 400M /dev/zero | tail".into()),
+                ..Default::default()
+            }),
+            resources: vec![
+                mesos_agent::protobuf_utils::scalar_resource("cpus", 0.1, None),
+                mesos_agent::protobuf_utils::scalar_resource("mem", 64.0, None),
+            ],
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    run(&master, &agent, "F-oom", false, task);
+    let failed = master.wait_update("hog", TaskState::TaskFailed);
+    assert_eq!(
+        failed.status.reason,
+        Some(task_status::Reason::ContainerLimitationMemory as i32),
+        "{:?}",
+        failed.status.message
+    );
+    let message = failed.status.message.unwrap_or_default();
+    assert!(
+        message.starts_with("Memory limit exceeded: Requested: 64MB Maximum Used: "),
+        "{message}"
+    );
+    assert!(message.contains("MEMORY STATISTICS"), "{message}");
+    let limitation = failed.status.limitation.expect("limitation");
+    assert_eq!(limitation.resources[0].name, "mem");
+    wait_no_executors(&agent);
+    agent.crash();
+}
+
+#[test]
+fn orphan_containers_are_killed_and_their_cgroups_removed_after_an_agent_crash() {
+    let master = Master::start();
+    let (root, _guard) = unique_root("orphan");
+    let work = work_dir("cg-orphan");
+    let agent = TestAgent::start(cgroup_flags(&work, &master, &root));
+    let id = agent_id(&agent);
+    // A framework without checkpointing: its containers are not recovered.
+    let task = with_resources(command_task("o", &id, "sleep 1000"), 0.1, 32.0);
+    run(&master, &agent, "F-orphan", false, task);
+    let running = master.wait_update("o", TaskState::TaskRunning);
+    let container = container_of(&running);
+    let mem = dir("memory", &root, &container);
+    let pids: Vec<i32> = read(&mem, "cgroup.procs")
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    assert!(!pids.is_empty());
+    agent.crash();
+    // The container outlived the agent.
+    assert!(mem.exists());
+
+    let agent = TestAgent::start(cgroup_flags(&work, &master, &root));
+    agent_id(&agent);
+    for controller in ["cpu", "cpuacct", "memory"] {
+        let d = dir(controller, &root, &container);
+        assert!(!d.exists(), "{} left behind", d.display());
+    }
+    for pid in pids {
+        // Killed; at most a zombie waiting for its reaper.
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let alive = state
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| !rest.trim_start().starts_with('Z'));
+        assert!(!alive, "process {pid} of the orphan survived: {state}");
+    }
+    agent.crash();
+}
