@@ -20,13 +20,15 @@
 //! Files of this module, one concern each: `framework` (bookkeeping core),
 //! `tasks` (run, launch, kill, shutdown, executor exits), `executors` (the v0
 //! executor messages and the v1 executor API), `updates` (status updates and
-//! acknowledgements), `recovery` (restart), `http` (endpoints), `metrics`,
+//! acknowledgements), `recovery` (restart), `http` (endpoints), `operator`
+//! (the operator API v1 at `/api/v1`), `metrics`,
 //! `resources` (checkpointed reservations and persistent volumes).
 
 pub mod executors;
 pub mod framework;
 pub mod http;
 pub mod metrics;
+pub mod operator;
 pub mod recovery;
 pub mod resources;
 pub mod tasks;
@@ -190,6 +192,7 @@ impl Process for Agent {
             .message(Self::executor_to_framework_message);
         // HTTP.
         t.route("/api/v1/executor", Self::executor_api)
+            .route("/api/v1", Self::operator_api)
             .route("/state", Self::state_route)
             .route("/state.json", Self::state_route)
             .route("/flags", Self::flags_route)
