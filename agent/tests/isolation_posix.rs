@@ -1,6 +1,7 @@
 //! Isolators that need no cgroups, with real tasks through the agent:
 //! `posix/rlimits` (RLIMIT_NOFILE holds in the task; a bad limit fails the
-//! task with the reason), `linux/nnp` (the task runs with `no_new_privs`), and
+//! task with the reason), `linux/nnp` (the task runs with `no_new_privs`),
+//! `namespaces/pid` (the task sees only its container's processes), and
 //! `--isolation` names (unknown ones are a start-up error naming them).
 
 mod common;
@@ -152,4 +153,47 @@ fn unknown_isolator_names_are_a_startup_error_naming_them() {
     );
     let err = loaded.expect_err("bad --isolation accepted").to_string();
     assert!(err.contains("'bogus'"), "{err}");
+}
+
+#[test]
+fn in_a_pid_namespace_a_task_sees_only_its_own_processes() {
+    let (master, agent, id) = start("pidns", "posix/cpu,namespaces/pid");
+    // pid 1 is the executor; /proc lists a handful of processes (the
+    // executor, the task's shell and its commands), not the host's.
+    run(
+        &master,
+        &agent,
+        command_task(
+            "pidns",
+            &id,
+            "grep -q mesos-executor /proc/1/cmdline && \
+             [ \"$(ls /proc | grep -c '^[0-9][0-9]*$')\" -lt 10 ]",
+        ),
+    );
+    master.wait_update("pidns", TaskState::TaskFinished);
+    // The agent's own pid is not a process the task can see.
+    let agent_pid = std::process::id();
+    run(
+        &master,
+        &agent,
+        command_task(
+            "agent-hidden",
+            &id,
+            &format!("! grep -qs isolation_posix /proc/{agent_pid}/cmdline"),
+        ),
+    );
+    master.wait_update("agent-hidden", TaskState::TaskFinished);
+    // The host's /proc is untouched: this process still sees itself there.
+    assert!(std::path::Path::new(&format!("/proc/{agent_pid}/cmdline")).exists());
+    agent.crash();
+
+    // Without the isolator the same check fails: /proc/1 is the host's init.
+    let (master, agent, id) = start("no-pidns", "posix/cpu");
+    run(
+        &master,
+        &agent,
+        command_task("host", &id, "grep -q mesos-executor /proc/1/cmdline"),
+    );
+    master.wait_update("host", TaskState::TaskFailed);
+    agent.crash();
 }

@@ -125,6 +125,7 @@ pub enum IsolatorKind {
     LinuxNnp,
     CgroupsCpu,
     CgroupsMem,
+    NamespacesPid,
 }
 
 impl IsolatorKind {
@@ -136,18 +137,22 @@ impl IsolatorKind {
             IsolatorKind::LinuxNnp => super::isolators::linux_nnp::NAME,
             IsolatorKind::CgroupsCpu => super::isolators::cgroups_cpu::NAME,
             IsolatorKind::CgroupsMem => super::isolators::cgroups_mem::NAME,
+            IsolatorKind::NamespacesPid => super::isolators::namespaces_pid::NAME,
         }
     }
 
     /// Builds the isolator; fails when the host lacks what it needs (e.g. a
     /// cgroup controller is not mounted).
     pub fn create(self, options: &IsolationOptions) -> Result<Box<dyn Isolator>, IsolatorError> {
-        use super::isolators::{cgroups_cpu, cgroups_mem, linux_nnp, posix_rlimits};
+        use super::isolators::{
+            cgroups_cpu, cgroups_mem, linux_nnp, namespaces_pid, posix_rlimits,
+        };
         Ok(match self {
             IsolatorKind::PosixCpu => Box::new(PosixCpu),
             IsolatorKind::PosixMem => Box::new(PosixMem),
             IsolatorKind::PosixRlimits => Box::new(posix_rlimits::PosixRlimits),
             IsolatorKind::LinuxNnp => Box::new(linux_nnp::LinuxNnp),
+            IsolatorKind::NamespacesPid => Box::new(namespaces_pid::NamespacesPid),
             IsolatorKind::CgroupsCpu => Box::new(cgroups_cpu::CgroupsCpu::new(
                 options.cgroups.clone(),
                 options.cgroups_enable_cfs,
@@ -162,11 +167,12 @@ impl IsolatorKind {
 
 impl IsolatorKind {
     /// Every kind `--isolation` accepts, in the order their hooks run.
-    pub const ALL: [IsolatorKind; 6] = [
+    pub const ALL: [IsolatorKind; 7] = [
         IsolatorKind::PosixCpu,
         IsolatorKind::PosixMem,
         IsolatorKind::CgroupsCpu,
         IsolatorKind::CgroupsMem,
+        IsolatorKind::NamespacesPid,
         IsolatorKind::PosixRlimits,
         IsolatorKind::LinuxNnp,
     ];

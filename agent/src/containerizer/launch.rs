@@ -10,6 +10,20 @@
 //! Between reading the description and exec it confines itself, in Mesos's
 //! order (`launch.cpp`): resource limits (`rlimits`), then `no_new_privs`,
 //! then the user switch done by exec itself.
+//!
+//! With a pid namespace (`clone_namespaces` holds `CLONE_NEWPID`), the helper
+//! cannot become the namespace's first process itself (`unshare` moves only
+//! its future children), so it unshares the pid and mount namespaces, makes
+//! its mounts private, and forks the executor, which mounts a fresh `/proc`
+//! and switches user before exec. The helper stays as the container's root
+//! process: it ignores the termination signals meant for the executor's
+//! graceful shutdown, waits, and exits as the executor did.
+//!
+//! The fork's child setup needs `Command::pre_exec` and `sigaction`, both
+//! `unsafe`: this module opts out of the workspace's `unsafe_code` denial
+//! for them. The child closure only makes syscalls (mount, setgroups,
+//! setgid, setuid, sigaction) in a process that has a single thread.
+#![allow(unsafe_code)]
 
 use std::collections::BTreeMap;
 use std::os::unix::process::CommandExt;
@@ -55,6 +69,17 @@ pub enum LaunchError {
 
 /// Builds the command a launch description names (without executing it).
 pub fn command_for(info: &ContainerLaunchInfo) -> Result<Command, LaunchError> {
+    let (mut cmd, user) = command_without_user(info)?;
+    if let Some((uid, gid)) = user {
+        cmd.uid(uid).gid(gid);
+    }
+    Ok(cmd)
+}
+
+/// The command and the user it must run as (`None`: stay as we are).
+fn command_without_user(
+    info: &ContainerLaunchInfo,
+) -> Result<(Command, Option<(u32, u32)>), LaunchError> {
     let command = info.command.as_ref().ok_or(LaunchError::NoCommand)?;
     let value = command.value.clone().unwrap_or_default();
     let mut cmd = if command.shell() {
@@ -79,13 +104,103 @@ pub fn command_for(info: &ContainerLaunchInfo) -> Result<Command, LaunchError> {
     if let Some(dir) = info.working_directory.as_deref().filter(|d| !d.is_empty()) {
         cmd.current_dir(dir);
     }
+    let mut switch = None;
     if let Some(user) = info.user.as_deref().filter(|u| !u.is_empty()) {
         let (uid, gid) = lookup_user(user).ok_or_else(|| LaunchError::UnknownUser(user.into()))?;
         if uid != rustix::process::geteuid().as_raw() {
-            cmd.uid(uid).gid(gid);
+            switch = Some((uid, gid));
         }
     }
-    Ok(cmd)
+    Ok((cmd, switch))
+}
+
+/// Whether the description asks for a pid namespace.
+pub fn wants_pid_namespace(info: &ContainerLaunchInfo) -> bool {
+    use crate::containerizer::isolators::namespaces_pid::CLONE_NEWPID;
+    info.clone_namespaces.contains(&CLONE_NEWPID)
+}
+
+/// Signals a graceful shutdown sends the whole container: the helper
+/// waiting for a pid namespace's first process ignores them.
+const FORWARDED_SIGNALS: [libc::c_int; 4] =
+    [libc::SIGTERM, libc::SIGINT, libc::SIGHUP, libc::SIGQUIT];
+
+fn set_disposition(signal: libc::c_int, handler: libc::sighandler_t) {
+    // SAFETY: installs SIG_IGN or SIG_DFL (no handler code runs).
+    unsafe {
+        libc::signal(signal, handler);
+    }
+}
+
+/// See the module docs: runs the command as the first process of new pid
+/// and mount namespaces, waits for it, and exits as it did. Only returns on
+/// failure.
+fn run_in_pid_namespace(info: &ContainerLaunchInfo) -> LaunchError {
+    use rustix::mount::{MountFlags, MountPropagationFlags};
+    use rustix::thread::UnshareFlags;
+    let (mut cmd, user) = match command_without_user(info) {
+        Ok(c) => c,
+        Err(e) => return e,
+    };
+    // SAFETY: new pid and mount namespaces leave this process's memory and
+    // descriptors as they are (the unsafe cases are CLONE_FILES and the like).
+    let unshared =
+        unsafe { rustix::thread::unshare_unsafe(UnshareFlags::NEWPID | UnshareFlags::NEWNS) };
+    if let Err(e) = unshared {
+        return LaunchError::Isolation(format!(
+            "failed to enter new pid and mount namespaces: {e}"
+        ));
+    }
+    if let Err(e) = rustix::mount::mount_change(
+        c"/",
+        MountPropagationFlags::PRIVATE | MountPropagationFlags::REC,
+    ) {
+        return LaunchError::Isolation(format!("failed to make the mounts private: {e}"));
+    }
+    for signal in FORWARDED_SIGNALS {
+        set_disposition(signal, libc::SIG_IGN);
+    }
+    // SAFETY: runs in the forked child of this single-threaded helper; it
+    // only makes syscalls on data prepared before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            for signal in FORWARDED_SIGNALS {
+                set_disposition(signal, libc::SIG_DFL);
+            }
+            rustix::mount::mount(
+                c"proc",
+                c"/proc",
+                c"proc",
+                MountFlags::NOSUID | MountFlags::NODEV | MountFlags::NOEXEC,
+                None,
+            )?;
+            if let Some((uid, gid)) = user {
+                rustix::thread::set_thread_groups(&[])?;
+                rustix::thread::set_thread_gid(rustix::process::Gid::from_raw(gid))?;
+                rustix::thread::set_thread_uid(rustix::process::Uid::from_raw(uid))?;
+            }
+            Ok(())
+        });
+    }
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(source) => return LaunchError::Exec { program, source },
+    };
+    let status = match child.wait() {
+        Ok(s) => s,
+        Err(e) => return LaunchError::Isolation(format!("failed to wait for '{program}': {e}")),
+    };
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(signal) = status.signal() {
+        // Die the same way, so the agent sees the executor's own status.
+        set_disposition(signal, libc::SIG_DFL);
+        if let Some(sig) = rustix::process::Signal::from_named_raw(signal) {
+            let _ = rustix::process::kill_process(rustix::process::getpid(), sig);
+        }
+        std::process::exit(128 + signal);
+    }
+    std::process::exit(status.code().unwrap_or(1))
 }
 
 /// The description's environment (value variables; later entries win).
@@ -168,13 +283,16 @@ pub fn run(args: &[String]) -> LaunchError {
     if let Err(e) = rustix::process::setsid() {
         eprintln!("mesos-containerizer: setsid failed ({e}); continuing in the agent's session");
     }
+    if let Err(e) = confine(&info) {
+        return e;
+    }
+    if wants_pid_namespace(&info) {
+        return run_in_pid_namespace(&info);
+    }
     let mut cmd = match command_for(&info) {
         Ok(c) => c,
         Err(e) => return e,
     };
-    if let Err(e) = confine(&info) {
-        return e;
-    }
     let program = cmd.get_program().to_string_lossy().into_owned();
     let source = cmd.exec();
     LaunchError::Exec { program, source }

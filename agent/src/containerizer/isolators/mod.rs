@@ -7,6 +7,7 @@
 //! | `filesystem_posix` | `filesystem/posix`: persistent volumes linked into sandboxes |
 //! | `posix_rlimits` | `posix/rlimits`: `ContainerInfo.rlimit_info` set before exec |
 //! | `linux_nnp` | `linux/nnp`: `no_new_privs` before exec |
+//! | `namespaces_pid` | `namespaces/pid`: own pid namespace and `/proc` |
 //! | `cgroups_cpu` | `cgroups/cpu`: cpu shares, CFS quota, cpu usage (v1 `cpu`, `cpuacct`) |
 //! | `cgroups_mem` | `cgroups/mem`: memory limits, OOM limitation, memory usage (v1 `memory`) |
 
@@ -14,4 +15,5 @@ pub mod cgroups_cpu;
 pub mod cgroups_mem;
 pub mod filesystem_posix;
 pub mod linux_nnp;
+pub mod namespaces_pid;
 pub mod posix_rlimits;
