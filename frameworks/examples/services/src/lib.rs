@@ -1,0 +1,145 @@
+//! `services`: a Marathon-like framework on the SDK. Apps are JSON
+//! `{id, cmd, cpus, mem, instances}` (plus an optional command
+//! `health_check`); the framework keeps `instances` tasks of each running,
+//! replaces tasks that end (lost agents included) with a per-app restart
+//! backoff, kills unhealthy ones, and scales through a small REST API.
+//!
+//! # Layout
+//!
+//! | Module | Role |
+//! |---|---|
+//! | [`app`] | app definitions and their validation (pure) |
+//! | [`core`] | what to launch or kill; restart backoff (pure, `now` passed in) |
+//! | [`scheduler`] | the scheduler actor (SDK events, REST requests) |
+//! | [`api`] | the REST API on actix-web |
+
+pub mod api;
+pub mod app;
+pub mod core;
+pub mod scheduler;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use actix::prelude::*;
+use mesos_common::define_flags;
+use mesos_framework::{Config, Scheduler, framework_info};
+
+use crate::scheduler::{Services, SetDriver};
+
+define_flags! {
+    /// Flags of `services`.
+    #[derive(Debug, Clone)]
+    pub struct ServicesFlags {
+        pub master: String { help: "The master (host:port, a list, or etcd://)." },
+        pub http_ip: String { default: "127.0.0.1", help: "Where the REST API listens." },
+        pub http_port: u16 { default: 8080u16, help: "The REST API's port (0: any free port)." },
+        pub role: String { default: "*", help: "Role of the framework." },
+        pub name: String { default: "services", help: "Framework name." },
+        pub failover_timeout: f64 {
+            default: 604800.0f64,
+            help: "Seconds the master keeps the framework's tasks while it is away.",
+        },
+        pub backoff_min_ms: u64 { default: 1000u64, help: "First restart backoff of an app." },
+        pub backoff_max_ms: u64 { default: 60000u64, help: "Largest restart backoff of an app." },
+    }
+}
+
+/// A running services framework (its own actix system thread).
+pub struct Running {
+    pub http: SocketAddr,
+    pub services: Addr<Services>,
+    system: System,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops the framework (its tasks keep running for `failover_timeout`).
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.system.stop();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+
+    /// Waits until the system stops by itself.
+    pub fn join(mut self) {
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+/// Starts the scheduler and the REST API.
+pub fn start(flags: ServicesFlags) -> Result<Running, String> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let thread = std::thread::spawn(move || {
+        let system = System::new();
+        let started = system.block_on(async move {
+            let services = Services::new(
+                &flags.role,
+                Duration::from_millis(flags.backoff_min_ms),
+                Duration::from_millis(flags.backoff_max_ms),
+            )
+            .start();
+            let mut info = framework_info(&flags.name, "");
+            info.roles = vec![flags.role.clone()];
+            info.failover_timeout = Some(flags.failover_timeout);
+            info.capabilities = vec![mesos_common::proto::v1::framework_info::Capability {
+                r#type: Some(
+                    mesos_common::proto::v1::framework_info::capability::Type::MultiRole as i32,
+                ),
+            }];
+            let driver = Scheduler::start(
+                Config::new(flags.master.clone(), info),
+                services.clone().recipient(),
+            )
+            .map_err(|e| e.to_string())?;
+            services.do_send(SetDriver(driver));
+            let data = actix_web::web::Data::new(services.clone());
+            let server = actix_web::HttpServer::new(move || {
+                actix_web::App::new()
+                    .app_data(data.clone())
+                    .configure(api::routes)
+            })
+            .workers(1)
+            .bind((flags.http_ip.as_str(), flags.http_port))
+            .map_err(|e| format!("REST API on {}:{}: {e}", flags.http_ip, flags.http_port))?;
+            let http = server
+                .addrs()
+                .first()
+                .copied()
+                .ok_or("REST API: no address")?;
+            actix::spawn(server.run());
+            Ok::<_, String>((http, services))
+        });
+        match started {
+            Ok((http, services)) => {
+                let _ = tx.send(Ok((http, services, System::current())));
+                let _ = system.run();
+            }
+            Err(e) => {
+                let _ = tx.send(Err(e));
+            }
+        }
+    });
+    let (http, services, system) = rx
+        .recv()
+        .map_err(|_| "the services thread ended early".to_string())??;
+    Ok(Running {
+        http,
+        services,
+        system,
+        thread: Some(thread),
+    })
+}
