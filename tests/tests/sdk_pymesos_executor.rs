@@ -1,0 +1,130 @@
+//! The SDK's scheduler with a third-party executor on the other side of the
+//! wire: pymesos's executor driver (PyPI), run by our agent as a custom
+//! executor. The executor reports TASK_RUNNING and says hello with a
+//! framework message; the SDK scheduler answers `ping` through MESSAGE, the
+//! executor `pong`s back and finishes the task.
+//!
+//! The interpreter is `MESOS_RS_PYTHON`, else the repository's `.venv`
+//! (ci/setup installs pymesos there, with the shim of `tests/interop/shim`).
+
+use std::time::Duration;
+
+use cluster_tests::Cluster;
+use cluster_tests::agent_cluster::{RealAgent, agent_flags, work_dir};
+use cluster_tests::cluster::test_flags;
+use cluster_tests::sdk::SdkScheduler;
+use mesos_common::proto::v1;
+use mesos_framework::builders::{ExecutorBuilder, Resources, TaskBuilder, shell};
+use mesos_framework::{Config, Event, framework_info};
+
+const SHIM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/shim");
+
+const EXECUTOR: &str = r#"
+import os, sys
+sys.path.insert(0, os.environ["SHIM"])
+from pymesos import MesosExecutorDriver, Executor, encode_data, decode_data
+
+class E(Executor):
+    def launchTask(self, driver, task):
+        self.task_id = task["task_id"]
+        assert decode_data(task["data"]) == b"payload"
+        driver.sendStatusUpdate({"task_id": self.task_id, "state": "TASK_RUNNING"})
+        driver.sendFrameworkMessage(encode_data(b"hello"))
+    def frameworkMessage(self, driver, message):
+        if decode_data(message) == b"ping":
+            driver.sendFrameworkMessage(encode_data(b"pong"))
+            driver.sendStatusUpdate({"task_id": self.task_id, "state": "TASK_FINISHED"})
+    def shutdown(self, driver):
+        driver.stop()
+
+MesosExecutorDriver(E(), use_addict=False).run()
+"#;
+
+fn python() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("MESOS_RS_PYTHON") {
+        return p.into();
+    }
+    let fallback = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    assert!(
+        fallback.exists(),
+        "no Python for the interop tests: set MESOS_RS_PYTHON or run ci/setup (it creates .venv with pymesos)"
+    );
+    fallback
+}
+
+fn message(s: &SdkScheduler) -> (v1::AgentId, v1::ExecutorId, Vec<u8>) {
+    s.until(|e| match e {
+        Event::Message {
+            agent_id,
+            executor_id,
+            data,
+        } => Some((agent_id.clone(), executor_id.clone(), data.clone())),
+        _ => None,
+    })
+    .0
+}
+
+#[test]
+fn sdk_scheduler_and_pymesos_executor_exchange_messages_and_finish() {
+    let _serial = cluster_tests::serial();
+    let cluster = Cluster::start(test_flags());
+    let work = work_dir("sdk-pymesos");
+    let agent = RealAgent::start(agent_flags(
+        &work,
+        &cluster.upid(),
+        "cpus:2;mem:1024;disk:1000",
+    ));
+    let script = work.join("executor.py");
+    std::fs::write(&script, EXECUTOR).unwrap();
+
+    let config = Config::new(
+        cluster.address().to_string(),
+        framework_info("sdk-pymesos", ""),
+    )
+    .backoff(Duration::from_millis(10), Duration::from_millis(100));
+    let s = SdkScheduler::start(config);
+    s.subscribed();
+    let offer = s.offers().remove(0);
+    let mut command = shell(&format!("{} {}", python().display(), script.display()));
+    command.environment = Some(v1::Environment {
+        variables: vec![v1::environment::Variable {
+            name: "SHIM".into(),
+            value: Some(SHIM.into()),
+            ..Default::default()
+        }],
+    });
+    let executor = ExecutorBuilder::new("py-executor")
+        .command(command)
+        .resources(Resources::new().cpus(0.1).mem(32.0).build())
+        .build();
+    let task = TaskBuilder::new("py-task")
+        .offer(&offer)
+        .executor(executor)
+        .data(b"payload".to_vec())
+        .resources(Resources::new().cpus(0.5).mem(64.0).build())
+        .build();
+    let h = s.handle.clone();
+    let id = offer.id.clone();
+    s.run(async move { h.launch(vec![id], vec![task]).await })
+        .expect("launch accepted");
+
+    s.update("py-task", v1::TaskState::TaskRunning);
+    let (agent_id, executor_id, data) = message(&s);
+    assert_eq!(data, b"hello");
+    assert_eq!(executor_id.value, "py-executor");
+    assert_eq!(agent_id.value, agent.id());
+    let h = s.handle.clone();
+    s.run(async move { h.message(agent_id, executor_id, b"ping".to_vec()).await })
+        .expect("MESSAGE accepted");
+    let (_, _, data) = message(&s);
+    assert_eq!(data, b"pong");
+    let finished = s.update("py-task", v1::TaskState::TaskFinished);
+    assert_eq!(
+        finished.source,
+        Some(v1::task_status::Source::Executor as i32)
+    );
+    let h = s.handle.clone();
+    s.run(async move { h.teardown().await }).expect("teardown");
+    drop(agent);
+    let _ = std::fs::remove_dir_all(work);
+}
