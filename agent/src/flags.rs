@@ -72,6 +72,14 @@ define_flags! {
             default: false,
             help: "Cgroups feature flag to enable memory limits on both memory and\nswap instead of just memory.",
         },
+        pub effective_capabilities: Option<String> {
+            help: "JSON representation of the system capabilities needed for execution\nof tasks by default (CapabilityInfo), e.g. '{\"capabilities\": [\"NET_RAW\"]}'.",
+            validate: |v: &Option<String>| v.as_deref().map_or(Ok(()), |v| crate::containerizer::isolators::linux_capabilities::parse_flag(v).map(|_| ())),
+        },
+        pub bounding_capabilities: Option<String> {
+            help: "JSON representation of the upper bound of system capabilities\ntasks may have (CapabilityInfo).",
+            validate: |v: &Option<String>| v.as_deref().map_or(Ok(()), |v| crate::containerizer::isolators::linux_capabilities::parse_flag(v).map(|_| ())),
+        },
         pub containerizers: String {
             default: "mesos",
             help: "Comma separated list of containerizer implementations.",

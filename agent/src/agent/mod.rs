@@ -455,6 +455,14 @@ impl Agent {
                 ),
                 cgroups_enable_cfs: flags.cgroups_enable_cfs,
                 cgroups_limit_swap: flags.cgroups_limit_swap,
+                effective_capabilities: capabilities_flag(
+                    "effective_capabilities",
+                    flags.effective_capabilities.as_deref(),
+                )?,
+                bounding_capabilities: capabilities_flag(
+                    "bounding_capabilities",
+                    flags.bounding_capabilities.as_deref(),
+                )?,
             },
         )?;
         // Mesos's containerizer always has a filesystem isolator; without
@@ -1155,6 +1163,18 @@ fn check_compatible(saved: &SlaveInfo, now: &SlaveInfo, policy: &str) -> Result<
 }
 
 /// The recover mode of an agent (used by recovery).
+/// Parses `--effective_capabilities`/`--bounding_capabilities` (embedders
+/// skip the command-line validation).
+fn capabilities_flag(
+    flag: &'static str,
+    value: Option<&str>,
+) -> Result<Option<mesos_common::proto::v0::CapabilityInfo>, AgentError> {
+    value
+        .map(crate::containerizer::isolators::linux_capabilities::parse_flag)
+        .transpose()
+        .map_err(|reason| AgentError::InvalidFlag { flag, reason })
+}
+
 pub(crate) fn recover_mode(flags: &AgentFlags) -> RecoverMode {
     flags.recover_mode()
 }

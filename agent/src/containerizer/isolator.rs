@@ -101,6 +101,10 @@ pub struct IsolationOptions {
     pub cgroups_enable_cfs: bool,
     /// `--cgroups_limit_swap`.
     pub cgroups_limit_swap: bool,
+    /// `--effective_capabilities`: the default and allowed effective set.
+    pub effective_capabilities: Option<mesos_common::proto::v0::CapabilityInfo>,
+    /// `--bounding_capabilities`: the allowed bounding set.
+    pub bounding_capabilities: Option<mesos_common::proto::v0::CapabilityInfo>,
 }
 
 impl Default for IsolationOptions {
@@ -112,6 +116,8 @@ impl Default for IsolationOptions {
             ),
             cgroups_enable_cfs: false,
             cgroups_limit_swap: false,
+            effective_capabilities: None,
+            bounding_capabilities: None,
         }
     }
 }
@@ -126,6 +132,7 @@ pub enum IsolatorKind {
     CgroupsCpu,
     CgroupsMem,
     NamespacesPid,
+    LinuxCapabilities,
 }
 
 impl IsolatorKind {
@@ -138,6 +145,7 @@ impl IsolatorKind {
             IsolatorKind::CgroupsCpu => super::isolators::cgroups_cpu::NAME,
             IsolatorKind::CgroupsMem => super::isolators::cgroups_mem::NAME,
             IsolatorKind::NamespacesPid => super::isolators::namespaces_pid::NAME,
+            IsolatorKind::LinuxCapabilities => super::isolators::linux_capabilities::NAME,
         }
     }
 
@@ -153,6 +161,12 @@ impl IsolatorKind {
             IsolatorKind::PosixRlimits => Box::new(posix_rlimits::PosixRlimits),
             IsolatorKind::LinuxNnp => Box::new(linux_nnp::LinuxNnp),
             IsolatorKind::NamespacesPid => Box::new(namespaces_pid::NamespacesPid),
+            IsolatorKind::LinuxCapabilities => Box::new(
+                super::isolators::linux_capabilities::LinuxCapabilities::new(
+                    options.effective_capabilities.clone(),
+                    options.bounding_capabilities.clone(),
+                )?,
+            ),
             IsolatorKind::CgroupsCpu => Box::new(cgroups_cpu::CgroupsCpu::new(
                 options.cgroups.clone(),
                 options.cgroups_enable_cfs,
@@ -167,7 +181,7 @@ impl IsolatorKind {
 
 impl IsolatorKind {
     /// Every kind `--isolation` accepts, in the order their hooks run.
-    pub const ALL: [IsolatorKind; 7] = [
+    pub const ALL: [IsolatorKind; 8] = [
         IsolatorKind::PosixCpu,
         IsolatorKind::PosixMem,
         IsolatorKind::CgroupsCpu,
@@ -175,6 +189,7 @@ impl IsolatorKind {
         IsolatorKind::NamespacesPid,
         IsolatorKind::PosixRlimits,
         IsolatorKind::LinuxNnp,
+        IsolatorKind::LinuxCapabilities,
     ];
 }
 

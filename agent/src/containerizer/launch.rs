@@ -8,8 +8,10 @@
 //! `working_directory`, with exactly the description's environment, as `user`.
 //!
 //! Between reading the description and exec it confines itself, in Mesos's
-//! order (`launch.cpp`): resource limits (`rlimits`), then `no_new_privs`,
-//! then the user switch done by exec itself.
+//! order (`launch.cpp`): resource limits (`rlimits`), the bounding
+//! capability set (keeping capabilities across the user switch), then
+//! `no_new_privs`, then the user switch, then the container's effective
+//! capabilities right before exec.
 //!
 //! With a pid namespace (`clone_namespaces` holds `CLONE_NEWPID`), the helper
 //! cannot become the namespace's first process itself (`unshare` moves only
@@ -114,6 +116,33 @@ fn command_without_user(
     Ok((cmd, switch))
 }
 
+/// The container's (effective, bounding) capability sets, if it has any.
+type ContainerCapabilities = Option<(
+    Option<crate::containerizer::isolators::linux_capabilities::CapabilitySet>,
+    crate::containerizer::isolators::linux_capabilities::CapabilitySet,
+)>;
+
+fn container_capabilities(info: &ContainerLaunchInfo) -> ContainerCapabilities {
+    use crate::containerizer::isolators::linux_capabilities::capability_set;
+    let bounding = capability_set(info.bounding_capabilities.as_ref()?);
+    Some((
+        info.effective_capabilities.as_ref().map(capability_set),
+        bounding,
+    ))
+}
+
+/// The last step before exec, after the user switch (runs in `pre_exec`).
+fn apply_capabilities(caps: &ContainerCapabilities) -> std::io::Result<()> {
+    use crate::containerizer::isolators::linux_capabilities::apply_after_user_switch;
+    if let Some((effective, bounding)) = caps {
+        apply_after_user_switch(effective.as_ref(), bounding).map_err(|e| {
+            eprintln!("mesos-containerizer launch: {e}");
+            std::io::Error::from(std::io::ErrorKind::PermissionDenied)
+        })?;
+    }
+    Ok(())
+}
+
 /// Whether the description asks for a pid namespace.
 pub fn wants_pid_namespace(info: &ContainerLaunchInfo) -> bool {
     use crate::containerizer::isolators::namespaces_pid::CLONE_NEWPID;
@@ -142,6 +171,7 @@ fn run_in_pid_namespace(info: &ContainerLaunchInfo) -> LaunchError {
         Ok(c) => c,
         Err(e) => return e,
     };
+    let caps = container_capabilities(info);
     // SAFETY: new pid and mount namespaces leave this process's memory and
     // descriptors as they are (the unsafe cases are CLONE_FILES and the like).
     let unshared =
@@ -179,7 +209,7 @@ fn run_in_pid_namespace(info: &ContainerLaunchInfo) -> LaunchError {
                 rustix::thread::set_thread_gid(rustix::process::Gid::from_raw(gid))?;
                 rustix::thread::set_thread_uid(rustix::process::Uid::from_raw(uid))?;
             }
-            Ok(())
+            apply_capabilities(&caps)
         });
     }
     let program = cmd.get_program().to_string_lossy().into_owned();
@@ -228,10 +258,15 @@ pub fn lookup_user(user: &str) -> Option<(u32, u32)> {
 /// Applies the description's confinement to the calling process (see the
 /// module docs for the order).
 pub fn confine(info: &ContainerLaunchInfo) -> Result<(), LaunchError> {
+    use crate::containerizer::isolators::linux_capabilities as capabilities;
     use crate::containerizer::isolators::posix_rlimits;
     if let Some(rlimits) = &info.rlimits {
         let settings = posix_rlimits::rlimit_settings(rlimits).map_err(LaunchError::Isolation)?;
         posix_rlimits::apply(&settings).map_err(LaunchError::Isolation)?;
+    }
+    if let Some(bounding) = &info.bounding_capabilities {
+        capabilities::apply_before_user_switch(&capabilities::capability_set(bounding))
+            .map_err(LaunchError::Isolation)?;
     }
     if info.no_new_privileges == Some(true) {
         rustix::thread::set_no_new_privs(true)
@@ -293,6 +328,15 @@ pub fn run(args: &[String]) -> LaunchError {
         Ok(c) => c,
         Err(e) => return e,
     };
+    let caps = container_capabilities(&info);
+    if caps.is_some() {
+        // SAFETY: runs right before execve in this single-threaded helper
+        // (exec replaces the process image; there was no fork), after the
+        // user switch std does.
+        unsafe {
+            cmd.pre_exec(move || apply_capabilities(&caps));
+        }
+    }
     let program = cmd.get_program().to_string_lossy().into_owned();
     let source = cmd.exec();
     LaunchError::Exec { program, source }

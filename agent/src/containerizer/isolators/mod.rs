@@ -8,12 +8,14 @@
 //! | `posix_rlimits` | `posix/rlimits`: `ContainerInfo.rlimit_info` set before exec |
 //! | `linux_nnp` | `linux/nnp`: `no_new_privs` before exec |
 //! | `namespaces_pid` | `namespaces/pid`: own pid namespace and `/proc` |
+//! | `linux_capabilities` | `linux/capabilities`: effective and bounding capability sets |
 //! | `cgroups_cpu` | `cgroups/cpu`: cpu shares, CFS quota, cpu usage (v1 `cpu`, `cpuacct`) |
 //! | `cgroups_mem` | `cgroups/mem`: memory limits, OOM limitation, memory usage (v1 `memory`) |
 
 pub mod cgroups_cpu;
 pub mod cgroups_mem;
 pub mod filesystem_posix;
+pub mod linux_capabilities;
 pub mod linux_nnp;
 pub mod namespaces_pid;
 pub mod posix_rlimits;
