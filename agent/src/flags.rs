@@ -80,6 +80,12 @@ define_flags! {
             help: "JSON representation of the upper bound of system capabilities\ntasks may have (CapabilityInfo).",
             validate: |v: &Option<String>| v.as_deref().map_or(Ok(()), |v| crate::containerizer::isolators::linux_capabilities::parse_flag(v).map(|_| ())),
         },
+        pub seccomp_config_dir: Option<PathBuf> {
+            help: "Directory path of the Seccomp profiles (Docker JSON format).",
+        },
+        pub seccomp_profile_name: Option<String> {
+            help: "Path of the default Seccomp profile relative to the\n`seccomp_config_dir`; without it containers run without a filter\nunless they name a profile.",
+        },
         pub containerizers: String {
             default: "mesos",
             help: "Comma separated list of containerizer implementations.",

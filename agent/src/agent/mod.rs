@@ -463,6 +463,8 @@ impl Agent {
                     "bounding_capabilities",
                     flags.bounding_capabilities.as_deref(),
                 )?,
+                seccomp_config_dir: flags.seccomp_config_dir.clone(),
+                seccomp_profile_name: flags.seccomp_profile_name.clone(),
             },
         )?;
         // Mesos's containerizer always has a filesystem isolator; without

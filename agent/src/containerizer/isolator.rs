@@ -105,6 +105,10 @@ pub struct IsolationOptions {
     pub effective_capabilities: Option<mesos_common::proto::v0::CapabilityInfo>,
     /// `--bounding_capabilities`: the allowed bounding set.
     pub bounding_capabilities: Option<mesos_common::proto::v0::CapabilityInfo>,
+    /// `--seccomp_config_dir`.
+    pub seccomp_config_dir: Option<std::path::PathBuf>,
+    /// `--seccomp_profile_name`: the default profile in that directory.
+    pub seccomp_profile_name: Option<String>,
 }
 
 impl Default for IsolationOptions {
@@ -118,6 +122,8 @@ impl Default for IsolationOptions {
             cgroups_limit_swap: false,
             effective_capabilities: None,
             bounding_capabilities: None,
+            seccomp_config_dir: None,
+            seccomp_profile_name: None,
         }
     }
 }
@@ -133,6 +139,7 @@ pub enum IsolatorKind {
     CgroupsMem,
     NamespacesPid,
     LinuxCapabilities,
+    LinuxSeccomp,
 }
 
 impl IsolatorKind {
@@ -146,6 +153,7 @@ impl IsolatorKind {
             IsolatorKind::CgroupsMem => super::isolators::cgroups_mem::NAME,
             IsolatorKind::NamespacesPid => super::isolators::namespaces_pid::NAME,
             IsolatorKind::LinuxCapabilities => super::isolators::linux_capabilities::NAME,
+            IsolatorKind::LinuxSeccomp => super::isolators::linux_seccomp::NAME,
         }
     }
 
@@ -161,6 +169,12 @@ impl IsolatorKind {
             IsolatorKind::PosixRlimits => Box::new(posix_rlimits::PosixRlimits),
             IsolatorKind::LinuxNnp => Box::new(linux_nnp::LinuxNnp),
             IsolatorKind::NamespacesPid => Box::new(namespaces_pid::NamespacesPid),
+            IsolatorKind::LinuxSeccomp => {
+                Box::new(super::isolators::linux_seccomp::LinuxSeccomp::new(
+                    options.seccomp_config_dir.clone(),
+                    options.seccomp_profile_name.as_deref(),
+                )?)
+            }
             IsolatorKind::LinuxCapabilities => Box::new(
                 super::isolators::linux_capabilities::LinuxCapabilities::new(
                     options.effective_capabilities.clone(),
@@ -181,7 +195,7 @@ impl IsolatorKind {
 
 impl IsolatorKind {
     /// Every kind `--isolation` accepts, in the order their hooks run.
-    pub const ALL: [IsolatorKind; 8] = [
+    pub const ALL: [IsolatorKind; 9] = [
         IsolatorKind::PosixCpu,
         IsolatorKind::PosixMem,
         IsolatorKind::CgroupsCpu,
@@ -190,6 +204,7 @@ impl IsolatorKind {
         IsolatorKind::PosixRlimits,
         IsolatorKind::LinuxNnp,
         IsolatorKind::LinuxCapabilities,
+        IsolatorKind::LinuxSeccomp,
     ];
 }
 

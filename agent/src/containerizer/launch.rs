@@ -11,7 +11,8 @@
 //! order (`launch.cpp`): resource limits (`rlimits`), the bounding
 //! capability set (keeping capabilities across the user switch), then
 //! `no_new_privs`, then the user switch, then the container's effective
-//! capabilities right before exec.
+//! capabilities and, the very last step before exec, its seccomp filters
+//! (built beforehand, so the last step only installs them).
 //!
 //! With a pid namespace (`clone_namespaces` holds `CLONE_NEWPID`), the helper
 //! cannot become the namespace's first process itself (`unshare` moves only
@@ -131,16 +132,47 @@ fn container_capabilities(info: &ContainerLaunchInfo) -> ContainerCapabilities {
     ))
 }
 
-/// The last step before exec, after the user switch (runs in `pre_exec`).
-fn apply_capabilities(caps: &ContainerCapabilities) -> std::io::Result<()> {
-    use crate::containerizer::isolators::linux_capabilities::apply_after_user_switch;
-    if let Some((effective, bounding)) = caps {
-        apply_after_user_switch(effective.as_ref(), bounding).map_err(|e| {
+/// What is applied after the user switch, right before exec.
+struct FinalSteps {
+    capabilities: ContainerCapabilities,
+    seccomp: Vec<seccompiler::BpfProgram>,
+}
+
+impl FinalSteps {
+    fn new(info: &ContainerLaunchInfo) -> Result<FinalSteps, LaunchError> {
+        let capabilities = container_capabilities(info);
+        let seccomp = match &info.seccomp_profile {
+            Some(profile) => {
+                // Rules conditional on capabilities see the effective set.
+                let effective = capabilities.as_ref().and_then(|(e, _)| e.as_ref());
+                crate::containerizer::linux::seccomp::compile(profile, effective)
+                    .map_err(|e| LaunchError::Isolation(e.to_string()))?
+            }
+            None => Vec::new(),
+        };
+        Ok(FinalSteps {
+            capabilities,
+            seccomp,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.capabilities.is_none() && self.seccomp.is_empty()
+    }
+
+    /// Runs in `pre_exec`, after the user switch.
+    fn apply(&self) -> std::io::Result<()> {
+        use crate::containerizer::isolators::linux_capabilities::apply_after_user_switch;
+        let fail = |e: String| {
             eprintln!("mesos-containerizer launch: {e}");
             std::io::Error::from(std::io::ErrorKind::PermissionDenied)
-        })?;
+        };
+        if let Some((effective, bounding)) = &self.capabilities {
+            apply_after_user_switch(effective.as_ref(), bounding).map_err(fail)?;
+        }
+        crate::containerizer::linux::seccomp::install(&self.seccomp)
+            .map_err(|e| fail(e.to_string()))
     }
-    Ok(())
 }
 
 /// Whether the description asks for a pid namespace.
@@ -171,7 +203,10 @@ fn run_in_pid_namespace(info: &ContainerLaunchInfo) -> LaunchError {
         Ok(c) => c,
         Err(e) => return e,
     };
-    let caps = container_capabilities(info);
+    let last = match FinalSteps::new(info) {
+        Ok(l) => l,
+        Err(e) => return e,
+    };
     // SAFETY: new pid and mount namespaces leave this process's memory and
     // descriptors as they are (the unsafe cases are CLONE_FILES and the like).
     let unshared =
@@ -209,7 +244,7 @@ fn run_in_pid_namespace(info: &ContainerLaunchInfo) -> LaunchError {
                 rustix::thread::set_thread_gid(rustix::process::Gid::from_raw(gid))?;
                 rustix::thread::set_thread_uid(rustix::process::Uid::from_raw(uid))?;
             }
-            apply_capabilities(&caps)
+            last.apply()
         });
     }
     let program = cmd.get_program().to_string_lossy().into_owned();
@@ -328,13 +363,16 @@ pub fn run(args: &[String]) -> LaunchError {
         Ok(c) => c,
         Err(e) => return e,
     };
-    let caps = container_capabilities(&info);
-    if caps.is_some() {
+    let last = match FinalSteps::new(&info) {
+        Ok(l) => l,
+        Err(e) => return e,
+    };
+    if !last.is_empty() {
         // SAFETY: runs right before execve in this single-threaded helper
         // (exec replaces the process image; there was no fork), after the
         // user switch std does.
         unsafe {
-            cmd.pre_exec(move || apply_capabilities(&caps));
+            cmd.pre_exec(move || last.apply());
         }
     }
     let program = cmd.get_program().to_string_lossy().into_owned();

@@ -9,6 +9,7 @@
 //! | `linux_nnp` | `linux/nnp`: `no_new_privs` before exec |
 //! | `namespaces_pid` | `namespaces/pid`: own pid namespace and `/proc` |
 //! | `linux_capabilities` | `linux/capabilities`: effective and bounding capability sets |
+//! | `linux_seccomp` | `linux/seccomp`: per-container seccomp profiles |
 //! | `cgroups_cpu` | `cgroups/cpu`: cpu shares, CFS quota, cpu usage (v1 `cpu`, `cpuacct`) |
 //! | `cgroups_mem` | `cgroups/mem`: memory limits, OOM limitation, memory usage (v1 `memory`) |
 
@@ -17,5 +18,6 @@ pub mod cgroups_mem;
 pub mod filesystem_posix;
 pub mod linux_capabilities;
 pub mod linux_nnp;
+pub mod linux_seccomp;
 pub mod namespaces_pid;
 pub mod posix_rlimits;
