@@ -1,4 +1,4 @@
-//! `cgroups/cpu` and `cgroups/mem` on cgroup v1, with real tasks through the
+//! `cgroups/cpu`, `cgroups/mem` and `cgroups/pids` on cgroup v1, with real tasks through the
 //! agent (as root): shares, CFS quota and memory limits as Mesos computes
 //! them, the task inside its cgroups, usage in `/monitor/statistics`, OOM ->
 //! TASK_FAILED with REASON_CONTAINER_LIMITATION_MEMORY and Mesos's message,
@@ -42,7 +42,7 @@ fn agent_id(agent: &TestAgent) -> String {
 
 fn cgroup_flags(work: &Path, master: &Master, root: &str) -> mesos_agent::AgentFlags {
     let mut f = flags(work, &master.upid);
-    f.isolation = "cgroups/cpu,cgroups/mem".into();
+    f.isolation = "cgroups/cpu,cgroups/mem,cgroups/pids".into();
     f.cgroups_root = root.into();
     f.cgroups_enable_cfs = true;
     f
@@ -120,7 +120,7 @@ impl Drop for RootGuard {
     fn drop(&mut self) {
         use mesos_agent::containerizer::linux::cgroups::{CgroupsV1, destroy};
         let cgroups = CgroupsV1::new(HIERARCHY, self.0.clone());
-        for controller in ["cpu", "cpuacct", "memory"] {
+        for controller in ["cpu", "cpuacct", "memory", "pids"] {
             for container in cgroups.list(controller) {
                 let _ = destroy(&cgroups.container_dir(controller, &container));
             }
@@ -161,7 +161,8 @@ fn limits_are_written_as_mesos_computes_them_and_removed_with_the_container() {
     );
     // Every process of the container is in its cgroups: the helper joined
     // before exec, so the executor and the task's shell are there.
-    for d in [&cpu, &dir("cpuacct", &root, &container), &mem] {
+    let pids = dir("pids", &root, &container);
+    for d in [&cpu, &dir("cpuacct", &root, &container), &mem, &pids] {
         let procs = read(d, "cgroup.procs");
         assert!(procs.lines().count() >= 2, "{}: {procs}", d.display());
     }
@@ -174,6 +175,8 @@ fn limits_are_written_as_mesos_computes_them_and_removed_with_the_container() {
     assert_eq!(s["mem_limit_bytes"], 96u64 << 20, "{body}");
     assert!(s["mem_total_bytes"].as_u64().unwrap() > 0, "{body}");
     assert!(s["cpus_nr_periods"].is_number(), "{body}");
+    // pids.current: at least the helper-exec'd executor and the task's shell.
+    assert!(s["processes"].as_u64().unwrap() >= 2, "{body}");
 
     master.send(
         &agent.upid(),
@@ -187,7 +190,7 @@ fn limits_are_written_as_mesos_computes_them_and_removed_with_the_container() {
     );
     master.wait_update("t", TaskState::TaskKilled);
     wait_no_executors(&agent);
-    for controller in ["cpu", "cpuacct", "memory"] {
+    for controller in ["cpu", "cpuacct", "memory", "pids"] {
         let d = dir(controller, &root, &container);
         assert!(!d.exists(), "{} left behind", d.display());
     }
@@ -274,7 +277,7 @@ fn orphan_containers_are_killed_and_their_cgroups_removed_after_an_agent_crash()
 
     let agent = TestAgent::start(cgroup_flags(&work, &master, &root));
     agent_id(&agent);
-    for controller in ["cpu", "cpuacct", "memory"] {
+    for controller in ["cpu", "cpuacct", "memory", "pids"] {
         let d = dir(controller, &root, &container);
         assert!(!d.exists(), "{} left behind", d.display());
     }

@@ -197,3 +197,37 @@ fn in_a_pid_namespace_a_task_sees_only_its_own_processes() {
     master.wait_update("host", TaskState::TaskFailed);
     agent.crash();
 }
+
+#[test]
+fn namespaces_ipc_gives_the_task_its_own_ipc_namespace() {
+    let host = std::fs::read_link("/proc/self/ns/ipc").unwrap();
+    let host = host.display().to_string();
+    let (master, agent, id) = start("ipcns", "posix/cpu,namespaces/ipc");
+    run(
+        &master,
+        &agent,
+        command_task(
+            "own-ipc",
+            &id,
+            &format!("test \"$(readlink /proc/self/ns/ipc)\" != '{host}'"),
+        ),
+    );
+    master.wait_update("own-ipc", TaskState::TaskFinished);
+    // SHARE_PARENT keeps the agent's namespace.
+    let mut task = command_task(
+        "shared-ipc",
+        &id,
+        &format!("test \"$(readlink /proc/self/ns/ipc)\" = '{host}'"),
+    );
+    task.container = Some(ContainerInfo {
+        r#type: container_info::Type::Mesos as i32,
+        linux_info: Some(mesos_common::proto::v0::LinuxInfo {
+            ipc_mode: Some(mesos_common::proto::v0::linux_info::IpcMode::ShareParent as i32),
+            ..Default::default()
+        }),
+        ..Default::default()
+    });
+    run(&master, &agent, task);
+    master.wait_update("shared-ipc", TaskState::TaskFinished);
+    agent.crash();
+}

@@ -140,6 +140,8 @@ pub enum IsolatorKind {
     NamespacesPid,
     LinuxCapabilities,
     LinuxSeccomp,
+    CgroupsPids,
+    NamespacesIpc,
 }
 
 impl IsolatorKind {
@@ -154,6 +156,8 @@ impl IsolatorKind {
             IsolatorKind::NamespacesPid => super::isolators::namespaces_pid::NAME,
             IsolatorKind::LinuxCapabilities => super::isolators::linux_capabilities::NAME,
             IsolatorKind::LinuxSeccomp => super::isolators::linux_seccomp::NAME,
+            IsolatorKind::CgroupsPids => super::isolators::cgroups_pids::NAME,
+            IsolatorKind::NamespacesIpc => super::isolators::namespaces_ipc::NAME,
         }
     }
 
@@ -169,6 +173,12 @@ impl IsolatorKind {
             IsolatorKind::PosixRlimits => Box::new(posix_rlimits::PosixRlimits),
             IsolatorKind::LinuxNnp => Box::new(linux_nnp::LinuxNnp),
             IsolatorKind::NamespacesPid => Box::new(namespaces_pid::NamespacesPid),
+            IsolatorKind::NamespacesIpc => {
+                Box::new(super::isolators::namespaces_ipc::NamespacesIpc)
+            }
+            IsolatorKind::CgroupsPids => Box::new(
+                super::isolators::cgroups_pids::CgroupsPids::new(options.cgroups.clone())?,
+            ),
             IsolatorKind::LinuxSeccomp => {
                 Box::new(super::isolators::linux_seccomp::LinuxSeccomp::new(
                     options.seccomp_config_dir.clone(),
@@ -195,12 +205,14 @@ impl IsolatorKind {
 
 impl IsolatorKind {
     /// Every kind `--isolation` accepts, in the order their hooks run.
-    pub const ALL: [IsolatorKind; 9] = [
+    pub const ALL: [IsolatorKind; 11] = [
         IsolatorKind::PosixCpu,
         IsolatorKind::PosixMem,
         IsolatorKind::CgroupsCpu,
         IsolatorKind::CgroupsMem,
+        IsolatorKind::CgroupsPids,
         IsolatorKind::NamespacesPid,
+        IsolatorKind::NamespacesIpc,
         IsolatorKind::PosixRlimits,
         IsolatorKind::LinuxNnp,
         IsolatorKind::LinuxCapabilities,

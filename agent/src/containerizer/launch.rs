@@ -299,6 +299,16 @@ pub fn confine(info: &ContainerLaunchInfo) -> Result<(), LaunchError> {
         let settings = posix_rlimits::rlimit_settings(rlimits).map_err(LaunchError::Isolation)?;
         posix_rlimits::apply(&settings).map_err(LaunchError::Isolation)?;
     }
+    if info
+        .clone_namespaces
+        .contains(&crate::containerizer::isolators::namespaces_ipc::CLONE_NEWIPC)
+    {
+        // SAFETY: a new IPC namespace leaves this process's memory and
+        // descriptors as they are.
+        unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWIPC) }.map_err(
+            |e| LaunchError::Isolation(format!("failed to enter a new IPC namespace: {e}")),
+        )?;
+    }
     if let Some(bounding) = &info.bounding_capabilities {
         capabilities::apply_before_user_switch(&capabilities::capability_set(bounding))
             .map_err(LaunchError::Isolation)?;

@@ -10,14 +10,18 @@
 //! | `namespaces_pid` | `namespaces/pid`: own pid namespace and `/proc` |
 //! | `linux_capabilities` | `linux/capabilities`: effective and bounding capability sets |
 //! | `linux_seccomp` | `linux/seccomp`: per-container seccomp profiles |
+//! | `namespaces_ipc` | `namespaces/ipc`: own IPC namespace |
+//! | `cgroups_pids` | `cgroups/pids`: a pids cgroup per container (process count) |
 //! | `cgroups_cpu` | `cgroups/cpu`: cpu shares, CFS quota, cpu usage (v1 `cpu`, `cpuacct`) |
 //! | `cgroups_mem` | `cgroups/mem`: memory limits, OOM limitation, memory usage (v1 `memory`) |
 
 pub mod cgroups_cpu;
 pub mod cgroups_mem;
+pub mod cgroups_pids;
 pub mod filesystem_posix;
 pub mod linux_capabilities;
 pub mod linux_nnp;
 pub mod linux_seccomp;
+pub mod namespaces_ipc;
 pub mod namespaces_pid;
 pub mod posix_rlimits;
