@@ -64,13 +64,23 @@ struct StreamEnded {
     reason: String,
 }
 
-/// Sends calls on one kept-alive connection to the master the stream is
-/// subscribed with, carrying its `Mesos-Stream-Id`.
+/// Acknowledgement lanes: connections reserved for ACKNOWLEDGE calls.
+pub const ACK_CONNECTIONS: usize = 4;
+
+/// Sends calls to the master the stream is subscribed with, carrying its
+/// `Mesos-Stream-Id`. Calls other than acknowledgements share one
+/// kept-alive connection, so they reach the master in the order they were
+/// made (DECLINE before REVIVE, ACCEPT before KILL). Acknowledgements are
+/// independent of each other and of other calls, and there are two per
+/// task: they go round-robin over `ACK_CONNECTIONS` lanes of their own, so
+/// a burst of updates does not queue the scheduler's calls behind them.
 pub struct Caller {
     master: SocketAddr,
     stream_id: String,
     content: ContentType,
-    conn: tokio::sync::Mutex<Option<HttpConnection>>,
+    calls: tokio::sync::Mutex<Option<HttpConnection>>,
+    acks: Vec<tokio::sync::Mutex<Option<HttpConnection>>>,
+    next_ack: std::sync::atomic::AtomicUsize,
 }
 
 impl Caller {
@@ -79,15 +89,32 @@ impl Caller {
             master,
             stream_id,
             content,
-            conn: tokio::sync::Mutex::new(None),
+            calls: tokio::sync::Mutex::new(None),
+            acks: (0..ACK_CONNECTIONS)
+                .map(|_| tokio::sync::Mutex::new(None))
+                .collect(),
+            next_ack: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
     /// Sends `call`; the master answers `202 Accepted` (or `200`).
     pub async fn send(&self, call: v1::scheduler::Call) -> Result<(), SchedulerError> {
+        use v1::scheduler::call::Type;
+        let is_ack = matches!(
+            call.r#type.and_then(|t| Type::try_from(t).ok()),
+            Some(Type::Acknowledge | Type::AcknowledgeOperationStatus)
+        );
+        let lane = if is_ack {
+            let i = self
+                .next_ack
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            &self.acks[i % self.acks.len()]
+        } else {
+            &self.calls
+        };
         let body = encode(&call, self.content);
         let media = self.content.as_str();
-        let mut guard = self.conn.lock().await;
+        let mut guard = lane.lock().await;
         let conn = match guard.take() {
             Some(c) if c.is_open() => c,
             _ => HttpConnection::connect(self.master).await?,
