@@ -4,10 +4,12 @@
 //!
 //! The emulated agents are those of `benches/state.rs` (copied: benches do
 //! not share private items): processes in one runtime of this program that
-//! reregister with their tasks through the real agent messages. For the
-//! fan-out, 1000 of them send TASK_FINISHED for their 10 running tasks and
-//! the bench waits until every subscriber has read all 10k TASK_UPDATED
-//! events.
+//! reregister with their tasks through the real agent messages. The
+//! fan-out runs on a master of its own with 1000 such agents (each
+//! subscriber's SUBSCRIBED carries the whole state first): 100 protobuf
+//! subscribers connect, the agents send TASK_FINISHED for their 10 running
+//! tasks, and the figure is the time until every subscriber has read all
+//! 10k TASK_UPDATED events.
 //!
 //! Mesos's v1 figures it compares against (GET_STATE, 20k agents): protobuf
 //! 5.73 s, JSON 9.62 s.
@@ -26,7 +28,7 @@ use std::time::{Duration, Instant};
 use libprocess::{Context, Install, Process, Runtime, RuntimeConfig, Upid};
 use mesos_common::proto::{internal, v0, v1};
 use mesos_common::resources::{ResourceFormat, parse_resources, proto};
-use mesos_master::{MasterFlags, MasterOptions, start_master};
+use mesos_master::{MasterFlags, MasterHandle, MasterOptions, start_master};
 use prost::Message;
 
 const FRAMEWORKS: usize = 100;
@@ -278,6 +280,9 @@ fn get_state(addr: SocketAddr, media: &str) -> (u16, usize, Duration) {
     (status, total, start.elapsed())
 }
 
+/// How long a subscriber waits for the next chunk before failing the bench.
+const SUBSCRIBER_STALL_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// A SUBSCRIBE stream in protobuf: counts TASK_UPDATED events until
 /// `expected`, then reports when it got the last one.
 fn subscriber(
@@ -292,6 +297,8 @@ fn subscriber(
         };
         let mut s = TcpStream::connect(addr).expect("connect");
         s.set_nodelay(true).ok();
+        // A stream that stalls fails the bench rather than hanging it.
+        s.set_read_timeout(Some(SUBSCRIBER_STALL_TIMEOUT)).ok();
         write_call(
             &mut s,
             addr,
@@ -307,9 +314,11 @@ fn subscriber(
         let mut seen = 0usize;
         loop {
             let mut size = String::new();
-            r.read_line(&mut size).expect("chunk size");
+            if let Err(e) = r.read_line(&mut size) {
+                panic!("subscriber stalled after {seen} of {expected} TASK_UPDATED events: {e}");
+            }
             let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-            assert!(n > 0, "the stream ended");
+            assert!(n > 0, "the stream ended after {seen} of {expected} events");
             let start = pending.len();
             pending.resize(start + n + 2, 0);
             r.read_exact(&mut pending[start..]).expect("chunk");
@@ -345,6 +354,25 @@ fn subscriber(
     })
 }
 
+/// A master on loopback that keeps every completed task, ready.
+fn start(subscribers: usize) -> (Runtime, MasterHandle, SocketAddr) {
+    let flags = MasterFlags {
+        max_completed_tasks_per_framework: 1_000_000,
+        hostname: Some("localhost".into()),
+        max_operator_event_stream_subscribers: (subscribers as u64).max(1000),
+        ..MasterFlags::default()
+    };
+    let master_rt =
+        Runtime::bind(RuntimeConfig::local().with_delegate("master")).expect("bind master");
+    let master =
+        start_master(&master_rt.handle(), MasterOptions::new(flags)).expect("start master");
+    while !libprocess::block_on(master.call(|m, _| m.ready())).unwrap_or(false) {
+        std::thread::yield_now();
+    }
+    let addr = SocketAddr::V4(master.upid().address());
+    (master_rt, master, addr)
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -370,20 +398,7 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(1000);
 
-    let flags = MasterFlags {
-        max_completed_tasks_per_framework: 1_000_000,
-        hostname: Some("localhost".into()),
-        max_operator_event_stream_subscribers: (subscribers as u64).max(1000),
-        ..MasterFlags::default()
-    };
-    let master_rt =
-        Runtime::bind(RuntimeConfig::local().with_delegate("master")).expect("bind master");
-    let master =
-        start_master(&master_rt.handle(), MasterOptions::new(flags)).expect("start master");
-    while !libprocess::block_on(master.call(|m, _| m.ready())).unwrap_or(false) {
-        std::thread::yield_now();
-    }
-    let addr = SocketAddr::V4(master.upid().address());
+    let (master_rt, master, addr) = start(subscribers);
     let agents_rt = Runtime::bind(RuntimeConfig::local()).expect("bind agents");
     let agent_resources = proto::v0::resources_to(
         &parse_resources("cpus:8;mem:16384;disk:100000;ports:[31000-32000]", "*")
@@ -404,7 +419,11 @@ fn main() {
 
     let mut spawned = 0usize;
     let mut pids = Vec::new();
-    let spawn_up_to = |size: usize, spawned: &mut usize, pids: &mut Vec<_>| {
+    let spawn_up_to = |master: &MasterHandle,
+                       agents_rt: &Runtime,
+                       size: usize,
+                       spawned: &mut usize,
+                       pids: &mut Vec<_>| {
         let started = Instant::now();
         while *spawned < size {
             let agent = EmulatedAgent {
@@ -436,7 +455,7 @@ fn main() {
     };
 
     for &size in &sizes {
-        spawn_up_to(size, &mut spawned, &mut pids);
+        spawn_up_to(&master, &agents_rt, size, &mut spawned, &mut pids);
         for (media, name) in [
             ("application/x-protobuf", "protobuf"),
             ("application/json", "json"),
@@ -465,8 +484,17 @@ fn main() {
         }
     }
 
-    // SUBSCRIBE fan-out: `update_agents` agents finish their running tasks.
-    spawn_up_to(update_agents, &mut spawned, &mut pids);
+    master.shutdown();
+    drop(agents_rt);
+    drop(master_rt);
+
+    // SUBSCRIBE fan-out on a master of its own with `update_agents` agents
+    // (every subscriber's SUBSCRIBED carries the whole state first), which
+    // then finish their running tasks.
+    let (master_rt, master, addr) = start(subscribers);
+    let agents_rt = Runtime::bind(RuntimeConfig::local()).expect("bind agents");
+    let (mut spawned, mut pids) = (0usize, Vec::new());
+    spawn_up_to(&master, &agents_rt, update_agents, &mut spawned, &mut pids);
     let updates = update_agents * RUNNING_PER_AGENT;
     let subscribed = Arc::new(AtomicUsize::new(0));
     let readers: Vec<_> = (0..subscribers)
