@@ -228,3 +228,38 @@ fn the_cli_lists_reads_sandboxes_and_resolves() {
     drop(agent);
     let _ = std::fs::remove_dir_all(&work);
 }
+
+#[test]
+fn resolve_finds_the_leader_through_etcd() {
+    let _serial = cluster_tests::serial();
+    let etcd = cluster_tests::etcd::EtcdCluster::start(1);
+    let url = etcd.url("/mesos");
+    let flags = mesos_master::MasterFlags {
+        etcd: Some(url.clone()),
+        registry: "etcd".into(),
+        hostname: Some("localhost".into()),
+        ..mesos_master::MasterFlags::default()
+    };
+    let runtime =
+        libprocess::Runtime::bind(libprocess::RuntimeConfig::local().with_delegate("master"))
+            .expect("bind");
+    let master =
+        mesos_master::start_master(&runtime.handle(), mesos_master::MasterOptions::new(flags))
+            .expect("start");
+    let m = master.clone();
+    cluster_tests::eventually(|| cluster_tests::wait(m.call(|m, _| m.ready())).unwrap_or(false));
+    let home = work_dir("cli-etcd-home");
+    let leader = stdout(&mesos(&home, &["--master", &url, "resolve"]));
+    let port = master.upid().port();
+    assert!(
+        leader.trim().ends_with(&format!(":{port}")),
+        "{leader} is not the master on port {port}"
+    );
+    // Nobody leads under another prefix.
+    let e = stderr(&mesos(
+        &home,
+        &["--master", &etcd.url("/nobody"), "resolve"],
+    ));
+    assert!(e.contains("no leading master"), "{e}");
+    runtime.shutdown();
+}

@@ -65,9 +65,40 @@ fn two<'a>(rest: &'a [String], usage: &str) -> Result<[&'a str; 2], CliError> {
     }
 }
 
-/// The leader among `addresses` (comma-separated `host:port`): each is
-/// asked for `/master/redirect`, whose `Location` names the leader.
+/// How long `resolve` waits for a detector (etcd) to name the leader.
+pub const DETECT_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The leader for a detection URL (`etcd://h:2379/prefix`, `file:///path`)
+/// through mesos-detector, as `host:port`.
+fn detect(url: &str) -> Result<String, CliError> {
+    let mut detector = mesos_detector::create(url).map_err(|e| CliError::Detector {
+        url: url.to_string(),
+        reason: e.to_string(),
+    })?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(futures::executor::block_on(detector.detect(None)));
+    });
+    match rx.recv_timeout(DETECT_TIMEOUT) {
+        Ok(Ok(Some(info))) => mesos_detector::master_info::pid(&info)
+            .map(|pid| pid.rsplit('@').next().unwrap_or_default().to_string())
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| CliError::NoLeader(url.to_string())),
+        Ok(Ok(None)) | Err(_) => Err(CliError::NoLeader(url.to_string())),
+        Ok(Err(e)) => Err(CliError::Detector {
+            url: url.to_string(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// The leader among `addresses`: a detection URL goes to mesos-detector;
+/// else each `host:port` of the comma-separated list is asked for
+/// `/master/redirect`, whose `Location` names the leader.
 pub fn resolve(addresses: &str) -> Result<String, CliError> {
+    if addresses.contains("://") && !addresses.starts_with("http://") {
+        return detect(addresses);
+    }
     let mut last = None;
     for address in addresses
         .split(',')

@@ -5,7 +5,8 @@
 //!
 //! The master is `--master=host:port[,host:port...]`, else `MESOS_MASTER`,
 //! else `[master] address` of the configuration file (see [`config`]); a
-//! list is resolved to the leader through `/master/redirect`.
+//! list is resolved to the leader through `/master/redirect`, an
+//! `etcd://` or `file://` URL through mesos-detector.
 //!
 //! Files of this module: `mod.rs` (arguments, dispatch, errors), `http`
 //! (the blocking HTTP client), `config` (the configuration file),
@@ -39,6 +40,8 @@ pub enum CliError {
     },
     #[error("cannot parse the answer of {what}: {reason}")]
     Parse { what: String, reason: String },
+    #[error("cannot detect the master from {url}: {reason}")]
+    Detector { url: String, reason: String },
     #[error("no leading master among {0}")]
     NoLeader(String),
     #[error("{0}")]
@@ -61,6 +64,7 @@ Commands:
   tail [-f] [-n LINES] TASK FILE
                          print the last LINES (10) of FILE; -f follows it
   resolve                print the leading master's address
+                         (--master may be etcd://HOST:PORT/PREFIX)
   execute ARGS...        run mesos-execute (next to this program) with ARGS
 
 The master comes from --master, else MESOS_MASTER, else [master] address in
