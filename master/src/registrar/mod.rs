@@ -222,10 +222,7 @@ impl Registrar {
         };
         let mut next = current.clone();
         let batch: Vec<(Operation, Reply)> = self.pending.drain(..).collect();
-        let mut results = Vec::with_capacity(batch.len());
-        for (op, _) in &batch {
-            results.push(op.apply(&mut next));
-        }
+        let results = operations::apply_batch(batch.iter().map(|(op, _)| op), &mut next);
         self.storing = true;
         let ops: Vec<Operation> = batch.iter().map(|(op, _)| op.clone()).collect();
         let store = bounded(
