@@ -76,6 +76,7 @@ fn one_run(isolation: &str, containers: usize, run: usize) -> Run {
         ),
         seccomp_config_dir: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../conf/seccomp")),
         seccomp_profile_name: Some("default.json".into()),
+        ..IsolationOptions::default()
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

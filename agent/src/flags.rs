@@ -86,6 +86,14 @@ define_flags! {
         pub seccomp_profile_name: Option<String> {
             help: "Path of the default Seccomp profile relative to the\n`seccomp_config_dir`; without it containers run without a filter\nunless they name a profile.",
         },
+        pub enforce_container_disk_quota: bool {
+            default: false,
+            help: "Whether to enable disk quota enforcement for containers (disk/du).",
+        },
+        pub container_disk_watch_interval: Duration {
+            default: Duration::from_secs(15),
+            help: "The interval between disk quota checks for containers (disk/du).",
+        },
         pub containerizers: String {
             default: "mesos",
             help: "Comma separated list of containerizer implementations.",

@@ -1,7 +1,9 @@
 //! Isolators that need no cgroups, with real tasks through the agent:
 //! `posix/rlimits` (RLIMIT_NOFILE holds in the task; a bad limit fails the
 //! task with the reason), `linux/nnp` (the task runs with `no_new_privs`),
-//! `namespaces/pid` (the task sees only its container's processes), and
+//! `namespaces/pid` (the task sees only its container's processes),
+//! `namespaces/ipc`, `disk/du` (a sandbox over its quota ends the task with
+//! the disk reason), and
 //! `--isolation` names (unknown ones are a start-up error naming them).
 
 mod common;
@@ -229,5 +231,41 @@ fn namespaces_ipc_gives_the_task_its_own_ipc_namespace() {
     });
     run(&master, &agent, task);
     master.wait_update("shared-ipc", TaskState::TaskFinished);
+    agent.crash();
+}
+
+#[test]
+fn disk_du_enforces_the_sandbox_quota_with_the_disk_reason() {
+    let master = Master::start();
+    let mut f = flags(&work_dir("disk-du"), &master.upid);
+    f.isolation = "posix/cpu,disk/du".into();
+    f.enforce_container_disk_quota = true;
+    f.container_disk_watch_interval = mesos_common::units::Duration::from_millis(50);
+    let agent = TestAgent::start(f);
+    let id = agent_id(&agent);
+    let mut task = command_task(
+        "filler",
+        &id,
+        "dd if=/dev/zero of=big bs=1M count=3 2>/dev/null; sleep 1000",
+    );
+    task.resources
+        .push(mesos_agent::protobuf_utils::scalar_resource(
+            "disk", 1.0, None,
+        ));
+    run(&master, &agent, task);
+    let failed = master.wait_update("filler", TaskState::TaskFailed);
+    assert_eq!(
+        failed.status.reason,
+        Some(task_status::Reason::ContainerLimitationDisk as i32),
+        "{:?}",
+        failed.status.message
+    );
+    let message = failed.status.message.unwrap_or_default();
+    assert!(
+        message.starts_with("Disk usage (") && message.ends_with(") exceeds quota (1MB)"),
+        "{message}"
+    );
+    let limitation = failed.status.limitation.expect("limitation");
+    assert_eq!(limitation.resources[0].name, "disk");
     agent.crash();
 }

@@ -465,6 +465,11 @@ impl Agent {
                 )?,
                 seccomp_config_dir: flags.seccomp_config_dir.clone(),
                 seccomp_profile_name: flags.seccomp_profile_name.clone(),
+                enforce_container_disk_quota: flags.enforce_container_disk_quota,
+                container_disk_watch_interval: flags
+                    .container_disk_watch_interval
+                    .to_std()
+                    .unwrap_or(std::time::Duration::from_secs(15)),
             },
         )?;
         // Mesos's containerizer always has a filesystem isolator; without

@@ -109,6 +109,10 @@ pub struct IsolationOptions {
     pub seccomp_config_dir: Option<std::path::PathBuf>,
     /// `--seccomp_profile_name`: the default profile in that directory.
     pub seccomp_profile_name: Option<String>,
+    /// `--enforce_container_disk_quota`.
+    pub enforce_container_disk_quota: bool,
+    /// `--container_disk_watch_interval`.
+    pub container_disk_watch_interval: std::time::Duration,
 }
 
 impl Default for IsolationOptions {
@@ -124,6 +128,8 @@ impl Default for IsolationOptions {
             bounding_capabilities: None,
             seccomp_config_dir: None,
             seccomp_profile_name: None,
+            enforce_container_disk_quota: false,
+            container_disk_watch_interval: std::time::Duration::from_secs(15),
         }
     }
 }
@@ -142,6 +148,7 @@ pub enum IsolatorKind {
     LinuxSeccomp,
     CgroupsPids,
     NamespacesIpc,
+    DiskDu,
 }
 
 impl IsolatorKind {
@@ -158,6 +165,7 @@ impl IsolatorKind {
             IsolatorKind::LinuxSeccomp => super::isolators::linux_seccomp::NAME,
             IsolatorKind::CgroupsPids => super::isolators::cgroups_pids::NAME,
             IsolatorKind::NamespacesIpc => super::isolators::namespaces_ipc::NAME,
+            IsolatorKind::DiskDu => super::isolators::disk_du::NAME,
         }
     }
 
@@ -173,6 +181,10 @@ impl IsolatorKind {
             IsolatorKind::PosixRlimits => Box::new(posix_rlimits::PosixRlimits),
             IsolatorKind::LinuxNnp => Box::new(linux_nnp::LinuxNnp),
             IsolatorKind::NamespacesPid => Box::new(namespaces_pid::NamespacesPid),
+            IsolatorKind::DiskDu => Box::new(super::isolators::disk_du::DiskDu::new(
+                options.enforce_container_disk_quota,
+                options.container_disk_watch_interval,
+            )),
             IsolatorKind::NamespacesIpc => {
                 Box::new(super::isolators::namespaces_ipc::NamespacesIpc)
             }
@@ -205,7 +217,7 @@ impl IsolatorKind {
 
 impl IsolatorKind {
     /// Every kind `--isolation` accepts, in the order their hooks run.
-    pub const ALL: [IsolatorKind; 11] = [
+    pub const ALL: [IsolatorKind; 12] = [
         IsolatorKind::PosixCpu,
         IsolatorKind::PosixMem,
         IsolatorKind::CgroupsCpu,
@@ -217,6 +229,7 @@ impl IsolatorKind {
         IsolatorKind::LinuxNnp,
         IsolatorKind::LinuxCapabilities,
         IsolatorKind::LinuxSeccomp,
+        IsolatorKind::DiskDu,
     ];
 }
 

@@ -12,12 +12,14 @@
 //! | `linux_seccomp` | `linux/seccomp`: per-container seccomp profiles |
 //! | `namespaces_ipc` | `namespaces/ipc`: own IPC namespace |
 //! | `cgroups_pids` | `cgroups/pids`: a pids cgroup per container (process count) |
+//! | `disk_du` | `disk/du`: sandbox usage by `du`, quota enforcement |
 //! | `cgroups_cpu` | `cgroups/cpu`: cpu shares, CFS quota, cpu usage (v1 `cpu`, `cpuacct`) |
 //! | `cgroups_mem` | `cgroups/mem`: memory limits, OOM limitation, memory usage (v1 `memory`) |
 
 pub mod cgroups_cpu;
 pub mod cgroups_mem;
 pub mod cgroups_pids;
+pub mod disk_du;
 pub mod filesystem_posix;
 pub mod linux_capabilities;
 pub mod linux_nnp;
