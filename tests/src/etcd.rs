@@ -8,7 +8,7 @@
 //! use cluster_tests::etcd::{EtcdCluster, MasterProcess};
 //! let etcd = EtcdCluster::start(3);
 //! let m = MasterProcess::start(&[format!("--etcd={}", etcd.url("/mesos"))]);
-//! m.log.wait_for(|l| l.contains("elected as the leading master"), cluster_tests::etcd::ELECTION_WAIT);
+//! m.log().wait_for(|l| l.contains("elected as the leading master"), cluster_tests::etcd::ELECTION_WAIT);
 //! ```
 
 use std::io::{BufRead, BufReader, Read, Write};
