@@ -269,3 +269,67 @@ fn disk_du_enforces_the_sandbox_quota_with_the_disk_reason() {
     assert_eq!(limitation.resources[0].name, "disk");
     agent.crash();
 }
+
+#[test]
+fn limits_are_watched_again_after_an_agent_restart() {
+    let master = Master::start();
+    let work = work_dir("disk-du-restart");
+    let go = work.join("go");
+    let disk_flags = |port: u16| {
+        let mut f = flags(&work, &master.upid);
+        f.isolation = "posix/cpu,disk/du".into();
+        f.enforce_container_disk_quota = true;
+        f.container_disk_watch_interval = mesos_common::units::Duration::from_millis(50);
+        f.port = port;
+        f
+    };
+    let agent = TestAgent::start(disk_flags(0));
+    let id = agent_id(&agent);
+    // The sandbox fills only once the agent has restarted.
+    let mut task = command_task(
+        "late-filler",
+        &id,
+        &format!(
+            "while [ ! -f {} ]; do sleep 0.02; done; dd if=/dev/zero of=big bs=1M count=3 2>/dev/null; sleep 1000",
+            go.display()
+        ),
+    );
+    task.resources
+        .push(mesos_agent::protobuf_utils::scalar_resource(
+            "disk", 1.0, None,
+        ));
+    master.send(
+        &agent.upid(),
+        &RunTaskMessage {
+            framework: framework("F-restart", true),
+            task,
+            pid: Some(String::new()),
+            ..Default::default()
+        },
+    );
+    master.wait_update("late-filler", TaskState::TaskRunning);
+    let port = agent.port();
+    agent.crash();
+
+    let agent = TestAgent::start(disk_flags(port));
+    block(async {
+        tokio::time::timeout(
+            WAIT,
+            agent.handle.wait_state(|s| {
+                s["frameworks"][0]["executors"][0]["tasks"][0]["state"] == "TASK_RUNNING"
+            }),
+        )
+        .await
+        .expect("executor back")
+        .expect("alive");
+    });
+    std::fs::write(&go, b"").unwrap();
+    let failed = master.wait_update("late-filler", TaskState::TaskFailed);
+    assert_eq!(
+        failed.status.reason,
+        Some(task_status::Reason::ContainerLimitationDisk as i32),
+        "{:?}",
+        failed.status.message
+    );
+    agent.crash();
+}

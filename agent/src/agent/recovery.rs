@@ -266,10 +266,25 @@ impl Agent {
         } else {
             Box::pin(futures::future::ready(None))
         };
+        let has_pid = executor.pid.is_some();
         let (f, e, c) = (fid.to_string(), eid.to_string(), cid.clone());
         ctx.spawn(wait, move |a: &mut Agent, status, ctx| {
             a.executor_terminated(&f, &e, &c, status, ctx)
         });
+        if has_pid {
+            // The isolators learn the recovered container's resources again
+            // and watch its limits (OOM, disk quota) as before the restart.
+            self.update_container(fid, eid);
+            for limitation in self.containerizer.limitations(&cid) {
+                let c = cid.clone();
+                ctx.spawn(limitation, move |a: &mut Agent, l, _| {
+                    a.containerizer.limited(&c, l)
+                });
+            }
+        }
+        let Some(executor) = self.executor(fid, eid) else {
+            return;
+        };
         match mode {
             RecoverMode::Reconnect => {
                 if let ExecutorChannel::Pid(pid) = &executor.channel {
