@@ -292,3 +292,40 @@ fn orphan_containers_are_killed_and_their_cgroups_removed_after_an_agent_crash()
     }
     agent.crash();
 }
+
+#[test]
+fn a_task_joining_a_running_executor_raises_its_container_limits() {
+    let master = Master::start();
+    let (root, _guard) = unique_root("update");
+    let agent = TestAgent::start(cgroup_flags(&work_dir("cg-update"), &master, &root));
+    let id = agent_id(&agent);
+    let task = |name: &str, cpus: f64, mem: f64| {
+        let mut t = echo_task(name, &id, "grow-exec", "F-grow", "sleep 1000");
+        t.resources = vec![
+            mesos_agent::protobuf_utils::scalar_resource("cpus", cpus, None),
+            mesos_agent::protobuf_utils::scalar_resource("mem", mem, None),
+        ];
+        t
+    };
+    run(&master, &agent, "F-grow", false, task("first", 0.5, 64.0));
+    let running = master.wait_update("first", TaskState::TaskRunning);
+    let container = container_of(&running);
+    let cpu = dir("cpu", &root, &container);
+    let mem = dir("memory", &root, &container);
+    // The custom executor declares no resources: the task's are the container's.
+    assert_eq!(read(&cpu, "cpu.shares"), "512");
+    assert_eq!(
+        read(&mem, "memory.limit_in_bytes"),
+        (64u64 << 20).to_string()
+    );
+
+    run(&master, &agent, "F-grow", false, task("second", 1.0, 128.0));
+    master.wait_update("second", TaskState::TaskRunning);
+    assert_eq!(read(&cpu, "cpu.shares"), "1536"); // 1024 * 1.5
+    assert_eq!(read(&cpu, "cpu.cfs_quota_us"), "150000");
+    assert_eq!(
+        read(&mem, "memory.limit_in_bytes"),
+        (192u64 << 20).to_string()
+    );
+    agent.crash();
+}
