@@ -17,6 +17,12 @@ fn target_dir() -> PathBuf {
 fn binaries() -> PathBuf {
     static BUILD: std::sync::Once = std::sync::Once::new();
     BUILD.call_once(|| {
+        // ci/test builds every binary of the workspace first (one feature
+        // resolution for all); a per-package build here would resolve
+        // features differently and rebuild dependencies.
+        if std::env::var_os("MESOS_RS_PREBUILT").is_some() {
+            return;
+        }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let status = std::process::Command::new(cargo)
             .args([
