@@ -242,10 +242,24 @@ pub fn parse_isolation(text: &str) -> Result<Vec<IsolatorKind>, String> {
         if name == "filesystem/posix" {
             continue;
         }
+        // Mesos's alias for every cgroup controller it supports; here the
+        // ones we have.
+        if name == "cgroups/all" {
+            for kind in [
+                IsolatorKind::CgroupsCpu,
+                IsolatorKind::CgroupsMem,
+                IsolatorKind::CgroupsPids,
+            ] {
+                if !kinds.contains(&kind) {
+                    kinds.push(kind);
+                }
+            }
+            continue;
+        }
         let Some(kind) = IsolatorKind::ALL.into_iter().find(|k| k.name() == name) else {
             let supported: Vec<&str> = IsolatorKind::ALL.iter().map(|k| k.name()).collect();
             return Err(format!(
-                "unknown or unsupported isolator '{name}' (supported: filesystem/posix, {})",
+                "unknown or unsupported isolator '{name}' (supported: filesystem/posix, cgroups/all, {})",
                 supported.join(", ")
             ));
         };
@@ -399,6 +413,14 @@ mod tests {
         assert_eq!(
             parse_isolation(" posix/rlimits , linux/nnp,filesystem/posix").unwrap(),
             vec![IsolatorKind::PosixRlimits, IsolatorKind::LinuxNnp]
+        );
+        assert_eq!(
+            parse_isolation("cgroups/mem,cgroups/all").unwrap(),
+            vec![
+                IsolatorKind::CgroupsMem,
+                IsolatorKind::CgroupsCpu,
+                IsolatorKind::CgroupsPids
+            ]
         );
         let err = parse_isolation("posix/cpu,cgroups/no-such").unwrap_err();
         assert!(err.contains("'cgroups/no-such'"), "{err}");
