@@ -271,6 +271,18 @@ fn orphan_containers_are_killed_and_their_cgroups_removed_after_an_agent_crash()
         .map(|l| l.parse().unwrap())
         .collect();
     assert!(!pids.is_empty());
+    // pidfds name these very processes (no pid reuse) and become readable
+    // when they exit.
+    let pidfds: Vec<_> = pids
+        .iter()
+        .map(|p| {
+            rustix::process::pidfd_open(
+                rustix::process::Pid::from_raw(*p).unwrap(),
+                rustix::process::PidfdFlags::empty(),
+            )
+            .unwrap()
+        })
+        .collect();
     agent.crash();
     // The container outlived the agent.
     assert!(mem.exists());
@@ -281,14 +293,15 @@ fn orphan_containers_are_killed_and_their_cgroups_removed_after_an_agent_crash()
         let d = dir(controller, &root, &container);
         assert!(!d.exists(), "{} left behind", d.display());
     }
-    for pid in pids {
-        // Killed; at most a zombie waiting for its reaper.
-        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        let alive = state
-            .rsplit(')')
-            .next()
-            .is_some_and(|rest| !rest.trim_start().starts_with('Z'));
-        assert!(!alive, "process {pid} of the orphan survived: {state}");
+    for (pid, fd) in pids.iter().zip(&pidfds) {
+        // Killed: its pidfd turns readable (bounded by WAIT).
+        let mut poll = [rustix::event::PollFd::new(fd, rustix::event::PollFlags::IN)];
+        let timeout = rustix::event::Timespec {
+            tv_sec: WAIT.as_secs() as i64,
+            tv_nsec: 0,
+        };
+        let ready = rustix::event::poll(&mut poll, Some(&timeout)).unwrap();
+        assert_eq!(ready, 1, "process {pid} of the orphan survived");
     }
     agent.crash();
 }
