@@ -24,13 +24,31 @@ use crate::flags::AgentFlags;
 
 /// Logs to stderr; `RUST_LOG` picks levels (default `info`).
 pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::EnvFilter;
+    let base = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|v| EnvFilter::try_new(v).is_ok())
+        .unwrap_or_else(|| "info".to_string());
+    // The verbosity SET_LOGGING_LEVEL sets (glog's FLAGS_v): 0 keeps the
+    // configured filter, 1 logs debug, 2 and above trace.
+    let filter_for = |base: &str, level: u32| match level {
+        0 => EnvFilter::try_new(base).unwrap_or_else(|_| EnvFilter::new("info")),
+        1 => EnvFilter::new("debug"),
+        _ => EnvFilter::new("trace"),
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter_for(&base, crate::agent::operator::verbosity()))
         .with_writer(std::io::stderr)
         .with_target(false)
-        .try_init();
+        .with_filter_reloading();
+    let handle = builder.reload_handle();
+    if builder.try_init().is_ok() {
+        crate::agent::operator::set_log_reload(move |level| {
+            handle
+                .reload(filter_for(&base, level))
+                .map_err(|e| e.to_string())
+        });
+    }
 }
 
 fn version_line(program: &str) -> String {
