@@ -13,6 +13,7 @@
 //! | Module | Role |
 //! |---|---|
 //! | [`scheduler`] | events, configuration, the driver actor, the [`Scheduler`] handle |
+//! | [`executor`] | executor events, `MESOS_*` environment, the [`Executor`](executor::Executor) handle |
 //! | [`calls`] | every v1 scheduler call as a plain value (pure) |
 //! | [`builders`] | `FrameworkInfo`, resources, `TaskInfo`, `ExecutorInfo` builders |
 //! | [`offers`] | packing tasks into offers, first fit, role-aware (pure) |
@@ -22,6 +23,7 @@
 pub mod backoff;
 pub mod builders;
 pub mod calls;
+pub mod executor;
 pub mod http;
 pub mod offers;
 pub mod scheduler;

@@ -1,12 +1,53 @@
-//! `test-executor`: Mesos's test executor. For each task: TASK_RUNNING,
-//! then TASK_FINISHED carrying data with a NUL byte (as Mesos's does, to
-//! prove bytes survive the trip). Exits on SHUTDOWN or when the agent
-//! gives up on it.
+//! `test-executor`: Mesos's test executor, on the SDK's executor side. For
+//! each task: TASK_RUNNING, then TASK_FINISHED carrying data with a NUL
+//! byte (as Mesos's does, to prove bytes survive the trip). Exits on
+//! SHUTDOWN, or with status 1 when the SDK gives up on the agent.
 
-use mesos_agent::executor::driver::{DriverEvent, HttpDriver};
-use mesos_agent::executor::env::ExecutorEnv;
-use mesos_agent::executor::executor_status;
+use actix::prelude::*;
 use mesos_common::proto::v1;
+use mesos_framework::executor::{Event, Executor, ExecutorEnv};
+
+struct TestExecutor {
+    executor: Executor,
+    /// The exit status once the system stops.
+    exit: std::rc::Rc<std::cell::Cell<i32>>,
+}
+
+impl Actor for TestExecutor {
+    type Context = Context<Self>;
+}
+
+impl Handler<Event> for TestExecutor {
+    type Result = ();
+
+    fn handle(&mut self, event: Event, ctx: &mut Context<Self>) {
+        match event {
+            Event::Launch(task) => {
+                let executor = self.executor.clone();
+                let id = task.task_id;
+                ctx.wait(
+                    async move {
+                        println!("Starting task {}", id.value);
+                        let running = executor.status(&id, v1::TaskState::TaskRunning);
+                        let _ = executor.update(running).await;
+                        let mut finished = executor.status(&id, v1::TaskState::TaskFinished);
+                        finished.data = Some(b"data with a \0 byte".to_vec());
+                        let _ = executor.update(finished).await;
+                        println!("Finished task {}", id.value);
+                    }
+                    .into_actor(self),
+                );
+            }
+            Event::Shutdown => System::current().stop(),
+            Event::Failed(reason) => {
+                eprintln!("test-executor: {reason}");
+                self.exit.set(1);
+                System::current().stop();
+            }
+            _ => {}
+        }
+    }
+}
 
 fn main() {
     let env = match ExecutorEnv::from_process() {
@@ -16,46 +57,18 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("test-executor: {e}");
-            std::process::exit(1);
-        }
-    };
-    std::process::exit(rt.block_on(run(env)));
-}
-
-async fn run(env: ExecutorEnv) -> i32 {
-    use v1::executor::event::Type;
-    let mut driver = HttpDriver::start(env.clone());
-    while let Some(event) = driver.next().await {
-        let event = match event {
-            DriverEvent::Event(e) => e,
-            DriverEvent::Disconnected(_) => continue,
-            DriverEvent::Failed(reason) => {
-                eprintln!("test-executor: {reason}");
-                return 1;
-            }
-        };
-        match event.r#type.and_then(|t| Type::try_from(t).ok()) {
-            Some(Type::Launch) => {
-                let Some(launch) = event.launch else { continue };
-                let id = launch.task.task_id;
-                println!("Starting task {}", id.value);
-                let running = executor_status(&env, &id, v1::TaskState::TaskRunning);
-                let _ = driver.update(running).await;
-                let mut finished = executor_status(&env, &id, v1::TaskState::TaskFinished);
-                finished.data = Some(b"data with a \0 byte".to_vec());
-                let _ = driver.update(finished).await;
-                println!("Finished task {}", id.value);
-            }
-            Some(Type::Shutdown) => return 0,
-            _ => {}
-        }
+    let exit = std::rc::Rc::new(std::cell::Cell::new(0));
+    let system = System::new();
+    let code = exit.clone();
+    system.block_on(async move {
+        TestExecutor::create(|ctx| TestExecutor {
+            executor: Executor::start(env, ctx.address().recipient()),
+            exit: code,
+        });
+    });
+    if let Err(e) = system.run() {
+        eprintln!("test-executor: {e}");
+        std::process::exit(1);
     }
-    0
+    std::process::exit(exit.get());
 }
