@@ -1,0 +1,229 @@
+//! The SDK's executor side (`mesos_framework::executor`), run as the
+//! `long-lived-executor` example binary under a real agent driven by an
+//! SDK scheduler: launch, updates acknowledged, framework messages both
+//! ways, kill, resubscription after an agent restart (checkpointing), and
+//! shutdown. Bad input: garbage on the event stream and an agent gone past
+//! `MESOS_RECOVERY_TIMEOUT` make the executor exit 1 with a clear error.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Once;
+use std::time::Duration;
+
+use cluster_tests::agent_cluster::{self, RealAgent};
+use cluster_tests::sdk::SdkScheduler;
+use cluster_tests::{Cluster, cluster::test_flags};
+use mesos_common::proto::v1;
+use mesos_framework::builders::{ExecutorBuilder, Resources, TaskBuilder, exec};
+use mesos_framework::{Config, Event, framework_info};
+
+fn binaries() -> PathBuf {
+    static BUILD: Once = Once::new();
+    let dir = agent_cluster::ensure_binaries();
+    BUILD.call_once(|| {
+        // ci/test builds every binary first (MESOS_RS_PREBUILT).
+        if std::env::var_os("MESOS_RS_PREBUILT").is_some() {
+            return;
+        }
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "-p", "long-lived-framework", "--bins"]);
+        if dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        assert!(cmd.status().expect("cargo").success());
+    });
+    dir
+}
+
+fn executor_task(dir: &Path, offer: &v1::Offer, task: &str) -> v1::TaskInfo {
+    let executor = ExecutorBuilder::new("sdk-executor")
+        .command(exec(
+            &dir.join("long-lived-executor").display().to_string(),
+            &["long-lived-executor"],
+        ))
+        .resources(Resources::new().cpus(0.1).mem(32.0).build())
+        .build();
+    TaskBuilder::new(task)
+        .offer(offer)
+        .executor(executor)
+        .resources(Resources::new().cpus(0.1).mem(32.0).build())
+        .build()
+}
+
+fn pong(s: &SdkScheduler, n: u32) {
+    let want = format!("pong {n}").into_bytes();
+    s.until(|e| match e {
+        Event::Message { data, .. } if *data == want => Some(()),
+        _ => None,
+    });
+}
+
+#[test]
+fn sdk_executor_under_a_real_agent_survives_a_restart() {
+    let _serial = cluster_tests::serial();
+    let dir = binaries();
+    let cluster = Cluster::start(test_flags());
+    let work = agent_cluster::work_dir("sdk-executor");
+    let mut agent = RealAgent::start(agent_cluster::agent_flags(
+        &work,
+        &cluster.upid(),
+        "cpus:2;mem:512;disk:512",
+    ));
+    let mut info = framework_info("sdk-executor", "");
+    info.checkpoint = Some(true);
+    info.failover_timeout = Some(3600.0);
+    let s = SdkScheduler::start(
+        Config::new(cluster.address().to_string(), info)
+            .backoff(Duration::from_millis(10), Duration::from_millis(100)),
+    );
+    s.subscribed();
+    let offer = s.offers().remove(0);
+    let agent_id = offer.agent_id.clone();
+    let task = executor_task(&dir, &offer, "first");
+    let (h, id) = (s.handle.clone(), offer.id.clone());
+    s.run(async move { h.launch(vec![id], vec![task]).await })
+        .expect("launch");
+    let running = s.update("first", v1::TaskState::TaskRunning);
+    assert_eq!(
+        running.source,
+        Some(v1::task_status::Source::Executor as i32)
+    );
+    assert!(running.uuid.is_some(), "the SDK fills the uuid in");
+    // The scheduler acknowledged it; the agent forwards that to the
+    // executor, which then has nothing left to resend.
+    agent.wait_state(|s| s["frameworks"][0]["executors"][0]["tasks"][0]["state"] == "TASK_RUNNING");
+
+    let executor_id = v1::ExecutorId {
+        value: "sdk-executor".into(),
+    };
+    let ping = |n: u32| {
+        let (h, a, e) = (s.handle.clone(), agent_id.clone(), executor_id.clone());
+        s.run(async move { h.message(a, e, format!("ping {n}").into_bytes()).await })
+            .expect("message");
+    };
+    ping(1);
+    pong(&s, 1);
+
+    // The agent restarts; the checkpointing executor resubscribes.
+    agent.crash();
+    agent.restart();
+    agent.wait_state(|s| s["frameworks"][0]["executors"][0]["tasks"][0]["state"] == "TASK_RUNNING");
+    ping(2);
+    pong(&s, 2);
+
+    // KILL reaches the executor, which answers TASK_KILLED.
+    let (h, t, a) = (
+        s.handle.clone(),
+        v1::TaskId {
+            value: "first".into(),
+        },
+        agent_id.clone(),
+    );
+    s.run(async move { h.kill(t, Some(a)).await })
+        .expect("kill");
+    s.update("first", v1::TaskState::TaskKilled);
+
+    // SHUTDOWN ends the executor; the agent reports it gone.
+    let (h, e, a) = (s.handle.clone(), executor_id.clone(), agent_id.clone());
+    s.run(async move { h.shutdown(e, a).await })
+        .expect("shutdown");
+    agent.wait_state(|s| {
+        s["frameworks"][0]["executors"]
+            .as_array()
+            .is_none_or(|e| e.is_empty())
+    });
+    drop(s);
+    drop(agent);
+    let _ = std::fs::remove_dir_all(work);
+}
+
+/// Runs `long-lived-executor` with the environment an agent at `agent`
+/// would give it; returns (exit code, stderr).
+fn run_executor(agent: &str, extra: &[(&str, &str)]) -> (Option<i32>, String) {
+    let dir = binaries();
+    let sandbox = agent_cluster::work_dir("sdk-executor-bad-input");
+    let _ = std::fs::create_dir_all(&sandbox);
+    let mut cmd = Command::new(dir.join("long-lived-executor"));
+    cmd.env_clear()
+        .env("MESOS_FRAMEWORK_ID", "F")
+        .env("MESOS_EXECUTOR_ID", "E")
+        .env("MESOS_SLAVE_PID", format!("slave(1)@{agent}"))
+        .env("MESOS_DIRECTORY", &sandbox)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in extra {
+        cmd.env(k, v);
+    }
+    let out = cmd
+        .spawn()
+        .expect("spawn")
+        .wait_with_output()
+        .expect("wait");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn garbage_on_the_event_stream_ends_the_executor_with_a_clear_error() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = conn.read(&mut buf);
+        // A 200 whose RecordIO stream holds a record that is not an Event.
+        let record = b"\xff\xff\xff\xff\xff";
+        let body = format!("{}\n", record.len()).into_bytes();
+        let mut chunk = body.clone();
+        chunk.extend_from_slice(record);
+        let mut response = b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+        response.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        response.extend_from_slice(&chunk);
+        response.extend_from_slice(b"\r\n");
+        let _ = conn.write_all(&response);
+        // Keep the connection open until the executor has given up.
+        let _ = conn.read(&mut buf);
+    });
+    let (code, stderr) = run_executor(&addr.to_string(), &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("bad event from the agent"), "{stderr}");
+    let _ = server.join();
+}
+
+#[test]
+fn an_agent_gone_past_the_recovery_timeout_ends_the_executor() {
+    // A port nobody listens on.
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let (code, stderr) = run_executor(
+        &addr.to_string(),
+        &[
+            ("MESOS_CHECKPOINT", "1"),
+            ("MESOS_RECOVERY_TIMEOUT", "300ms"),
+            ("MESOS_SUBSCRIPTION_BACKOFF_MAX", "20ms"),
+        ],
+    );
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("did not come back within the recovery timeout"),
+        "{stderr}"
+    );
+    // Without checkpointing the first disconnection is final.
+    let (code, stderr) = run_executor(&addr.to_string(), &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("not checkpointing"), "{stderr}");
+}
+
+#[test]
+fn a_bad_environment_is_named() {
+    let (code, stderr) = run_executor("nonsense", &[]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("MESOS_SLAVE_PID"), "{stderr}");
+}
