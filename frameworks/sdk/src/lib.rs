@@ -8,6 +8,12 @@
 //! [`Event`](scheduler::Event)s and calls a typed
 //! [`Scheduler`](scheduler::Scheduler) handle.
 //!
+//! Executors get the same over the v1 executor HTTP API: configured from
+//! the `MESOS_*` environment the agent sets, an actor receives typed
+//! [`executor::Event`]s and calls an [`executor::Executor`] handle that
+//! keeps updates until they are acknowledged and resubscribes after an
+//! agent restart within `MESOS_RECOVERY_TIMEOUT` when checkpointing.
+//!
 //! # Layout
 //!
 //! | Module | Role |
