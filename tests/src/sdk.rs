@@ -2,7 +2,8 @@
 //! an actix system on a thread of its own with a recorder actor that puts
 //! every [`Event`] on a channel the test reads; [`FakeMaster`] is a raw
 //! socket server answering SUBSCRIBE the way a test needs (a redirect, a
-//! refusal, a stream that goes silent).
+//! refusal, a stream that goes silent). [`SdkExecutor`] does the same for
+//! the SDK's executor side.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -245,6 +246,105 @@ fn answer_with(mut stream: TcpStream, answer: &FakeAnswer) -> Option<TcpStream> 
             let _ = stream.write_all(&record);
             let _ = stream.write_all(b"\r\n");
             Some(stream)
+        }
+    }
+}
+
+/// Puts executor events on a channel.
+struct ExecutorRecorder {
+    events: mpsc::Sender<mesos_framework::executor::Event>,
+}
+
+impl Actor for ExecutorRecorder {
+    type Context = Context<Self>;
+}
+
+impl Handler<mesos_framework::executor::Event> for ExecutorRecorder {
+    type Result = ();
+
+    fn handle(&mut self, event: mesos_framework::executor::Event, _ctx: &mut Context<Self>) {
+        let _ = self.events.send(event);
+    }
+}
+
+/// An SDK executor (`mesos_framework::executor`) in process, on an actix
+/// system thread of its own, and the events it received.
+pub struct SdkExecutor {
+    pub handle: mesos_framework::executor::Executor,
+    events: mpsc::Receiver<mesos_framework::executor::Event>,
+    arbiter: actix::ArbiterHandle,
+    thread: Option<std::thread::JoinHandle<()>>,
+    stop: Option<actix::System>,
+}
+
+impl SdkExecutor {
+    /// Starts an executor with `env` (subscribing at once).
+    pub fn start(env: mesos_framework::executor::ExecutorEnv) -> SdkExecutor {
+        crate::init_logging();
+        let (events_tx, events) = mpsc::channel();
+        let (ready_tx, ready) = mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            let system = actix::System::new();
+            system.block_on(async move {
+                let recorder = ExecutorRecorder { events: events_tx }.start();
+                let handle = mesos_framework::executor::Executor::start(env, recorder.recipient());
+                let _ =
+                    ready_tx.send((handle, actix::System::current(), actix::Arbiter::current()));
+            });
+            let _ = system.run();
+        });
+        let (handle, system, arbiter) = ready.recv_timeout(WAIT).expect("the actix system starts");
+        SdkExecutor {
+            handle,
+            events,
+            arbiter,
+            thread: Some(thread),
+            stop: Some(system),
+        }
+    }
+
+    /// The next event (failing the test after `WAIT`).
+    pub fn next(&self) -> mesos_framework::executor::Event {
+        self.events
+            .recv_timeout(WAIT)
+            .expect("timed out waiting for an SDK executor event")
+    }
+
+    /// The first event `pick` maps to `Some`, skipping the others.
+    pub fn until<T>(
+        &self,
+        mut pick: impl FnMut(&mesos_framework::executor::Event) -> Option<T>,
+    ) -> T {
+        loop {
+            if let Some(t) = pick(&self.next()) {
+                return t;
+            }
+        }
+    }
+
+    /// Runs a future on the executor's runtime (the handle's connections
+    /// live there) and waits for its output.
+    pub fn run<F>(&self, fut: F) -> F::Output
+    where
+        F: std::future::Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let (tx, rx) = mpsc::channel();
+        self.arbiter.spawn(async move {
+            let _ = tx.send(fut.await);
+        });
+        rx.recv_timeout(WAIT).expect("the future completes")
+    }
+}
+
+impl Drop for SdkExecutor {
+    fn drop(&mut self) {
+        self.handle.stop();
+        if let Some(system) = self.stop.take() {
+            system.stop();
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }

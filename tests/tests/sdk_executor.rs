@@ -227,3 +227,208 @@ fn a_bad_environment_is_named() {
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("MESOS_SLAVE_PID"), "{stderr}");
 }
+
+/// A stand-in agent for what a real one cannot be made to do on cue:
+/// every SUBSCRIBE is handed to the test with a sender that writes events
+/// onto that subscription's stream (`None` closes it, as an agent that
+/// goes away does); every other call is handed over and answered `202`.
+struct FakeAgent {
+    addr: std::net::SocketAddr,
+    calls: std::sync::mpsc::Receiver<(v1::executor::Call, Option<EventSender>)>,
+}
+
+type EventSender = std::sync::mpsc::Sender<Option<v1::executor::Event>>;
+
+/// Reads one HTTP/1.1 request with a `Content-Length` body; `None` at EOF.
+fn read_request(conn: &mut std::io::BufReader<std::net::TcpStream>) -> Option<Vec<u8>> {
+    use std::io::BufRead;
+    let mut length = 0usize;
+    let mut first = true;
+    loop {
+        let mut line = String::new();
+        if conn.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        if first {
+            first = false;
+            continue;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':')
+            && k.eq_ignore_ascii_case("content-length")
+        {
+            length = v.trim().parse().ok()?;
+        }
+    }
+    let mut body = vec![0; length];
+    conn.read_exact(&mut body).ok()?;
+    Some(body)
+}
+
+impl FakeAgent {
+    fn start() -> FakeAgent {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, calls) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { return };
+                let tx = tx.clone();
+                std::thread::spawn(move || serve(conn, tx));
+            }
+        });
+        FakeAgent { addr, calls }
+    }
+
+    fn next(&self) -> (v1::executor::Call, Option<EventSender>) {
+        self.calls
+            .recv_timeout(cluster_tests::http::WAIT)
+            .expect("a call from the executor")
+    }
+
+    /// The next SUBSCRIBE (skipping other calls).
+    fn subscribe(&self) -> (v1::executor::call::Subscribe, EventSender) {
+        loop {
+            if let (call, Some(events)) = self.next() {
+                return (call.subscribe.expect("SUBSCRIBE body"), events);
+            }
+        }
+    }
+
+    fn env(&self) -> mesos_framework::executor::ExecutorEnv {
+        let vars = [
+            ("MESOS_FRAMEWORK_ID", "F".to_string()),
+            ("MESOS_EXECUTOR_ID", "E".to_string()),
+            ("MESOS_SLAVE_PID", format!("slave(1)@{}", self.addr)),
+            ("MESOS_DIRECTORY", "/tmp".to_string()),
+            ("MESOS_CHECKPOINT", "1".to_string()),
+            ("MESOS_RECOVERY_TIMEOUT", "30secs".to_string()),
+            ("MESOS_SUBSCRIPTION_BACKOFF_MAX", "20ms".to_string()),
+        ];
+        mesos_framework::executor::ExecutorEnv::from_vars(
+            vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        )
+        .expect("valid environment")
+    }
+}
+
+fn serve(
+    conn: std::net::TcpStream,
+    tx: std::sync::mpsc::Sender<(v1::executor::Call, Option<EventSender>)>,
+) {
+    let mut writer = conn.try_clone().unwrap();
+    let mut reader = std::io::BufReader::new(conn);
+    while let Some(body) = read_request(&mut reader) {
+        let call: v1::executor::Call = prost::Message::decode(body.as_slice()).expect("a Call");
+        if call.r#type == Some(v1::executor::call::Type::Subscribe as i32) {
+            let (events_tx, events) = std::sync::mpsc::channel();
+            let _ = tx.send((call, Some(events_tx)));
+            let _ = writer.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nTransfer-Encoding: chunked\r\n\r\n",
+            );
+            while let Ok(Some(event)) = events.recv() {
+                let record = prost::Message::encode_to_vec(&event);
+                let mut chunk = format!("{}\n", record.len()).into_bytes();
+                chunk.extend_from_slice(&record);
+                let mut out = format!("{:x}\r\n", chunk.len()).into_bytes();
+                out.extend_from_slice(&chunk);
+                out.extend_from_slice(b"\r\n");
+                let _ = writer.write_all(&out);
+            }
+            let _ = writer.shutdown(std::net::Shutdown::Both);
+            return;
+        }
+        let _ = tx.send((call, None));
+        let _ = writer.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
+    }
+}
+
+fn event(kind: v1::executor::event::Type) -> v1::executor::Event {
+    v1::executor::Event {
+        r#type: Some(kind as i32),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn resubscriptions_carry_what_the_agent_has_not_acknowledged() {
+    use mesos_framework::executor::Event as E;
+    use v1::executor::event::Type;
+    let agent = FakeAgent::start();
+    let exec = cluster_tests::sdk::SdkExecutor::start(agent.env());
+
+    let (subscribe, events) = agent.subscribe();
+    assert!(subscribe.unacknowledged_tasks.is_empty());
+    assert!(subscribe.unacknowledged_updates.is_empty());
+    let mut subscribed = event(Type::Subscribed);
+    subscribed.subscribed = Some(Default::default());
+    events.send(Some(subscribed.clone())).unwrap();
+    let mut launch = event(Type::Launch);
+    launch.launch = Some(v1::executor::event::Launch {
+        task: v1::TaskInfo {
+            task_id: v1::TaskId { value: "t1".into() },
+            name: "t1".into(),
+            ..Default::default()
+        },
+    });
+    events.send(Some(launch)).unwrap();
+    exec.until(|e| matches!(e, E::Launch(t) if t.task_id.value == "t1").then_some(()));
+
+    // An update without a uuid: the SDK fills it in and sends it.
+    let h = exec.handle.clone();
+    exec.run(async move {
+        h.update(v1::TaskStatus {
+            task_id: v1::TaskId { value: "t1".into() },
+            state: v1::TaskState::TaskRunning as i32,
+            ..Default::default()
+        })
+        .await
+    })
+    .expect("the agent takes the update");
+    let (call, _) = agent.next();
+    let sent = call.update.expect("UPDATE").status;
+    let uuid = sent.uuid.clone().expect("a uuid filled in");
+    assert_eq!(uuid.len(), 16);
+    assert_eq!(sent.source, Some(v1::task_status::Source::Executor as i32));
+    assert_eq!(
+        sent.executor_id.as_ref().map(|e| e.value.as_str()),
+        Some("E")
+    );
+
+    // The agent goes away before acknowledging: the resubscription carries
+    // the task and the update.
+    events.send(None).unwrap();
+    exec.until(|e| matches!(e, E::Disconnected(_)).then_some(()));
+    let (subscribe, events) = agent.subscribe();
+    assert_eq!(subscribe.unacknowledged_tasks.len(), 1);
+    assert_eq!(subscribe.unacknowledged_updates.len(), 1);
+    assert_eq!(
+        subscribe.unacknowledged_updates[0].status.uuid.as_ref(),
+        Some(&uuid)
+    );
+    events.send(Some(subscribed.clone())).unwrap();
+    let mut ack = event(Type::Acknowledged);
+    ack.acknowledged = Some(v1::executor::event::Acknowledged {
+        task_id: v1::TaskId { value: "t1".into() },
+        uuid: uuid.clone(),
+    });
+    events.send(Some(ack)).unwrap();
+    exec.until(|e| matches!(e, E::Acknowledged { .. }).then_some(()));
+    assert!(exec.handle.unacknowledged_updates().is_empty());
+
+    // Acknowledged: the next resubscription carries nothing.
+    events.send(None).unwrap();
+    let (subscribe, _events) = agent.subscribe();
+    assert!(subscribe.unacknowledged_tasks.is_empty());
+    assert!(subscribe.unacknowledged_updates.is_empty());
+
+    // A message goes out as a MESSAGE call.
+    let h = exec.handle.clone();
+    exec.run(async move { h.message(b"hi".to_vec()).await })
+        .expect("message");
+    let (call, _) = agent.next();
+    assert_eq!(call.message.expect("MESSAGE").data, b"hi");
+}
