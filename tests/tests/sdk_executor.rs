@@ -234,15 +234,28 @@ fn a_bad_environment_is_named() {
 /// goes away does); every other call is handed over and answered `202`.
 struct FakeAgent {
     addr: std::net::SocketAddr,
-    calls: std::sync::mpsc::Receiver<(v1::executor::Call, Option<EventSender>)>,
+    calls: std::sync::mpsc::Receiver<Received>,
+}
+
+/// A request the fake agent received.
+struct Received {
+    call: v1::executor::Call,
+    /// The `Authorization` header, if any.
+    authorization: Option<String>,
+    /// For SUBSCRIBE: writes onto its event stream.
+    events: Option<EventSender>,
 }
 
 type EventSender = std::sync::mpsc::Sender<Option<v1::executor::Event>>;
 
-/// Reads one HTTP/1.1 request with a `Content-Length` body; `None` at EOF.
-fn read_request(conn: &mut std::io::BufReader<std::net::TcpStream>) -> Option<Vec<u8>> {
+/// Reads one HTTP/1.1 request with a `Content-Length` body (and its
+/// `Authorization` header); `None` at EOF.
+fn read_request(
+    conn: &mut std::io::BufReader<std::net::TcpStream>,
+) -> Option<(Option<String>, Vec<u8>)> {
     use std::io::BufRead;
     let mut length = 0usize;
+    let mut authorization = None;
     let mut first = true;
     loop {
         let mut line = String::new();
@@ -262,10 +275,15 @@ fn read_request(conn: &mut std::io::BufReader<std::net::TcpStream>) -> Option<Ve
         {
             length = v.trim().parse().ok()?;
         }
+        if let Some((k, v)) = line.split_once(':')
+            && k.eq_ignore_ascii_case("authorization")
+        {
+            authorization = Some(v.trim().to_string());
+        }
     }
     let mut body = vec![0; length];
     conn.read_exact(&mut body).ok()?;
-    Some(body)
+    Some((authorization, body))
 }
 
 impl FakeAgent {
@@ -283,7 +301,7 @@ impl FakeAgent {
         FakeAgent { addr, calls }
     }
 
-    fn next(&self) -> (v1::executor::Call, Option<EventSender>) {
+    fn next(&self) -> Received {
         self.calls
             .recv_timeout(cluster_tests::http::WAIT)
             .expect("a call from the executor")
@@ -292,8 +310,10 @@ impl FakeAgent {
     /// The next SUBSCRIBE (skipping other calls).
     fn subscribe(&self) -> (v1::executor::call::Subscribe, EventSender) {
         loop {
-            if let (call, Some(events)) = self.next() {
-                return (call.subscribe.expect("SUBSCRIBE body"), events);
+            let r = self.next();
+            assert_eq!(r.authorization.as_deref(), Some("Bearer t0ken"));
+            if let Some(events) = r.events {
+                return (r.call.subscribe.expect("SUBSCRIBE body"), events);
             }
         }
     }
@@ -307,6 +327,7 @@ impl FakeAgent {
             ("MESOS_CHECKPOINT", "1".to_string()),
             ("MESOS_RECOVERY_TIMEOUT", "30secs".to_string()),
             ("MESOS_SUBSCRIPTION_BACKOFF_MAX", "20ms".to_string()),
+            ("MESOS_EXECUTOR_AUTHENTICATION_TOKEN", "t0ken".to_string()),
         ];
         mesos_framework::executor::ExecutorEnv::from_vars(
             vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
@@ -315,17 +336,18 @@ impl FakeAgent {
     }
 }
 
-fn serve(
-    conn: std::net::TcpStream,
-    tx: std::sync::mpsc::Sender<(v1::executor::Call, Option<EventSender>)>,
-) {
+fn serve(conn: std::net::TcpStream, tx: std::sync::mpsc::Sender<Received>) {
     let mut writer = conn.try_clone().unwrap();
     let mut reader = std::io::BufReader::new(conn);
-    while let Some(body) = read_request(&mut reader) {
+    while let Some((authorization, body)) = read_request(&mut reader) {
         let call: v1::executor::Call = prost::Message::decode(body.as_slice()).expect("a Call");
         if call.r#type == Some(v1::executor::call::Type::Subscribe as i32) {
             let (events_tx, events) = std::sync::mpsc::channel();
-            let _ = tx.send((call, Some(events_tx)));
+            let _ = tx.send(Received {
+                call,
+                authorization,
+                events: Some(events_tx),
+            });
             let _ = writer.write_all(
                 b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nTransfer-Encoding: chunked\r\n\r\n",
             );
@@ -341,7 +363,11 @@ fn serve(
             let _ = writer.shutdown(std::net::Shutdown::Both);
             return;
         }
-        let _ = tx.send((call, None));
+        let _ = tx.send(Received {
+            call,
+            authorization,
+            events: None,
+        });
         let _ = writer.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
     }
 }
@@ -354,7 +380,7 @@ fn event(kind: v1::executor::event::Type) -> v1::executor::Event {
 }
 
 #[test]
-fn resubscriptions_carry_what_the_agent_has_not_acknowledged() {
+fn resubscriptions_carry_what_the_agent_has_not_acknowledged_with_the_token() {
     use mesos_framework::executor::Event as E;
     use v1::executor::event::Type;
     let agent = FakeAgent::start();
@@ -388,8 +414,9 @@ fn resubscriptions_carry_what_the_agent_has_not_acknowledged() {
         .await
     })
     .expect("the agent takes the update");
-    let (call, _) = agent.next();
-    let sent = call.update.expect("UPDATE").status;
+    let received = agent.next();
+    assert_eq!(received.authorization.as_deref(), Some("Bearer t0ken"));
+    let sent = received.call.update.expect("UPDATE").status;
     let uuid = sent.uuid.clone().expect("a uuid filled in");
     assert_eq!(uuid.len(), 16);
     assert_eq!(sent.source, Some(v1::task_status::Source::Executor as i32));
@@ -429,6 +456,6 @@ fn resubscriptions_carry_what_the_agent_has_not_acknowledged() {
     let h = exec.handle.clone();
     exec.run(async move { h.message(b"hi".to_vec()).await })
         .expect("message");
-    let (call, _) = agent.next();
+    let call = agent.next().call;
     assert_eq!(call.message.expect("MESSAGE").data, b"hi");
 }

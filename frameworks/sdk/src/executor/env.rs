@@ -24,6 +24,28 @@ pub const SUBSCRIPTION_BACKOFF_MAX_DEFAULT: Duration = Duration::from_secs(2);
 /// Default `MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD`.
 pub const SHUTDOWN_GRACE_PERIOD_DEFAULT: Duration = Duration::from_secs(5);
 
+/// `MESOS_EXECUTOR_AUTHENTICATION_TOKEN`: sent as `Authorization: Bearer`
+/// on every request; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuthenticationToken(String);
+
+impl AuthenticationToken {
+    pub fn new(token: impl Into<String>) -> AuthenticationToken {
+        AuthenticationToken(token.into())
+    }
+
+    /// The `Authorization` header value.
+    pub fn header(&self) -> String {
+        format!("Bearer {}", self.0)
+    }
+}
+
+impl std::fmt::Debug for AuthenticationToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuthenticationToken(<redacted>)")
+    }
+}
+
 /// The executor's view of `MESOS_*`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ExecutorEnv {
@@ -45,6 +67,8 @@ pub struct ExecutorEnv {
     pub recovery_timeout: Duration,
     pub subscription_backoff_max: Duration,
     pub shutdown_grace_period: Duration,
+    /// Set when the agent authenticates executors.
+    pub authentication_token: Option<AuthenticationToken>,
 }
 
 fn duration(
@@ -126,6 +150,9 @@ impl ExecutorEnv {
                 "MESOS_EXECUTOR_SHUTDOWN_GRACE_PERIOD",
                 SHUTDOWN_GRACE_PERIOD_DEFAULT,
             )?,
+            authentication_token: vars
+                .get("MESOS_EXECUTOR_AUTHENTICATION_TOKEN")
+                .map(AuthenticationToken::new),
         })
     }
 
@@ -173,6 +200,17 @@ mod tests {
         assert_eq!(env.shutdown_grace_period, Duration::from_secs(3));
         assert_eq!(env.sandbox, PathBuf::from("/mnt/mesos/sandbox"));
         assert_eq!(env.directory, PathBuf::from("/tmp/sandbox"));
+        assert_eq!(env.authentication_token, None);
+    }
+
+    #[test]
+    fn the_authentication_token_is_read_but_never_printed() {
+        let env =
+            ExecutorEnv::from_vars(vars(&[("MESOS_EXECUTOR_AUTHENTICATION_TOKEN", "s3cr3t")]))
+                .unwrap();
+        let token = env.authentication_token.as_ref().unwrap();
+        assert_eq!(token.header(), "Bearer s3cr3t");
+        assert!(!format!("{env:?}").contains("s3cr3t"));
     }
 
     #[test]

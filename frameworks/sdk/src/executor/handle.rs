@@ -146,6 +146,7 @@ impl Executor {
         let env = &self.inner.env;
         let body = Bytes::from(prost::Message::encode_to_vec(&call));
         let path = env.api_path();
+        let headers = headers(env);
         let mut conn = self.inner.calls.lock().await;
         let mut last = ExecutorError::Transport("no attempt".into());
         for _ in 0..CALL_ATTEMPTS_MAX {
@@ -153,14 +154,7 @@ impl Executor {
                 *conn = Some(HttpConnection::connect(env.agent_addr).await?);
             }
             let Some(c) = conn.as_mut() else { continue };
-            match c
-                .post(
-                    &path,
-                    &[("Content-Type", PROTOBUF), ("Accept", PROTOBUF)],
-                    body.clone(),
-                )
-                .await
-            {
+            match c.post(&path, &as_pairs(&headers), body.clone()).await {
                 Ok(response) => {
                     let status = response.status().as_u16();
                     let text = read_body(response.into_body()).await.unwrap_or_default();
@@ -181,6 +175,23 @@ impl Executor {
         }
         Err(last)
     }
+}
+
+/// Headers of every request: protobuf both ways, and the executor's
+/// token when the agent gave it one.
+fn headers(env: &ExecutorEnv) -> Vec<(&'static str, String)> {
+    let mut h = vec![
+        ("Content-Type", PROTOBUF.to_string()),
+        ("Accept", PROTOBUF.to_string()),
+    ];
+    if let Some(token) = &env.authentication_token {
+        h.push(("Authorization", token.header()));
+    }
+    h
+}
+
+fn as_pairs<'a>(headers: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    headers.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
 fn base_call(env: &ExecutorEnv, kind: v1::executor::call::Type) -> v1::executor::Call {
@@ -260,11 +271,7 @@ async fn subscribe_once(
     call.subscribe = Some(subscribe);
     let body = Bytes::from(prost::Message::encode_to_vec(&call));
     let response = conn
-        .post(
-            &env.api_path(),
-            &[("Content-Type", PROTOBUF), ("Accept", PROTOBUF)],
-            body,
-        )
+        .post(&env.api_path(), &as_pairs(&headers(env)), body)
         .await?;
     let status = response.status().as_u16();
     if status != 200 {

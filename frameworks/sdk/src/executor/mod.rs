@@ -56,7 +56,7 @@ pub mod pending;
 
 use mesos_common::proto::v1;
 
-pub use env::{EnvError, ExecutorEnv};
+pub use env::{AuthenticationToken, EnvError, ExecutorEnv};
 pub use handle::Executor;
 
 use crate::http::HttpError;
