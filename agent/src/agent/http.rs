@@ -253,8 +253,27 @@ impl Agent {
         o.insert("hostname".into(), json!(self.info.hostname));
         o.insert(
             "capabilities".into(),
-            json!(["MULTI_ROLE", "HIERARCHICAL_ROLE", "RESERVATION_REFINEMENT"]),
+            json!([
+                "MULTI_ROLE",
+                "HIERARCHICAL_ROLE",
+                "RESERVATION_REFINEMENT",
+                "AGENT_DRAINING"
+            ]),
         );
+        if let Some(drain) = &self.drain_config {
+            let mut d = Map::new();
+            if let Some(g) = &drain.max_grace_period {
+                d.insert(
+                    "max_grace_period".into(),
+                    json!({ "nanoseconds": g.nanoseconds }),
+                );
+            }
+            d.insert("mark_gone".into(), json!(drain.mark_gone()));
+            o.insert("drain_config".into(), Json::Object(d));
+            if let Some(t) = self.estimated_drain_start_time {
+                o.insert("estimated_drain_start_time_seconds".into(), json!(t as i64));
+            }
+        }
         o.insert(
             "resources".into(),
             Json::Object(legacy_state_json(total.iter())),

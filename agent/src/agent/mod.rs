@@ -24,6 +24,7 @@
 //! (the operator API v1 at `/api/v1`), `metrics`,
 //! `resources` (checkpointed reservations and persistent volumes).
 
+pub mod drain;
 pub mod executors;
 pub mod framework;
 pub mod http;
@@ -157,6 +158,10 @@ pub struct Agent {
     pub(crate) self_pid: Option<Upid>,
     /// Notified after every state change, for [`AgentHandle::wait_state`].
     pub(crate) changed: Arc<tokio::sync::Notify>,
+    /// Set while draining (`drain`); checkpointed as `drain.config`.
+    pub(crate) drain_config: Option<mesos_common::proto::v0::DrainConfig>,
+    /// When the current drain started (seconds since the epoch).
+    pub(crate) estimated_drain_start_time: Option<f64>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -184,7 +189,8 @@ impl Process for Agent {
             .message(Self::status_update_acknowledgement)
             .message(Self::shutdown_message)
             .message(Self::ping)
-            .message(Self::checkpoint_resources);
+            .message(Self::checkpoint_resources)
+            .message(Self::drain_slave);
         // From executors (v0 driver).
         t.message(Self::register_executor)
             .message(Self::reregister_executor)
@@ -530,6 +536,8 @@ impl Agent {
             next_stream_id: 0,
             self_pid: None,
             changed: Arc::new(tokio::sync::Notify::new()),
+            drain_config: None,
+            estimated_drain_start_time: None,
             flags,
         })
     }
@@ -1064,6 +1072,7 @@ fn agent_capabilities() -> Vec<slave_info::Capability> {
         Type::MultiRole,
         Type::HierarchicalRole,
         Type::ReservationRefinement,
+        Type::AgentDraining,
     ]
     .into_iter()
     .map(|t| slave_info::Capability {

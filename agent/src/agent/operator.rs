@@ -486,8 +486,12 @@ impl Agent {
                 let mut r = response(R::GetAgent);
                 r.get_agent = Some(v1::agent::response::GetAgent {
                     agent_info: Some(self.info.evolve()),
-                    drain_config: None,
-                    estimated_drain_start_time: None,
+                    drain_config: self.drain_config.map(|c| c.evolve()),
+                    estimated_drain_start_time: self.estimated_drain_start_time.map(|secs| {
+                        v1::TimeInfo {
+                            nanoseconds: (secs * 1e9) as i64,
+                        }
+                    }),
                 });
                 respond(accept, r)
             }

@@ -50,6 +50,13 @@ impl Agent {
             for framework in agent.frameworks {
                 self.recover_framework(framework, &mut streams);
             }
+            match super::drain::recover_drain_config(&self.meta_dir, &agent.id) {
+                Ok(config) => self.drain_config = config,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read the checkpointed drain config");
+                    self.metrics().recovery_errors.inc();
+                }
+            }
         }
         // Isolator state (cgroups) of containers not recovered is removed.
         self.containerizer.cleanup_orphans();
@@ -409,6 +416,12 @@ impl Agent {
             RecoverMode::Reconnect => {
                 self.transition(AgentEvent::Recovered);
                 tracing::info!("finished recovery");
+                // A drain interrupted by the restart goes on.
+                if let Some(config) = self.drain_config {
+                    tracing::info!("resuming the drain checkpointed before the restart");
+                    self.drain(config, ctx);
+                    self.update_drain_status();
+                }
                 self.detect(ctx);
             }
             RecoverMode::Cleanup => {

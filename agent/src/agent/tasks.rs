@@ -283,6 +283,25 @@ impl Agent {
             return;
         }
 
+        if self.drain_config.is_some() {
+            tracing::warn!(
+                framework = fid,
+                executor = eid,
+                "refusing tasks: the agent is draining"
+            );
+            dropped(
+                self,
+                task_status::Reason::SlaveDraining,
+                "Task was received while agent was already draining",
+                ctx,
+            );
+            self.remove_framework_if_idle(&fid, ctx);
+            if launch_executor == Some(true) {
+                self.send_exited_executor(&framework_id, &executor_info.executor_id, None, ctx);
+            }
+            return;
+        }
+
         if let Some(message) = self.unknown_checkpointed_resources(&tasks, &executor_info) {
             tracing::warn!(framework = fid, executor = eid, "{message}");
             dropped(self, task_status::Reason::ResourcesUnknown, message, ctx);
@@ -892,6 +911,11 @@ impl Agent {
         if matches!(self.state, AgentState::Recovering | AgentState::Terminating) {
             return;
         }
+        self.do_kill_task(msg, ctx);
+    }
+
+    /// Kills one task (on the master's word or for a drain, `drain.rs`).
+    pub(crate) fn do_kill_task(&mut self, msg: KillTaskMessage, ctx: &mut Context<Self>) {
         let fid = msg.framework_id.value.clone();
         let tid = msg.task_id.value.clone();
         let Some(framework) = self.frameworks.get(&fid) else {
@@ -1253,6 +1277,7 @@ impl Agent {
         }
         self.archive_framework(framework);
         self.refresh_metrics();
+        self.update_drain_status();
         if self.state == AgentState::Terminating && self.frameworks.is_empty() {
             ctx.terminate();
         }

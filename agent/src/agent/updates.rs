@@ -114,6 +114,13 @@ impl Agent {
         if framework.state == FrameworkState::Terminating {
             return invalid(self, "the framework is terminating", &update);
         }
+        if let Some(drain) = &self.drain_config {
+            let partition_aware = crate::protobuf_utils::has_capability(
+                &framework.info,
+                mesos_common::proto::v0::framework_info::capability::Type::PartitionAware,
+            );
+            mark_drained_update(&mut update.status, drain, partition_aware);
+        }
         let Some(eid) = framework.executor_id_of_task(&tid) else {
             // A task the agent no longer tracks: still reliably delivered.
             self.metrics().valid_status_updates.inc();
@@ -329,5 +336,24 @@ impl Agent {
         }
         self.remove_framework_if_idle(fid, ctx);
         self.refresh_metrics();
+    }
+}
+
+/// A task killed while the agent drains says so (`REASON_SLAVE_DRAINING`);
+/// with `mark_gone`, a partition-aware framework hears it is gone by operator.
+fn mark_drained_update(
+    status: &mut mesos_common::proto::v0::TaskStatus,
+    drain: &mesos_common::proto::v0::DrainConfig,
+    partition_aware: bool,
+) {
+    if !matches!(
+        TaskState::try_from(status.state),
+        Ok(TaskState::TaskKilling | TaskState::TaskKilled)
+    ) {
+        return;
+    }
+    status.reason = Some(task_status::Reason::SlaveDraining as i32);
+    if drain.mark_gone() && partition_aware {
+        status.state = TaskState::TaskGoneByOperator as i32;
     }
 }
