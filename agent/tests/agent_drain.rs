@@ -199,3 +199,40 @@ fn a_drain_survives_an_agent_restart() {
     });
     assert!(!checkpoint.exists(), "{} removed", checkpoint.display());
 }
+
+#[test]
+fn mark_gone_reports_tasks_gone_by_operator_to_partition_aware_frameworks() {
+    use mesos_common::proto::v0::framework_info::{Capability, capability};
+    let master = Master::start();
+    let work = work_dir("drain-gone");
+    let agent = TestAgent::start(flags(&work, &master.upid));
+    let id = agent_id(&agent);
+    let mut fw = framework("F-0202", false);
+    fw.capabilities.push(Capability {
+        r#type: Some(capability::Type::PartitionAware as i32),
+    });
+    run_task(&master, &agent, &fw, stubborn_task("stubborn", &id));
+    master.wait_update("stubborn", TaskState::TaskRunning);
+    let mut gone = drain(0);
+    gone.config.mark_gone = Some(true);
+    master.send(&agent.upid(), &gone);
+    wait_for_state(&agent, |s| s["drain_config"]["mark_gone"] == true);
+
+    // Refused while draining: DROPPED for a partition-aware framework.
+    run_task(
+        &master,
+        &agent,
+        &fw,
+        command_task("late", &id, "echo should-not-run"),
+    );
+    let late = master.wait_update("late", TaskState::TaskDropped);
+    assert_eq!(
+        late.status.reason,
+        Some(task_status::Reason::SlaveDraining as i32)
+    );
+    let killed = master.wait_update("stubborn", TaskState::TaskGoneByOperator);
+    assert_eq!(
+        killed.status.reason,
+        Some(task_status::Reason::SlaveDraining as i32)
+    );
+}

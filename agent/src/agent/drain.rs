@@ -4,7 +4,8 @@
 //! - checkpoints the `DrainConfig` to `meta/slaves/<id>/drain.config` (the
 //!   layout Mesos uses) so a restarted agent resumes the drain,
 //! - kills every queued and launched task, the grace period of each kill
-//!   capped by `max_grace_period`,
+//!   capped by `max_grace_period` (this agent launches tasks synchronously in
+//!   `run`, so it has no pending tasks to kill as Mesos's `killPendingTask`),
 //! - refuses tasks that arrive while draining (`tasks.rs`, dropped with
 //!   `REASON_SLAVE_DRAINING`),
 //! - marks KILLING/KILLED updates with `REASON_SLAVE_DRAINING` (and, with
@@ -119,13 +120,6 @@ impl Agent {
                         kill_policy: drain_kill_policy(config.max_grace_period.as_ref(), policy),
                     });
                 }
-            }
-            for tid in framework.pending_tasks.values().flat_map(|m| m.keys()) {
-                tracing::info!(
-                    framework = fid,
-                    task = tid,
-                    "pending task will be refused once its launch continues (agent draining)"
-                );
             }
         }
         for kill in kills {

@@ -22,7 +22,8 @@
 //! executor messages and the v1 executor API), `updates` (status updates and
 //! acknowledgements), `recovery` (restart), `http` (endpoints), `operator`
 //! (the operator API v1 at `/api/v1`), `metrics`,
-//! `resources` (checkpointed reservations and persistent volumes).
+//! `resources` (checkpointed reservations and persistent volumes), `drain`
+//! (DrainSlaveMessage: kill everything, refuse new tasks, checkpointed).
 
 pub mod drain;
 pub mod executors;
