@@ -447,7 +447,6 @@ impl Core {
                     ctx,
                     table: Install::build(),
                     slot,
-                    spawned: Default::default(),
                 }
             }
         });
