@@ -17,7 +17,7 @@
 //! | `actor` | the actix actor hosting a process; `LocalPid<P>` typed dispatch and call |
 //! | [`runtime`] | `Runtime`/`RuntimeConfig`/`Limits`/`MessageValidator`: process table, links, local delivery, threads |
 //! | `outbound` | one graceful, persistent connection per peer address; exited detection |
-//! | [`http`] | `Request`/`Response`/`Reply`/`StreamWriter`; `codec` (outbound bytes), `server` (inbound, on actix-http) |
+//! | [`http`] | `Request`/`Response`/`Reply`/`StreamWriter`; `codec` (outbound bytes), `server` (inbound, on actix-server and actix-http), `fast`/`fast_conn` (the inbound message fast path in front of actix-http) |
 //! | [`clock`] | the process-wide runtime clock: `Clock::pause/advance/resume`, `sleep`, `timeout` |
 //! | [`filters`] | test support: expect or drop messages between UPIDs |
 //! | [`metrics`] | counters and gauges served at `/metrics/snapshot` and `/metrics` (Prometheus) |
@@ -27,9 +27,9 @@
 //! # Threading
 //!
 //! Each [`Runtime`] runs all its processes on one actor thread, one handler at a
-//! time per process. Its port is served by actix-web's HTTP/1 stack (actix-http's
-//! `H1Service` on actix-server: an acceptor thread and `io_threads` worker
-//! threads, default 1), and its outbound connections run on the first worker
+//! time per process. Its port is served on actix-server (an acceptor thread and
+//! `io_threads` worker threads, default 1): libprocess messages by our own fast
+//! path, everything else by actix-http's `H1Service`, and its outbound connections run on the first worker
 //! (`io_threads: 0` runs all network I/O on the actor thread). Callers need no executor
 //! of their own: [`Runtime::bind`] starts the threads, and [`block_on`] serves
 //! plain tests. `libprocess-rs/README.md` states the delivery, link and ordering

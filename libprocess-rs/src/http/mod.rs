@@ -7,6 +7,8 @@
 //! (HTTP/1.1 pipelining), whatever order they complete in.
 
 pub(crate) mod codec;
+pub(crate) mod fast;
+mod fast_conn;
 pub(crate) mod server;
 
 use std::collections::BTreeMap;

@@ -1,14 +1,19 @@
-//! The runtime's listening socket, served by actix-web's HTTP/1 stack: actix-http's
-//! `H1Service` on actix-server, or with `io_threads: 0` on an accept loop on the
-//! actor thread (not `HttpServer` + `App`; see the README's "Server" section for
-//! why). This file tells messages from HTTP requests (wire facts a.4,
+//! The runtime's listening socket on actix-server (acceptor and workers), or with
+//! `io_threads: 0` on an accept loop on the actor thread. Each accepted
+//! connection starts on the message fast path (`fast_conn.rs`, parser in
+//! `fast.rs`), which serves libprocess messages itself and hands the connection
+//! to actix-http's `H1Service` at the first request it does not own (see the
+//! README's "Server" section for why the split). This file holds what both paths
+//! share ([`ConnState`]: batching, back-pressure, sender and target caches), and
+//! the actix-http side: it tells messages from HTTP requests (wire facts a.4,
 //! a.6), delivers messages, routes requests to processes and turns their
 //! [`Response`]s into actix-http responses; actix-http parses, pipelines (answers
 //! in request order), times the first request head, writes `Date` and frames
 //! bodies.
 //!
 //! Per connection there are three pieces:
-//! - [`Conn`], the socket as actix-http sees it. Reading stops while a process fed
+//! - [`Conn`], the socket as actix-http sees it (the bytes the fast path read
+//!   before handing over come first). Reading stops while a process fed
 //!   by this connection has a full mailbox (TCP back-pressure), and it notes when
 //!   the client stops sending (a stream then ends). Before each write it delivers
 //!   the messages parsed so far, so a pipelined burst reaches a process as one
@@ -45,6 +50,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 
+use super::fast::SenderHeader;
 use super::{Body, Headers, Reply, Request, Response, codec};
 use crate::actor::{Event, Msg, Slot};
 use crate::runtime::Core;
@@ -57,7 +63,7 @@ const BATCH_MESSAGES_MAX: usize = 1024;
 /// After a response that closes the connection while the client is still sending
 /// (e.g. `413` to an oversized body), actix-http reads and discards for this long
 /// so the client sees the answer instead of a reset.
-const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
+pub(super) const LINGER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// After a failed `accept` (e.g. out of file descriptors), the actor-thread
 /// acceptor waits this long before trying again.
@@ -234,8 +240,9 @@ impl Server {
     }
 }
 
-/// Builds one worker's connection service: actix-http's HTTP/1 service over
-/// [`Conn`], wrapped to enforce `connections_max` and count refused input.
+/// Builds one worker's connection service: the message fast path in front of
+/// actix-http's HTTP/1 service over [`Conn`], wrapped to enforce
+/// `connections_max` and count refused input.
 fn connection_factory(
     core: Arc<Core>,
     open: Arc<OpenConnections>,
@@ -257,7 +264,11 @@ fn connection_factory(
             let h1 = h1.new_service(()).await.map_err(|e| {
                 tracing::error!(error = ?e, "cannot create the HTTP service");
             })?;
-            Ok(Accept { core, open, h1 })
+            Ok(Accept {
+                core,
+                open,
+                h1: Rc::new(h1),
+            })
         }
     })
 }
@@ -285,13 +296,12 @@ fn handler_factory(
 struct Accept<H> {
     core: Arc<Core>,
     open: Arc<OpenConnections>,
-    h1: H,
+    h1: Rc<H>,
 }
 
 impl<H> Service<TcpStream> for Accept<H>
 where
-    H: Service<(Conn, Option<SocketAddr>), Response = (), Error = DispatchError>,
-    H::Future: 'static,
+    H: Service<(Conn, Option<SocketAddr>), Response = (), Error = DispatchError> + 'static,
 {
     type Response = ();
     type Error = ();
@@ -317,15 +327,9 @@ where
             self.core.clone(),
             peer.unwrap_or(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)),
         ));
-        let dispatch = self.h1.call((
-            Conn {
-                stream: Some(stream),
-                state: state.clone(),
-            },
-            peer,
-        ));
+        let h1 = self.h1.clone();
         Box::pin(async move {
-            let result = dispatch.await;
+            let result = super::fast_conn::serve(state.clone(), stream, peer, h1).await;
             state.finished(result);
             drop(guard);
             Ok(())
@@ -338,24 +342,24 @@ type Batch = (Arc<dyn Slot>, Vec<Msg>);
 
 /// What the requests of one connection share.
 pub(crate) struct ConnState {
-    core: Arc<Core>,
-    peer: SocketAddr,
+    pub(super) core: Arc<Core>,
+    pub(super) peer: SocketAddr,
     /// Requests handed to us so far (0 means a `408` is actix-http's head timeout).
-    requests: Cell<u64>,
+    pub(super) requests: Cell<u64>,
     /// The client stopped sending (EOF or a read error): streams end.
-    read_closed: Cell<bool>,
+    pub(super) read_closed: Cell<bool>,
     first_write_seen: Cell<bool>,
     /// Set while a process fed by this connection is over its mailbox bound.
-    pause: RefCell<Option<Pin<Box<dyn Future<Output = ()>>>>>,
+    pub(super) pause: RefCell<Option<Pin<Box<dyn Future<Output = ()>>>>>,
     /// Messages parsed and answered, not yet posted (one process at a time).
     batch: RefCell<Option<Batch>>,
     /// The last target: consecutive messages usually share it.
     last_slot: RefCell<Option<Arc<dyn Slot>>>,
     /// The last sender: consecutive messages usually share it, and this saves
     /// parsing its UPID again.
-    last_from: RefCell<Option<(HeaderValue, Upid)>>,
+    last_from: RefCell<Option<(Vec<u8>, SenderHeader, Upid)>>,
     /// The socket after actix-http let go of it, closed once the outcome is counted.
-    parked: RefCell<Option<TcpStream>>,
+    pub(super) parked: RefCell<Option<TcpStream>>,
 }
 
 impl ConnState {
@@ -376,7 +380,7 @@ impl ConnState {
 
     /// Posts the pending batch; if that puts the process over its mailbox bound,
     /// reading from this connection pauses until it drains to half.
-    fn flush(&self) {
+    pub(super) fn flush(&self) {
         let Some((slot, batch)) = self.batch.borrow_mut().take() else {
             return;
         };
@@ -397,7 +401,7 @@ impl ConnState {
     }
 
     /// The process `id`, reusing the last one while it lives.
-    fn target(&self, id: &str) -> Option<Arc<dyn Slot>> {
+    pub(super) fn target(&self, id: &str) -> Option<Arc<dyn Slot>> {
         let mut last = self.last_slot.borrow_mut();
         if let Some(slot) = last.as_ref()
             && slot.upid().id() == id
@@ -411,7 +415,7 @@ impl ConnState {
     }
 
     /// Queues an accepted message behind the ones before it on this connection.
-    fn deliver(&self, slot: Arc<dyn Slot>, msg: Msg) {
+    pub(super) fn deliver(&self, slot: Arc<dyn Slot>, msg: Msg) {
         if !self
             .core
             .admit(&msg.from, slot.as_ref(), &msg.name, &msg.body)
@@ -443,23 +447,33 @@ impl ConnState {
     /// The sender of a message: `Libprocess-From` (trimmed), else what follows
     /// `libprocess/` in `User-Agent`.
     fn sender(&self, headers: &actix_http::header::HeaderMap) -> Option<Upid> {
-        let raw = headers
-            .get(LIBPROCESS_FROM)
-            .or_else(|| headers.get(header::USER_AGENT))?;
+        match headers.get(LIBPROCESS_FROM) {
+            Some(from) => self.sender_from_raw(from.as_bytes(), SenderHeader::LibprocessFrom),
+            None => self.sender_from_raw(
+                headers.get(header::USER_AGENT)?.as_bytes(),
+                SenderHeader::UserAgent,
+            ),
+        }
+    }
+
+    /// The sender named by the raw value of `which` header.
+    pub(super) fn sender_from_raw(&self, raw: &[u8], which: SenderHeader) -> Option<Upid> {
         let mut last = self.last_from.borrow_mut();
-        if let Some((text, pid)) = last.as_ref()
-            && text == raw
+        if let Some((text, header, pid)) = last.as_ref()
+            && *header == which
+            && text.as_slice() == raw
         {
             return Some(pid.clone());
         }
-        let text = String::from_utf8_lossy(raw.as_bytes());
-        let pid: Upid = if headers.contains_key(LIBPROCESS_FROM) {
-            text.trim().parse().ok()?
-        } else {
-            let at = text.find(LIBPROCESS_AGENT_PREFIX)?;
-            text[at + LIBPROCESS_AGENT_PREFIX.len()..].parse().ok()?
+        let text = String::from_utf8_lossy(raw);
+        let pid: Upid = match which {
+            SenderHeader::LibprocessFrom => text.trim().parse().ok()?,
+            SenderHeader::UserAgent => {
+                let at = text.find(LIBPROCESS_AGENT_PREFIX)?;
+                text[at + LIBPROCESS_AGENT_PREFIX.len()..].parse().ok()?
+            }
         };
-        *last = Some((raw.clone(), pid.clone()));
+        *last = Some((raw.to_vec(), which, pid.clone()));
         Some(pid)
     }
 
@@ -498,10 +512,20 @@ const LIBPROCESS_AGENT_PREFIX: &str = "libprocess/";
 pub(crate) struct Conn {
     /// Always `Some` until dropped.
     stream: Option<TcpStream>,
+    /// Bytes the fast path read before handing the connection over; read first.
+    prefix: BytesMut,
     state: Rc<ConnState>,
 }
 
 impl Conn {
+    pub(super) fn new(stream: TcpStream, prefix: BytesMut, state: Rc<ConnState>) -> Self {
+        Self {
+            stream: Some(stream),
+            prefix,
+            state,
+        }
+    }
+
     fn stream(&mut self) -> io::Result<Pin<&mut TcpStream>> {
         self.stream
             .as_mut()
@@ -533,6 +557,11 @@ impl AsyncRead for Conn {
                 }
                 *pause = None;
             }
+        }
+        if !this.prefix.is_empty() && buf.remaining() > 0 {
+            let n = this.prefix.len().min(buf.remaining());
+            buf.put_slice(&this.prefix.split_to(n));
+            return Poll::Ready(Ok(()));
         }
         let wanted = buf.remaining() > 0;
         let before = buf.filled().len();
