@@ -115,6 +115,9 @@ impl Outbound {
     /// Inside a process turn (see [`corked`]) messages are collected and written
     /// together when the turn ends.
     pub(crate) fn send(&self, core: &Arc<Core>, addr: SocketAddrV4, wire: Bytes) {
+        // Moved into the cork when there is one, so it is never cloned (a clone
+        // would turn it into a shared buffer: one more allocation per message).
+        let mut wire = Some(wire);
         let full = CORK.with(|cork| {
             let mut cork = cork.borrow_mut();
             let cork = cork.as_mut()?;
@@ -128,13 +131,13 @@ impl Outbound {
                     cork.len() - 1
                 }
             };
-            cork[i].2.push(wire.clone());
+            cork[i].2.extend(wire.take());
             Some((cork[i].2.len() >= CORK_MESSAGES_MAX).then(|| std::mem::take(&mut cork[i].2)))
         });
         match full {
             Some(Some(batch)) => self.send_batch(core, addr, batch),
             Some(None) => {}
-            None => self.send_batch(core, addr, vec![wire]),
+            None => self.send_batch(core, addr, wire.into_iter().collect()),
         }
     }
 

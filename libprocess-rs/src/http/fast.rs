@@ -244,17 +244,45 @@ fn range_in(base: &[u8], part: &[u8]) -> Range<usize> {
 
 /// Characters `http::Uri` accepts in a path and query without question; a target
 /// with any other byte is handed over so actix-http decides.
-fn plain_target_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@/%?".contains(&b)
-}
+const PLAIN_TARGET_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric();
+        b += 1;
+    }
+    let extra = b"-._~!$&'()*+,;=:@/%?";
+    let mut i = 0;
+    while i < extra.len() {
+        table[extra[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
-/// `Connection` options (comma-separated, trimmed).
+/// `Connection` options (comma-separated, trimmed): neither `close` nor `upgrade`.
 fn connection_allows_fast_path(value: &[u8]) -> bool {
+    // What libprocess sends.
+    if value.eq_ignore_ascii_case(b"Keep-Alive") {
+        return true;
+    }
     let Ok(text) = std::str::from_utf8(value) else {
         return false;
     };
     text.split(',').map(str::trim).all(|option| {
         !option.eq_ignore_ascii_case("close") && !option.eq_ignore_ascii_case("upgrade")
+    })
+}
+
+/// A decimal `Content-Length` as actix-http accepts it (trimmed, no sign).
+fn content_length_value(value: &[u8]) -> Option<u64> {
+    let digits = value.trim_ascii();
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    digits.iter().try_fold(0u64, |n, d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
     })
 }
 
@@ -273,7 +301,10 @@ fn parse_head(buf: &[u8], limits: ParseLimits) -> HeadOutcome {
     let (Some(method), Some(target), Some(1)) = (req.method, req.path, req.version) else {
         return HeadOutcome::Handover;
     };
-    if method != "POST" || !target.starts_with('/') || !target.bytes().all(plain_target_byte) {
+    if method != "POST"
+        || !target.starts_with('/')
+        || !target.bytes().all(|b| PLAIN_TARGET_BYTES[usize::from(b)])
+    {
         return HeadOutcome::Handover;
     }
     // The same estimate of the head's size the actix-http handler checks.
@@ -285,33 +316,29 @@ fn parse_head(buf: &[u8], limits: ParseLimits) -> HeadOutcome {
     let mut user_agent: Option<&[u8]> = None;
     for h in req.headers.iter() {
         head_bytes += h.name.len() + h.value.len() + 4;
-        let name = h.name;
-        if name.eq_ignore_ascii_case("Host") {
-            hosts += 1;
-        } else if name.eq_ignore_ascii_case("Content-Length") {
-            let text = std::str::from_utf8(h.value).map(str::trim);
-            match (content_length, text) {
-                (None, Ok(t)) if !t.starts_with('+') => match t.parse::<u64>() {
-                    Ok(n) => content_length = Some(n),
-                    Err(_) => return HeadOutcome::Handover,
-                },
+        let name = h.name.as_bytes();
+        // Dispatch on the length first: most fields are none of these.
+        let is = |known: &str| name.eq_ignore_ascii_case(known.as_bytes());
+        match name.len() {
+            4 if is("Host") => hosts += 1,
+            14 if is("Content-Length") => match (content_length, content_length_value(h.value)) {
+                (None, Some(n)) => content_length = Some(n),
                 _ => return HeadOutcome::Handover,
+            },
+            17 if is("Transfer-Encoding") => {
+                if transfer_encoding.is_some() {
+                    return HeadOutcome::Handover;
+                }
+                transfer_encoding = Some(h.value);
             }
-        } else if name.eq_ignore_ascii_case("Transfer-Encoding") {
-            if transfer_encoding.is_some() {
+            10 if is("Connection") && !connection_allows_fast_path(h.value) => {
                 return HeadOutcome::Handover;
             }
-            transfer_encoding = Some(h.value);
-        } else if name.eq_ignore_ascii_case("Connection") {
-            if !connection_allows_fast_path(h.value) {
-                return HeadOutcome::Handover;
-            }
-        } else if name.eq_ignore_ascii_case("Upgrade") || name.eq_ignore_ascii_case("Expect") {
-            return HeadOutcome::Handover;
-        } else if name.eq_ignore_ascii_case("Libprocess-From") {
-            libprocess_from = libprocess_from.or(Some(h.value));
-        } else if name.eq_ignore_ascii_case("User-Agent") {
-            user_agent = user_agent.or(Some(h.value));
+            10 if is("User-Agent") => user_agent = user_agent.or(Some(h.value)),
+            7 if is("Upgrade") => return HeadOutcome::Handover,
+            6 if is("Expect") => return HeadOutcome::Handover,
+            15 if is("Libprocess-From") => libprocess_from = libprocess_from.or(Some(h.value)),
+            _ => {}
         }
     }
     if hosts != 1 || head_bytes > limits.header_bytes_max {
@@ -320,9 +347,7 @@ fn parse_head(buf: &[u8], limits: ParseLimits) -> HeadOutcome {
     let chunked = match transfer_encoding {
         None => false,
         Some(te) => {
-            let chunked = std::str::from_utf8(te)
-                .map(str::trim)
-                .is_ok_and(|t| t.eq_ignore_ascii_case("chunked"));
+            let chunked = te.trim_ascii().eq_ignore_ascii_case(b"chunked");
             if !chunked || content_length.is_some() {
                 return HeadOutcome::Handover;
             }
@@ -334,7 +359,10 @@ fn parse_head(buf: &[u8], limits: ParseLimits) -> HeadOutcome {
         (None, Some(ua)) if ua.starts_with(b"libprocess/") => (SenderHeader::UserAgent, ua),
         _ => return HeadOutcome::Handover,
     };
-    let path = target.split('?').next().unwrap_or(target).as_bytes();
+    let path = match target.bytes().position(|b| b == b'?') {
+        Some(q) => &target.as_bytes()[..q],
+        None => target.as_bytes(),
+    };
     HeadOutcome::Message(Head {
         len,
         path: range_in(buf, path),
