@@ -37,7 +37,70 @@ const WRITE_BATCH_MESSAGES_MAX: usize = 256;
 /// Messages to one peer collected in a process turn before they are written.
 const CORK_MESSAGES_MAX: usize = 256;
 
-type CorkEntries = Vec<(Arc<Core>, SocketAddrV4, Vec<Bytes>)>;
+type CorkEntries = Vec<(Arc<Core>, SocketAddrV4, Cork)>;
+
+/// One peer's messages of the current turn, encoded back to back into one buffer
+/// (no allocation per message, no copy to join them for the write).
+#[derive(Default)]
+struct Cork {
+    buf: BytesMut,
+    /// Where each message ends in `buf`.
+    ends: Vec<usize>,
+}
+
+impl Cork {
+    fn take(&mut self) -> Batch {
+        let cork = std::mem::take(self);
+        Batch::Contiguous {
+            whole: cork.buf.freeze(),
+            ends: cork.ends,
+        }
+    }
+}
+
+/// Messages for one peer, in order.
+enum Batch {
+    /// Laid out back to back in `whole`; message `i` ends at `ends[i]`.
+    Contiguous {
+        whole: Bytes,
+        ends: Vec<usize>,
+    },
+    Parts(Vec<Bytes>),
+}
+
+impl Batch {
+    fn len(&self) -> usize {
+        match self {
+            Batch::Contiguous { ends, .. } => ends.len(),
+            Batch::Parts(parts) => parts.len(),
+        }
+    }
+
+    /// All the bytes, for one write.
+    fn wire(&self) -> Bytes {
+        match self {
+            Batch::Contiguous { whole, .. } => whole.clone(),
+            Batch::Parts(parts) => concat(parts),
+        }
+    }
+
+    /// One entry per message, for the queue (which bounds messages, not bytes).
+    fn into_parts(self) -> Vec<Bytes> {
+        match self {
+            Batch::Contiguous { whole, ends } => {
+                let mut start = 0;
+                ends.into_iter()
+                    .map(|end| {
+                        let part = whole.slice(start..end);
+                        start = end;
+                        part
+                    })
+                    .collect()
+            }
+            Batch::Parts(parts) => parts,
+        }
+    }
+}
 
 thread_local! {
     /// Sends collected during the current process turn on this thread.
@@ -59,9 +122,9 @@ pub(crate) fn corked<R>(f: impl FnOnce() -> R) -> R {
     let result = f();
     if !outer {
         let entries = CORK.with(|c| c.borrow_mut().take()).unwrap_or_default();
-        for (core, addr, batch) in entries {
-            if !batch.is_empty() {
-                core.outbound.send_batch(&core, addr, batch);
+        for (core, addr, mut cork) in entries {
+            if !cork.ends.is_empty() {
+                core.outbound.send_batch(&core, addr, cork.take());
             }
         }
     }
@@ -111,13 +174,16 @@ pub(crate) struct Outbound {
 }
 
 impl Outbound {
-    /// Sends an encoded message to `addr`, opening the connection if needed.
-    /// Inside a process turn (see [`corked`]) messages are collected and written
-    /// together when the turn ends.
-    pub(crate) fn send(&self, core: &Arc<Core>, addr: SocketAddrV4, wire: Bytes) {
-        // Moved into the cork when there is one, so it is never cloned (a clone
-        // would turn it into a shared buffer: one more allocation per message).
-        let mut wire = Some(wire);
+    /// Sends one message to `addr` (`encode` appends its bytes), opening the
+    /// connection if needed. Inside a process turn (see [`corked`]) messages are
+    /// encoded into one buffer per peer and written together when the turn ends.
+    pub(crate) fn send_with(
+        &self,
+        core: &Arc<Core>,
+        addr: SocketAddrV4,
+        encode: impl FnOnce(&mut BytesMut),
+    ) {
+        let mut encode = Some(encode);
         let full = CORK.with(|cork| {
             let mut cork = cork.borrow_mut();
             let cork = cork.as_mut()?;
@@ -127,23 +193,33 @@ impl Outbound {
             {
                 Some(i) => i,
                 None => {
-                    cork.push((core.clone(), addr, Vec::new()));
+                    cork.push((core.clone(), addr, Cork::default()));
                     cork.len() - 1
                 }
             };
-            cork[i].2.extend(wire.take());
-            Some((cork[i].2.len() >= CORK_MESSAGES_MAX).then(|| std::mem::take(&mut cork[i].2)))
+            let entry = &mut cork[i].2;
+            if let Some(encode) = encode.take() {
+                encode(&mut entry.buf);
+            }
+            entry.ends.push(entry.buf.len());
+            Some((entry.ends.len() >= CORK_MESSAGES_MAX).then(|| entry.take()))
         });
         match full {
             Some(Some(batch)) => self.send_batch(core, addr, batch),
             Some(None) => {}
-            None => self.send_batch(core, addr, wire.into_iter().collect()),
+            None => {
+                let mut wire = BytesMut::new();
+                if let Some(encode) = encode.take() {
+                    encode(&mut wire);
+                }
+                self.send_batch(core, addr, Batch::Parts(vec![wire.freeze()]));
+            }
         }
     }
 
     /// Sends messages in order: written directly by this thread when nothing is
     /// queued for the connection (one system call for the lot), queued otherwise.
-    fn send_batch(&self, core: &Arc<Core>, addr: SocketAddrV4, batch: Vec<Bytes>) {
+    fn send_batch(&self, core: &Arc<Core>, addr: SocketAddrV4, batch: Batch) {
         let mut peers = self.peers.lock();
         let mut batch = batch;
         for _ in 0..2 {
@@ -154,7 +230,7 @@ impl Outbound {
                 && st.queued == 0
                 && !st.closed
             {
-                let wire = concat(&batch);
+                let wire = batch.wire();
                 match conn.stream.try_write(&wire) {
                     Ok(n) if n == wire.len() => {
                         st.direct_writes += 1;
@@ -164,14 +240,14 @@ impl Outbound {
                     // anything later.
                     Ok(n) => {
                         st.direct_writes += 1;
-                        batch = vec![wire.slice(n..)];
+                        batch = Batch::Parts(vec![wire.slice(n..)]);
                     }
                     // Would block, or broken: the task sees the error and reports.
                     Err(_) => {}
                 }
             }
             let mut retry = None;
-            let mut rest = batch.into_iter();
+            let mut rest = batch.into_parts().into_iter();
             while let Some(wire) = rest.next() {
                 match peer.tx.try_send(wire) {
                     Ok(()) => {
@@ -200,7 +276,7 @@ impl Outbound {
                 }
             }
             let Some(again) = retry else { return };
-            batch = again;
+            batch = Batch::Parts(again);
             drop(state);
             peers.remove(&addr);
         }

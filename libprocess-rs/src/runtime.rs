@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use actix::Actor;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use parking_lot::{Mutex, RwLock};
 
 use crate::actor::{Event, LocalPid, ProcessActor, Slot, SlotImpl};
@@ -296,9 +296,9 @@ impl Core {
             self.deliver(from.clone(), to.id(), name.to_owned(), body);
             return;
         }
-        let mut wire = BytesMut::new();
-        codec::encode_message(&mut wire, from, to, name, &body);
-        self.outbound.send(self, to.address(), wire.freeze());
+        self.outbound.send_with(self, to.address(), |wire| {
+            codec::encode_message(wire, from, to, name, &body)
+        });
     }
 
     pub(crate) fn link(self: &Arc<Self>, linker: &Upid, linkee: &Upid) {
