@@ -75,6 +75,13 @@ impl JsonWriter {
         std::str::from_utf8(&self.buf).unwrap_or_default()
     }
 
+    /// Empties the output buffer but keeps the writer's place (open
+    /// containers, pending comma): a streaming caller hands the bytes so
+    /// far to its sink, clears them, and writes on.
+    pub fn clear_output(&mut self) {
+        self.buf.clear();
+    }
+
     pub fn into_bytes(self) -> Vec<u8> {
         debug_assert_eq!(self.depth, 0, "unbalanced JSON containers");
         self.buf

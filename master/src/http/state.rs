@@ -151,10 +151,20 @@ pub fn write_state_to(s: &Snapshot, out: &mut dyn FnMut(&[u8]) -> bool) {
         return;
     }
     for (i, f) in s.frameworks.iter().enumerate() {
-        let mut w =
-            JsonWriter::with_capacity(2048 + (f.tasks.len() + f.completed_tasks.len()) * 800);
-        write_framework(&mut w, f);
-        if (i > 0 && !out(b",")) || !out(w.as_bytes()) {
+        if i > 0 && !out(b",") {
+            return;
+        }
+        // Task renderings (most of the document) go straight to `out`
+        // instead of through a framework-sized buffer: one copy fewer of
+        // ~150 MB at 20k agents, and no 3 MB buffers to fault in.
+        let mut w = JsonWriter::with_capacity(4096);
+        let mut gone = false;
+        write_framework_with(&mut w, f, &mut |w, task| {
+            w.raw_value("");
+            gone = gone || !out(w.as_bytes()) || !out(task.as_bytes());
+            w.clear_output();
+        });
+        if gone || !out(w.as_bytes()) {
             return;
         }
     }
@@ -278,6 +288,18 @@ fn framework_info_fields(
 
 /// One entry of `frameworks` (`FullFrameworkWriter`).
 pub fn write_framework(w: &mut JsonWriter, f: &FrameworkPart) {
+    write_framework_with(w, f, &mut |w, task| {
+        w.raw_value(task);
+    });
+}
+
+/// [`write_framework`] with every task rendering (running, unreachable,
+/// completed) handed to `task` to place as the next array value.
+fn write_framework_with(
+    w: &mut JsonWriter,
+    f: &FrameworkPart,
+    task: &mut dyn FnMut(&mut JsonWriter, &str),
+) {
     w.begin_object();
     framework_summary_fields(w, f);
     framework_info_fields(
@@ -293,17 +315,17 @@ pub fn write_framework(w: &mut JsonWriter, f: &FrameworkPart) {
     json::resources(w, &total);
     w.key("tasks").begin_array();
     for t in &f.tasks {
-        w.raw_value(t);
+        task(w, t);
     }
     w.end_array();
     w.key("unreachable_tasks").begin_array();
     for t in &f.unreachable_tasks {
-        w.raw_value(&t.json);
+        task(w, &t.json);
     }
     w.end_array();
     w.key("completed_tasks").begin_array();
     for t in &f.completed_tasks {
-        w.raw_value(&t.json);
+        task(w, &t.json);
     }
     w.end_array();
     w.key("offers").begin_array();
@@ -402,6 +424,18 @@ pub fn write_state_summary(s: &Snapshot) -> Vec<u8> {
     if let Some(c) = &s.master.cluster {
         w.field_str("cluster", c);
     }
+    // Task states grouped by agent once: scanning every framework's tasks
+    // per agent would be agents x tasks (4e9 steps at 20k agents).
+    let mut states_by_agent: std::collections::HashMap<&str, Vec<i32>> =
+        std::collections::HashMap::with_capacity(s.agents.len());
+    for f in &s.frameworks {
+        for (agent, state) in &f.task_states {
+            states_by_agent
+                .entry(agent.as_str())
+                .or_default()
+                .push(*state);
+        }
+    }
     w.key("slaves").begin_array();
     for part in &s.agents {
         let Some(a) = &part.summary else { continue };
@@ -417,16 +451,10 @@ pub fn write_state_summary(s: &Snapshot) -> Vec<u8> {
         json::resources(&mut w, &a.offered);
         w.field_bool("active", a.active);
         w.field_str("version", &a.version);
-        let states: Vec<i32> = s
-            .frameworks
-            .iter()
-            .flat_map(|f| {
-                f.task_states
-                    .iter()
-                    .filter(|(ag, _)| *ag == part.id)
-                    .map(|(_, st)| *st)
-            })
-            .collect();
+        let states = states_by_agent
+            .get(part.id.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         task_counts(states.iter(), &mut w);
         w.key("framework_ids").begin_array();
         for f in &a.framework_ids {
@@ -460,4 +488,129 @@ pub fn write_state_summary(s: &Snapshot) -> Vec<u8> {
 #[allow(dead_code)]
 pub(crate) fn name_of(state: i32) -> &'static str {
     state_name(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mesos_common::proto::v0;
+    use mesos_common::resources::Resources;
+    use std::sync::Arc;
+
+    use crate::http::snapshot::MasterPart;
+    use crate::state::ArchivedTask;
+
+    fn task(id: &str, state: v0::TaskState) -> v0::Task {
+        v0::Task {
+            name: id.into(),
+            task_id: v0::TaskId { value: id.into() },
+            framework_id: v0::FrameworkId { value: "f".into() },
+            slave_id: v0::SlaveId { value: "a".into() },
+            state: state as i32,
+            ..Default::default()
+        }
+    }
+
+    fn framework(name: &str, running: usize, completed: usize) -> FrameworkPart {
+        let archived = |i| {
+            ArchivedTask::new(task(
+                &format!("{name}-done-{i}"),
+                v0::TaskState::TaskFinished,
+            ))
+        };
+        FrameworkPart {
+            info: v0::FrameworkInfo {
+                name: name.into(),
+                user: "u".into(),
+                id: Some(v0::FrameworkId { value: name.into() }),
+                ..Default::default()
+            },
+            pid: None,
+            state: FrameworkState::Active,
+            registered_time: 1.0,
+            reregistered_time: None,
+            unregistered_time: 0.0,
+            used: Resources::new(),
+            offered: Resources::new(),
+            tasks: (0..running)
+                .map(|i| {
+                    crate::http::json::task_text(&task(
+                        &format!("{name}-{i}"),
+                        v0::TaskState::TaskRunning,
+                    ))
+                    .into()
+                })
+                .collect(),
+            task_states: Vec::new(),
+            unreachable_tasks: vec![archived(100)],
+            completed_tasks: (0..completed).map(archived).collect(),
+            offers: Vec::new(),
+            executors: Vec::new(),
+        }
+    }
+
+    /// `/state` streams framework objects piece by piece; they must be the
+    /// bytes `/frameworks` writes in one buffer.
+    #[test]
+    fn streamed_frameworks_match_the_buffered_writer() {
+        let frameworks = vec![
+            framework("x", 3, 2),
+            framework("y", 0, 0),
+            framework("z", 1, 4),
+        ];
+        let snapshot = Snapshot {
+            master: MasterPart {
+                info: v0::MasterInfo::default(),
+                pid: "master@127.0.0.1:5050".into(),
+                start_time: 0.0,
+                elected_time: None,
+                leader: None,
+                cluster: None,
+                log_dir: None,
+                external_log_file: None,
+                flags: Arc::default(),
+                activated_agents: 0,
+                deactivated_agents: 0,
+                unreachable_agents: 0,
+            },
+            agents: Vec::new(),
+            recovered_agents: Vec::new(),
+            frameworks: frameworks.clone(),
+            completed_frameworks: Vec::new(),
+        };
+        let mut streamed = Vec::new();
+        let mut pieces = 0;
+        write_state_to(&snapshot, &mut |b| {
+            streamed.extend_from_slice(b);
+            pieces += 1;
+            true
+        });
+        assert!(pieces > 10, "tasks were not streamed one by one");
+        let mut buffered = JsonWriter::new();
+        buffered.begin_array();
+        for f in &frameworks {
+            write_framework(&mut buffered, f);
+        }
+        buffered.end_array();
+        let state: serde_json::Value = serde_json::from_slice(&streamed).unwrap();
+        let expected: serde_json::Value = serde_json::from_slice(buffered.as_bytes()).unwrap();
+        assert_eq!(state["frameworks"], expected);
+        let text = String::from_utf8(streamed).unwrap();
+        assert!(
+            text.contains(
+                std::str::from_utf8(buffered.as_bytes())
+                    .unwrap()
+                    .trim_start_matches('[')
+                    .trim_end_matches(']')
+            )
+        );
+        assert_eq!(state["frameworks"][0]["tasks"].as_array().unwrap().len(), 3);
+        assert_eq!(
+            state["frameworks"][2]["completed_tasks"]
+                .as_array()
+                .unwrap()
+                .len(),
+            4
+        );
+    }
 }

@@ -112,7 +112,7 @@ impl Master {
         let (Some(a), Some(f)) = (&self.allocator, self.frameworks.get(id)) else {
             return;
         };
-        let used: HashMap<AgentId, Resources> = f.used.clone();
+        let used: HashMap<AgentId, Resources> = f.used.by_agent().clone();
         a.add_framework(id.clone(), Self::framework_spec(f), used, active);
     }
 

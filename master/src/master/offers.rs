@@ -125,7 +125,7 @@ impl Master {
                 agent.touch();
                 let framework = self.frameworks.get_mut(&fid).expect("checked above");
                 framework.offers.insert(offer_id.clone());
-                *framework.offered.entry(agent_id.clone()).or_default() += &offered;
+                framework.offered.add(&agent_id, &offered);
                 self.offers.insert(
                     offer_id.clone(),
                     OfferEntry {
@@ -250,12 +250,7 @@ impl Master {
         let entry = self.offers.remove(id)?;
         if let Some(f) = self.frameworks.get_mut(&entry.framework_id) {
             f.offers.remove(id);
-            if let Some(r) = f.offered.get_mut(&entry.agent_id) {
-                *r -= &entry.resources;
-                if r.is_empty() {
-                    f.offered.remove(&entry.agent_id);
-                }
-            }
+            f.offered.remove(&entry.agent_id, &entry.resources);
         }
         if let Some(a) = self.agents.registered.get_mut(&entry.agent_id) {
             a.offers.remove(id);

@@ -31,8 +31,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, OnceLock};
 
 use bytes::{Bytes, BytesMut};
-use futures::FutureExt;
-use futures::future::{BoxFuture, Shared};
+use futures::future::BoxFuture;
 use libprocess::{Context, LocalPid, StreamWriter};
 use mesos_common::http::ContentType;
 
@@ -84,18 +83,132 @@ pub enum DocumentKind {
     V1 { part: Part, content: ContentType },
 }
 
-/// A built document (a payload each request frames its own way).
-#[derive(Debug, Default)]
-pub struct Document {
-    pub chunks: Vec<Bytes>,
-    pub len: usize,
+/// Bytes of chunk buffers kept for reuse between builds (about one
+/// `/state` of 25k agents). Writing a 150 MB document into fresh memory
+/// spent a third of the build in the kernel zeroing new pages; buffers
+/// handed back by finished documents are already mapped.
+pub const CHUNK_POOL_BYTES_MAX: usize = 192 << 20;
+
+/// Chunk buffers of finished documents, for the next build.
+static CHUNK_POOL: parking_lot::Mutex<Vec<BytesMut>> = parking_lot::Mutex::new(Vec::new());
+
+fn pooled_chunk() -> BytesMut {
+    CHUNK_POOL
+        .lock()
+        .pop()
+        .unwrap_or_else(|| BytesMut::with_capacity(DOCUMENT_CHUNK_BYTES))
 }
 
-/// Collects a document into chunks of about [`DOCUMENT_CHUNK_BYTES`].
+/// Keeps the buffers of `chunks` nobody else holds, up to the pool's bound.
+fn recycle(chunks: Vec<Bytes>) {
+    recycle_into(&mut CHUNK_POOL.lock(), chunks);
+}
+
+fn recycle_into(pool: &mut Vec<BytesMut>, chunks: Vec<Bytes>) {
+    let room = CHUNK_POOL_BYTES_MAX / DOCUMENT_CHUNK_BYTES;
+    for chunk in chunks {
+        if pool.len() >= room {
+            break;
+        }
+        // A chunk still queued for a socket somewhere is shared: not ours.
+        if let Ok(mut buf) = chunk.try_into_mut()
+            && buf.capacity() >= DOCUMENT_CHUNK_BYTES
+        {
+            buf.clear();
+            pool.push(buf);
+        }
+    }
+}
+
+/// How far the builder of a [`Document`] got.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Progress {
+    #[default]
+    Building,
+    Done,
+    /// The builder stopped before the end (it panicked): readers end
+    /// their responses.
+    Failed,
+}
+
+#[derive(Debug, Default)]
+struct Grown {
+    chunks: Vec<Bytes>,
+    len: usize,
+    progress: Progress,
+}
+
+/// A document (a payload each request frames its own way), shared by its
+/// builder and its readers. Chunks appear as the builder produces them, so
+/// a reader whose framing does not need the total length streams while the
+/// document is still being serialised: the latency of a 150 MB `/state` is
+/// then about the larger of serialising and sending, not their sum.
+#[derive(Debug, Default)]
+pub struct Document {
+    grown: parking_lot::Mutex<Grown>,
+    changed: tokio::sync::Notify,
+}
+
+impl Document {
+    fn push(&self, chunk: Bytes) {
+        {
+            let mut g = self.grown.lock();
+            g.len += chunk.len();
+            g.chunks.push(chunk);
+        }
+        self.changed.notify_waiters();
+    }
+
+    fn end(&self, progress: Progress) {
+        self.grown.lock().progress = progress;
+        self.changed.notify_waiters();
+    }
+
+    /// The chunks from index `from` on, with the length so far and how far
+    /// the builder got.
+    pub fn chunks_from(&self, from: usize) -> (Vec<Bytes>, usize, Progress) {
+        let g = self.grown.lock();
+        (
+            g.chunks.get(from..).unwrap_or_default().to_vec(),
+            g.len,
+            g.progress,
+        )
+    }
+
+    /// The whole payload (tests; waits for nothing: call after the build).
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.grown.lock().chunks.concat()
+    }
+
+    /// Bytes produced so far.
+    pub fn len(&self) -> usize {
+        self.grown.lock().len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Chunks produced so far.
+    pub fn chunk_count(&self) -> usize {
+        self.grown.lock().chunks.len()
+    }
+}
+
+impl Drop for Document {
+    fn drop(&mut self) {
+        recycle(std::mem::take(&mut self.grown.get_mut().chunks));
+    }
+}
+
+/// Writes a [`Document`] in chunks of about [`DOCUMENT_CHUNK_BYTES`],
+/// publishing each chunk to the readers as it fills. Dropped without
+/// [`Emitter::finish`] (the builder panicked), it marks the document failed.
 #[derive(Debug)]
 pub struct Emitter {
     buf: BytesMut,
-    doc: Document,
+    doc: Arc<Document>,
+    finished: bool,
 }
 
 impl Default for Emitter {
@@ -105,28 +218,45 @@ impl Default for Emitter {
 }
 
 impl Emitter {
+    /// An emitter of a new document nobody reads yet.
     pub fn new() -> Emitter {
+        Emitter::for_document(Arc::default())
+    }
+
+    /// An emitter filling `doc`, which readers may already hold.
+    pub fn for_document(doc: Arc<Document>) -> Emitter {
         Emitter {
-            buf: BytesMut::with_capacity(DOCUMENT_CHUNK_BYTES),
-            doc: Document::default(),
+            buf: pooled_chunk(),
+            doc,
+            finished: false,
         }
     }
 
     pub fn put(&mut self, bytes: &[u8]) {
-        self.doc.len += bytes.len();
         self.buf.extend_from_slice(bytes);
         if self.buf.len() >= DOCUMENT_CHUNK_BYTES {
-            let full =
-                std::mem::replace(&mut self.buf, BytesMut::with_capacity(DOCUMENT_CHUNK_BYTES));
-            self.doc.chunks.push(full.freeze());
+            let full = std::mem::replace(&mut self.buf, pooled_chunk());
+            self.doc.push(full.freeze());
         }
     }
 
-    pub fn finish(mut self) -> Document {
-        if !self.buf.is_empty() {
-            self.doc.chunks.push(self.buf.freeze());
+    /// Publishes the rest and marks the document done.
+    pub fn finish(mut self) -> Arc<Document> {
+        let rest = std::mem::take(&mut self.buf);
+        if !rest.is_empty() {
+            self.doc.push(rest.freeze());
         }
-        self.doc
+        self.finished = true;
+        self.doc.end(Progress::Done);
+        self.doc.clone()
+    }
+}
+
+impl Drop for Emitter {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.doc.end(Progress::Failed);
+        }
     }
 }
 
@@ -156,7 +286,18 @@ pub fn proto_len_key(out: &mut Vec<u8>, field: u32, len: usize) {
 }
 
 impl Framing {
-    /// What goes before and after a payload of `len` bytes.
+    /// Whether the head carries the payload's length (a protobuf length
+    /// prefix or a RecordIO record length): such a request waits for the
+    /// whole document; the others stream it as it is built.
+    pub fn needs_len(&self) -> bool {
+        matches!(
+            self,
+            Framing::Response(_, ContentType::Protobuf) | Framing::Subscribed(_)
+        )
+    }
+
+    /// What goes before and after a payload of `len` bytes (`len` is only
+    /// read when [`Framing::needs_len`]).
     pub fn wrap(&self, len: usize) -> (Bytes, Bytes) {
         match self {
             Framing::State { jsonp: None } => (Bytes::new(), Bytes::new()),
@@ -267,8 +408,6 @@ impl Default for SharedDocuments {
     }
 }
 
-type SharedDoc = Shared<futures::channel::oneshot::Receiver<Arc<Document>>>;
-
 /// The thread that streams documents and event records to clients.
 pub fn feeder() -> &'static tokio::runtime::Handle {
     static FEEDER: OnceLock<tokio::runtime::Handle> = OnceLock::new();
@@ -285,22 +424,42 @@ pub fn feeder() -> &'static tokio::runtime::Handle {
     })
 }
 
-/// Streams a document to one client, then its events if it subscribed.
-async fn feed(doc: SharedDoc, writer: StreamWriter, framing: Framing, then: Option<EventFeed>) {
-    let Ok(doc) = doc.await else {
-        tracing::warn!("a state document could not be built; ending the response");
-        return;
-    };
-    let (head, tail) = framing.wrap(doc.len);
-    let mut ok = writer.send(head).await.is_ok();
-    for chunk in &doc.chunks {
-        if !ok {
+/// Streams a document to one client (as it is built when the framing
+/// allows), then its events if it subscribed.
+async fn feed(doc: Arc<Document>, writer: StreamWriter, framing: Framing, then: Option<EventFeed>) {
+    let mut sent = 0usize;
+    let mut head_sent = false;
+    let mut ok = true;
+    loop {
+        // Registered before reading, so a chunk pushed after the read wakes us.
+        let changed = doc.changed.notified();
+        let (chunks, len, progress) = doc.chunks_from(sent);
+        if progress == Progress::Failed {
+            tracing::warn!("a state document could not be built; ending the response");
+            return;
+        }
+        if progress == Progress::Building && framing.needs_len() {
+            changed.await;
+            continue;
+        }
+        if !head_sent {
+            head_sent = true;
+            ok = writer.send(framing.wrap(len).0).await.is_ok();
+        }
+        for chunk in chunks {
+            if !ok {
+                break;
+            }
+            ok = writer.send(chunk).await.is_ok();
+            sent += 1;
+        }
+        if !ok || progress == Progress::Done {
             break;
         }
-        ok = writer.send(chunk.clone()).await.is_ok();
+        changed.await;
     }
     if ok {
-        ok = writer.send(tail).await.is_ok();
+        ok = writer.send(framing.wrap(doc.len()).1).await.is_ok();
     }
     // The document may be large: let it go before streaming events.
     drop(doc);
@@ -363,32 +522,28 @@ impl Master {
         };
         // The snapshot and the subscribers are taken in this same turn.
         let build = self.document_builder(kind);
-        let (tx, rx) = futures::channel::oneshot::channel::<Arc<Document>>();
-        let shared = rx.shared();
+        let doc = Arc::new(Document::default());
         for consumer in waiting {
             let then = consumer
                 .subscriber
                 .map(|register| register(self, ctx, consumer.writer.clone()));
-            feeder().spawn(feed(
-                shared.clone(),
-                consumer.writer,
-                consumer.framing,
-                then,
-            ));
+            feeder().spawn(feed(doc.clone(), consumer.writer, consumer.framing, then));
         }
         let done = BuildDone {
             master: ctx.local_pid(),
             kind,
         };
+        let mut out = Emitter::for_document(doc);
         let spawned = std::thread::Builder::new()
             .name("master-document".into())
             .spawn(move || {
                 let _done = done;
-                let _ = tx.send(Arc::new(build()));
+                build(&mut out);
+                out.finish();
             });
         if let Err(e) = spawned {
-            // `done` was dropped with the closure: the slot is freed, and
-            // the waiting streams end when their shared receiver fails.
+            // `done` and the emitter were dropped with the closure: the slot
+            // is freed and the document marked failed, ending its streams.
             tracing::error!(error = %e, "cannot start a document builder thread");
         }
     }
@@ -422,22 +577,20 @@ impl Master {
     }
 
     /// The snapshot for `kind`, taken now, and the work that serialises it.
-    fn document_builder(&mut self, kind: DocumentKind) -> Box<dyn FnOnce() -> Document + Send> {
+    fn document_builder(&mut self, kind: DocumentKind) -> Box<dyn FnOnce(&mut Emitter) + Send> {
         match kind {
             DocumentKind::MasterState => {
                 let snapshot = self.snapshot(true, false);
-                Box::new(move || {
-                    let mut out = Emitter::new();
+                Box::new(move |out| {
                     crate::http::state::write_state_to(&snapshot, &mut |bytes| {
                         out.put(bytes);
                         true
                     });
-                    out.finish()
                 })
             }
             DocumentKind::V1 { part, content } => {
                 let snapshot = self.v1_state(part);
-                Box::new(move || super::state::build(part, content, &snapshot))
+                Box::new(move |out| super::state::build(part, content, &snapshot, out))
             }
         }
     }
@@ -462,9 +615,66 @@ mod tests {
         e.put(&block);
         e.put(b"tail");
         let doc = e.finish();
-        assert_eq!(doc.len, 2 * block.len() + 4);
-        assert_eq!(doc.chunks.len(), 2);
-        assert_eq!(doc.chunks.iter().map(Bytes::len).sum::<usize>(), doc.len);
+        assert_eq!(doc.len(), 2 * block.len() + 4);
+        assert_eq!(doc.chunk_count(), 2);
+        assert_eq!(doc.to_vec().len(), doc.len());
+    }
+
+    #[test]
+    fn readers_see_chunks_before_the_build_ends() {
+        let doc = Arc::new(Document::default());
+        let mut e = Emitter::for_document(doc.clone());
+        e.put(&vec![b'a'; DOCUMENT_CHUNK_BYTES]);
+        let (chunks, len, progress) = doc.chunks_from(0);
+        assert_eq!(
+            (chunks.len(), len, progress),
+            (1, DOCUMENT_CHUNK_BYTES, Progress::Building)
+        );
+        e.put(b"end");
+        let (chunks, _, progress) = doc.chunks_from(1);
+        assert!(chunks.is_empty(), "a partial chunk is not published");
+        assert_eq!(progress, Progress::Building);
+        e.finish();
+        let (chunks, len, progress) = doc.chunks_from(1);
+        assert_eq!(chunks, vec![Bytes::from_static(b"end")]);
+        assert_eq!((len, progress), (DOCUMENT_CHUNK_BYTES + 3, Progress::Done));
+    }
+
+    #[test]
+    fn unshared_chunk_buffers_are_recycled_up_to_the_bound() {
+        let chunk = |b| {
+            let mut m = BytesMut::with_capacity(DOCUMENT_CHUNK_BYTES);
+            m.extend_from_slice(&[b; 10]);
+            m.freeze()
+        };
+        let (mine, shared) = (chunk(b'a'), chunk(b'b'));
+        let (ptr, still_sending) = (mine.as_ptr(), shared.clone());
+        let mut pool = Vec::new();
+        recycle_into(&mut pool, vec![mine, shared]);
+        assert_eq!(pool.len(), 1, "a chunk still held elsewhere is not reused");
+        assert_eq!(pool[0].as_ptr(), ptr);
+        assert!(pool[0].is_empty() && pool[0].capacity() >= DOCUMENT_CHUNK_BYTES);
+        drop(still_sending);
+        let room = CHUNK_POOL_BYTES_MAX / DOCUMENT_CHUNK_BYTES;
+        recycle_into(&mut pool, (0..room + 5).map(|_| chunk(b'c')).collect());
+        assert_eq!(pool.len(), room);
+    }
+
+    #[test]
+    fn a_builder_that_stops_early_fails_the_document() {
+        let doc = Arc::new(Document::default());
+        let mut e = Emitter::for_document(doc.clone());
+        e.put(b"partial");
+        drop(e);
+        assert_eq!(doc.chunks_from(0).2, Progress::Failed);
+    }
+
+    #[test]
+    fn only_length_prefixed_framings_wait_for_the_whole_document() {
+        assert!(!Framing::State { jsonp: None }.needs_len());
+        assert!(!Framing::Response(Part::State, ContentType::Json).needs_len());
+        assert!(Framing::Response(Part::State, ContentType::Protobuf).needs_len());
+        assert!(Framing::Subscribed(ContentType::Json).needs_len());
     }
 
     fn frame(framing: &Framing, payload: &[u8]) -> Vec<u8> {

@@ -17,7 +17,7 @@ use mesos_common::http::ContentType;
 use mesos_common::proto::v1;
 use prost::Message;
 
-use super::documents::{Document, Emitter, Part, proto_len_key};
+use super::documents::{Emitter, Part, proto_len_key};
 use super::render::{
     AgentCell, AgentModel, LiveTask, TaskRef, completed_framework_model, framework_model,
 };
@@ -293,13 +293,12 @@ fn agents_group(content: ContentType, s: &V1State) -> Group<'static> {
 
 /// Serialises the payload of `part` (the `GetState`, `GetAgents`, ...
 /// message) in `content`. Runs on a builder thread.
-pub fn build(part: Part, content: ContentType, s: &V1State) -> Document {
-    let mut out = Emitter::new();
+pub fn build(part: Part, content: ContentType, s: &V1State, out: &mut Emitter) {
     match part {
-        Part::Tasks => tasks_group(content, s).write(content, &mut out),
-        Part::Executors => executors_group(content, s).write(content, &mut out),
-        Part::Frameworks => frameworks_group(content, s).write(content, &mut out),
-        Part::Agents => agents_group(content, s).write(content, &mut out),
+        Part::Tasks => tasks_group(content, s).write(content, out),
+        Part::Executors => executors_group(content, s).write(content, out),
+        Part::Frameworks => frameworks_group(content, s).write(content, out),
+        Part::Agents => agents_group(content, s).write(content, out),
         Part::State => {
             let groups = [
                 tasks_group(content, s),
@@ -314,7 +313,7 @@ pub fn build(part: Part, content: ContentType, s: &V1State) -> Document {
                         key.clear();
                         proto_len_key(&mut key, g.field, g.proto_len());
                         out.put(&key);
-                        g.write(content, &mut out);
+                        g.write(content, out);
                     }
                 }
                 _ => {
@@ -326,14 +325,13 @@ pub fn build(part: Part, content: ContentType, s: &V1State) -> Document {
                         out.put(b"\"");
                         out.put(g.name.as_bytes());
                         out.put(b"\":");
-                        g.write(content, &mut out);
+                        g.write(content, out);
                     }
                     out.put(b"}");
                 }
             }
         }
     }
-    out.finish()
 }
 
 #[cfg(test)]
@@ -449,22 +447,24 @@ mod tests {
         }
     }
 
-    fn bytes(doc: Document) -> Vec<u8> {
-        doc.chunks.concat()
+    fn build_bytes(part: Part, content: ContentType, s: &V1State) -> Vec<u8> {
+        let mut out = Emitter::new();
+        build(part, content, s, &mut out);
+        out.finish().to_vec()
     }
 
     #[test]
     fn protobuf_state_decodes_to_the_same_message() {
         let s = sample();
-        let doc = build(Part::State, ContentType::Protobuf, &s);
-        let decoded = v1::master::response::GetState::decode(bytes(doc).as_slice()).unwrap();
+        let doc = build_bytes(Part::State, ContentType::Protobuf, &s);
+        let decoded = v1::master::response::GetState::decode(doc.as_slice()).unwrap();
         assert_eq!(decoded, expected(&s));
     }
 
     #[test]
     fn json_state_parses_to_the_same_message_and_lists_empty_arrays() {
         let s = sample();
-        let text = bytes(build(Part::State, ContentType::Json, &s));
+        let text = build_bytes(Part::State, ContentType::Json, &s);
         let decoded: v1::master::response::GetState =
             mesos_common::json::from_slice(&text).unwrap();
         // JSON writes defaulted fields (Mesos's dialect), so compare with
@@ -490,13 +490,12 @@ mod tests {
     #[test]
     fn parts_alone() {
         let s = sample();
-        let agents: v1::master::response::GetAgents = prost::Message::decode(
-            bytes(build(Part::Agents, ContentType::Protobuf, &s)).as_slice(),
-        )
-        .unwrap();
+        let agents: v1::master::response::GetAgents =
+            prost::Message::decode(build_bytes(Part::Agents, ContentType::Protobuf, &s).as_slice())
+                .unwrap();
         assert_eq!(agents.agents.len(), 1);
         let tasks: serde_json::Value =
-            serde_json::from_slice(&bytes(build(Part::Tasks, ContentType::Json, &s))).unwrap();
+            serde_json::from_slice(&build_bytes(Part::Tasks, ContentType::Json, &s)).unwrap();
         assert_eq!(tasks["tasks"][0]["task_id"]["value"], "t1");
         assert_eq!(tasks["completed_tasks"][0]["state"], "TASK_FINISHED");
     }
