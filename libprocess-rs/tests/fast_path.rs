@@ -313,3 +313,35 @@ fn a_request_stalled_mid_body_or_mid_head_times_out() {
     let bodies: Vec<Bytes> = got(&sink).into_iter().map(|m| m.2).collect();
     assert_eq!(bodies, [Bytes::from_static(b"0"), Bytes::from_static(b"1")]);
 }
+
+#[test]
+fn an_unknown_process_with_a_body_is_answered_404_and_the_connection_kept() {
+    let (rt, sink) = runtime_with(|_| {});
+    let wire = [
+        libprocess_message("a", "1").replace("/sink/", "/nobody/"),
+        "POST /sink/a HTTP/1.1\r\nHost: t\r\nLibprocess-From: bad\r\nContent-Length: 1\r\n\r\nx"
+            .to_owned(),
+        libprocess_message("a", "2"),
+    ]
+    .concat();
+    let out = exchange_byte_by_byte(rt.address(), wire.as_bytes());
+    let r = parse_responses(&out);
+    let statuses: Vec<u16> = r.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses,
+        [404, 500, 202],
+        "{}",
+        String::from_utf8_lossy(&out)
+    );
+    let date = r[0].header("Date").unwrap();
+    assert!(String::from_utf8_lossy(&out).starts_with(&format!(
+        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nDate: {date}\r\n\r\n"
+    )));
+    assert_eq!(
+        counter(&rt, "libprocess/messages_dropped_unknown_process"),
+        1
+    );
+    assert_eq!(counter(&rt, "libprocess/messages_bad_sender"), 1);
+    let bodies: Vec<Bytes> = got(&sink).into_iter().map(|m| m.2).collect();
+    assert_eq!(bodies, [Bytes::from_static(b"2")]);
+}
