@@ -205,6 +205,8 @@ pub struct DerivedFlags {
     pub recovery_agent_removal_limit: f64,
     /// `--etcd`, parsed.
     pub etcd: Option<mesos_detector::EtcdUrl>,
+    /// `--agent_removal_rate_limit` as (permits, per duration).
+    pub agent_removal_rate: Option<(u32, std::time::Duration)>,
 }
 
 impl MasterFlags {
@@ -330,7 +332,15 @@ impl MasterFlags {
             })?;
             min_allocatable_resources.push(q);
         }
+        let agent_removal_rate = match &self.agent_removal_rate_limit {
+            Some(text) => Some(
+                crate::master::removal_limit::parse_rate(text)
+                    .map_err(|e| bad("agent_removal_rate_limit", e))?,
+            ),
+            None => None,
+        };
         Ok(DerivedFlags {
+            agent_removal_rate,
             role_whitelist,
             weights,
             min_allocatable_resources,

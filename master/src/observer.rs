@@ -75,7 +75,13 @@ impl AgentObserver {
         }
         self.timeouts = 0;
         self.pinged = false;
-        // The agent is alive: a pending removal is no longer wanted.
+        // The agent is alive: a removal still waiting for its permit
+        // (`--agent_removal_rate_limit`) is cancelled.
+        if self.marking_unreachable {
+            let agent = self.agent_id.clone();
+            self.master
+                .dispatch(move |m, _| m.cancel_unreachable(&agent));
+        }
         self.marking_unreachable = false;
     }
 
@@ -87,7 +93,7 @@ impl AgentObserver {
                 let agent = self.agent_id.clone();
                 tracing::info!(%agent, timeouts = self.timeouts, "agent failed health checks");
                 self.master
-                    .dispatch(move |m, ctx| m.mark_unreachable_by_observer(agent, ctx));
+                    .dispatch(move |m, ctx| m.schedule_unreachable(agent, ctx));
             }
         }
         self.ping(ctx);

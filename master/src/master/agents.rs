@@ -973,8 +973,8 @@ impl Master {
     }
 
     /// Called by an observer after its ping timeouts.
+    /// (`slave_unreachable_scheduled` was counted when it was scheduled.)
     pub(crate) fn mark_unreachable_by_observer(&mut self, id: AgentId, ctx: &mut Context<Self>) {
-        self.metrics.counters.slave_unreachable_scheduled.inc();
         if !self.agents.registered.contains_key(&id) {
             self.metrics.counters.slave_unreachable_canceled.inc();
             return;

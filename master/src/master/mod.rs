@@ -30,8 +30,10 @@ pub mod metrics;
 mod offers;
 pub(crate) mod operations;
 mod reconcile;
+pub(crate) mod removal_limit;
 pub mod subscribers;
 mod updates;
+pub(crate) mod whitelist;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -138,6 +140,11 @@ pub struct Master {
     pub(crate) subscribers: subscribers::Subscribers,
     /// The operator API's batching and authorizer (`crate::http::operator`).
     pub(crate) operator: crate::http::operator::OperatorState,
+    /// `--agent_removal_rate_limit` (`removal_limit`).
+    pub(crate) removal_limiter: Option<removal_limit::RemovalLimiter>,
+    pub(crate) removal_timer_armed: bool,
+    /// `--whitelist`: the agents' hostnames last read (`whitelist`).
+    pub(crate) whitelist: Option<std::collections::BTreeSet<String>>,
 }
 
 impl Master {
@@ -176,6 +183,11 @@ impl Master {
             maintenance: maintenance::Maintenance::default(),
             subscribers: subscribers::Subscribers::new(max_subscribers),
             operator: crate::http::operator::OperatorState::default(),
+            removal_limiter: derived
+                .agent_removal_rate
+                .map(|(permits, per)| removal_limit::RemovalLimiter::new(permits, per)),
+            removal_timer_armed: false,
+            whitelist: None,
             derived,
         }
     }
@@ -408,6 +420,13 @@ impl Process for Master {
             );
         }
         self.start_allocator(ctx);
+        self.watch_whitelist(ctx);
+        if let Some(l) = &self.removal_limiter {
+            tracing::info!(
+                interval = ?l.interval(),
+                "agents failing health checks are marked unreachable at most once per interval"
+            );
+        }
         // With `--etcd` the master starts as a standby and recovers once
         // elected (`crate::leader`).
         if matches!(self.leadership, Leadership::Leading { .. }) {
