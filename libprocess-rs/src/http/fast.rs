@@ -465,9 +465,11 @@ pub(crate) fn encode_accepted_chunked(out: &mut BytesMut, date: &[u8]) {
 }
 
 /// actix-http's own `408` to a slow first request head (lower-case header names:
-/// it is not one of our responses).
+/// it is not one of our responses), as actix-http 3.20 writes it.
 pub(crate) fn encode_request_timeout(out: &mut BytesMut, date: &[u8]) {
-    out.put_slice(b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\ndate: ");
+    out.put_slice(
+        b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\ndate: ",
+    );
     out.put_slice(date);
     out.put_slice(b"\r\n\r\n");
 }
@@ -711,7 +713,7 @@ mod tests {
             "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n\
              HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\nConnection: close\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n\
              HTTP/1.1 202 Accepted\r\nTransfer-Encoding: chunked\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n0\r\n\r\n\
-             HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\ndate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n"
+             HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\ndate: Sun, 06 Nov 1994 08:49:37 GMT\r\n\r\n"
         );
     }
 
