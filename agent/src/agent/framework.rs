@@ -129,6 +129,12 @@ pub struct Executor {
     /// Whether any task was ever sent to it.
     pub ever_sent_task: bool,
     pub heartbeat_timer: Option<libprocess::TimerId>,
+    /// What [`allocated_resources`](Self::allocated_resources) answers,
+    /// kept as a running sum: the containerizer is told the executor's
+    /// allocation on every launch and every terminal update, and summing
+    /// every live task each time made that quadratic in the tasks of an
+    /// executor. Changed only where a task starts or stops counting.
+    allocation: Allocation,
 }
 
 impl Executor {
@@ -142,7 +148,10 @@ impl Executor {
         command_executor: bool,
         user: Option<String>,
     ) -> Executor {
+        let mut allocation = Allocation::default();
+        info.resources.iter().for_each(|r| allocation.add(r));
         Executor {
+            allocation,
             id: info.executor_id.value.clone(),
             framework_id: framework_id.to_string(),
             info,
@@ -178,12 +187,45 @@ impl Executor {
     }
 
     pub fn enqueue_task(&mut self, task: TaskInfo) {
+        task.resources.iter().for_each(|r| self.allocation.add(r));
         self.queued_tasks.push(task);
     }
 
     pub fn enqueue_task_group(&mut self, group: TaskGroupInfo) {
+        for t in &group.tasks {
+            t.resources.iter().for_each(|r| self.allocation.add(r));
+        }
         self.queued_tasks.extend(group.tasks.iter().cloned());
         self.queued_task_groups.push(group);
+    }
+
+    /// A task recovered from the checkpoint, as launched.
+    pub fn insert_launched(&mut self, id: String, task: Task) {
+        if let Some(old) = self.launched_tasks.remove(&id) {
+            self.uncount(&old);
+        }
+        if !is_terminal_state(TaskState::try_from(task.state).unwrap_or(TaskState::TaskStaging)) {
+            task.resources.iter().for_each(|r| self.allocation.add(r));
+        }
+        self.launched_tasks.insert(id, task);
+    }
+
+    /// The executor is gone while its framework terminates: every launched
+    /// task moves to the terminated ones as it is.
+    pub fn terminate_launched(&mut self) {
+        for (id, task) in std::mem::take(&mut self.launched_tasks) {
+            self.uncount(&task);
+            self.terminated_tasks.insert(id, task);
+        }
+    }
+
+    /// A launched task stops counting towards the allocation.
+    fn uncount(&mut self, task: &Task) {
+        if !is_terminal_state(TaskState::try_from(task.state).unwrap_or(TaskState::TaskStaging)) {
+            task.resources
+                .iter()
+                .for_each(|r| self.allocation.subtract(r));
+        }
     }
 
     pub fn is_queued(&self, task_id: &str) -> bool {
@@ -235,6 +277,9 @@ impl Executor {
         let terminal = is_terminal_state(state);
         if let Some(info) = self.dequeue(task_id) {
             // A queued task only ends (killed or failed before delivery).
+            info.resources
+                .iter()
+                .for_each(|r| self.allocation.subtract(r));
             let mut task = create_task(
                 &info,
                 state,
@@ -246,6 +291,7 @@ impl Executor {
             self.terminated_tasks.insert(task_id.to_string(), task);
             return true;
         }
+        let launched = self.launched_tasks.contains_key(task_id);
         let task = if let Some(t) = self.launched_tasks.get_mut(task_id) {
             t
         } else if let Some(t) = self.terminated_tasks.get_mut(task_id) {
@@ -256,6 +302,11 @@ impl Executor {
         // A task stays terminal: later non-terminal updates only add a status.
         if !is_terminal_state(TaskState::try_from(task.state).unwrap_or(TaskState::TaskStaging)) {
             task.state = state as i32;
+            if launched && terminal {
+                task.resources
+                    .iter()
+                    .for_each(|r| self.allocation.subtract(r));
+            }
         }
         task.statuses.push(status_for_task(status));
         if terminal && let Some(task) = self.launched_tasks.remove(task_id) {
@@ -288,15 +339,37 @@ impl Executor {
     }
 
     /// What the executor's container is given: its own resources plus every
-    /// queued and live task's.
+    /// queued and live task's, like scalars merged as Mesos's `Resources`
+    /// sum merges them. An executor with a few hundred small tasks hands
+    /// its containerizer a handful of entries on every launch and terminal
+    /// update instead of one per task (the isolators parse and validate
+    /// each entry they get).
     pub fn allocated_resources(&self) -> Vec<Resource> {
-        let mut out = Vec::new();
-        self.for_each_allocated(|r| out.push(r.clone()));
-        out
+        #[cfg(debug_assertions)]
+        {
+            // Every test checks the running sum against a recount.
+            let mut recount = Allocation::default();
+            self.for_each_allocated(|r| recount.add(r));
+            debug_assert!(
+                self.allocation.same(&recount),
+                "executor {} allocation drifted: kept {:?}, recounted {:?}",
+                self.id,
+                self.allocation.0,
+                recount.0
+            );
+        }
+        self.allocation.0.clone()
     }
 
-    /// Visits [`allocated_resources`](Self::allocated_resources) without copying.
-    pub fn for_each_allocated(&self, mut f: impl FnMut(&Resource)) {
+    /// [`allocated_resources`](Self::allocated_resources) without a copy.
+    pub fn allocation(&self) -> &[Resource] {
+        &self.allocation.0
+    }
+
+    /// Visits every resource the allocation sums, one task at a time (the
+    /// recount debug builds check the running sum against).
+    #[cfg(debug_assertions)]
+    fn for_each_allocated(&self, mut f: impl FnMut(&Resource)) {
         self.info.resources.iter().for_each(&mut f);
         for t in &self.queued_tasks {
             t.resources.iter().for_each(&mut f);
@@ -307,6 +380,92 @@ impl Executor {
             }
         }
     }
+}
+
+/// A sum of resources: like scalars merged into one entry, anything else
+/// (ranges, sets, persistent volumes, shared resources) kept one entry each.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Allocation(Vec<Resource>);
+
+impl Allocation {
+    fn add(&mut self, r: &Resource) {
+        match self.0.iter_mut().find(|o| scalars_merge(o, r)) {
+            Some(o) => {
+                if let (Some(sum), Some(add)) = (o.scalar.as_mut(), r.scalar.as_ref()) {
+                    sum.value = fixed_point(sum.value) + fixed_point(add.value);
+                    sum.value /= 1000.0;
+                }
+            }
+            None => {
+                let mut r = r.clone();
+                if scalars_merge(&r, &r)
+                    && let Some(s) = r.scalar.as_mut()
+                {
+                    s.value = fixed_point(s.value) / 1000.0;
+                }
+                self.0.push(r);
+            }
+        }
+    }
+
+    /// Takes away what `add` put in; a scalar that reaches zero goes.
+    fn subtract(&mut self, r: &Resource) {
+        if let Some(at) = self.0.iter().position(|o| scalars_merge(o, r)) {
+            let (Some(sum), Some(sub)) = (self.0[at].scalar.as_mut(), r.scalar.as_ref()) else {
+                return;
+            };
+            let left = fixed_point(sum.value) - fixed_point(sub.value);
+            if left <= 0.0 {
+                self.0.remove(at);
+            } else {
+                sum.value = left / 1000.0;
+            }
+        } else if let Some(at) = self.0.iter().position(|o| o == r) {
+            self.0.remove(at);
+        }
+    }
+
+    /// The same entries, in any order.
+    #[cfg(debug_assertions)]
+    fn same(&self, other: &Allocation) -> bool {
+        self.0.len() == other.0.len()
+            && self.0.iter().all(|r| {
+                self.0.iter().filter(|x| *x == r).count()
+                    == other.0.iter().filter(|x| *x == r).count()
+            })
+    }
+}
+
+/// A scalar in Mesos's fixed point (three decimal digits, as thousandths),
+/// so a sum of many 0.01s is exact and adding then subtracting is a no-op.
+fn fixed_point(v: f64) -> f64 {
+    (v * 1000.0).round()
+}
+
+/// Whether `b` adds into `a` as one scalar: both scalars, alike in
+/// everything but the value. Persistent volumes and shared resources stay
+/// apart (each is a distinct thing, never a quantity).
+#[allow(deprecated)] // `role` and `reservation`: the pre-refinement format still counts
+fn scalars_merge(a: &Resource, b: &Resource) -> bool {
+    use mesos_common::proto::v0::value::Type;
+    let scalar = |r: &Resource| {
+        r.r#type == Type::Scalar as i32
+            && r.scalar.is_some()
+            && r.ranges.is_none()
+            && r.set.is_none()
+            && r.shared.is_none()
+            && r.disk.as_ref().is_none_or(|d| d.persistence.is_none())
+    };
+    scalar(a)
+        && scalar(b)
+        && a.name == b.name
+        && a.role == b.role
+        && a.allocation_info == b.allocation_info
+        && a.reservation == b.reservation
+        && a.reservations == b.reservations
+        && a.disk == b.disk
+        && a.revocable == b.revocable
+        && a.provider_id == b.provider_id
 }
 
 /// The part of a status kept in `Task.statuses` (Mesos keeps the status
@@ -455,6 +614,107 @@ mod tests {
             data: Some(b"big".to_vec()),
             ..Default::default()
         }
+    }
+
+    fn scalar(name: &str, value: f64) -> Resource {
+        Resource {
+            name: name.into(),
+            r#type: mesos_common::proto::v0::value::Type::Scalar as i32,
+            scalar: Some(mesos_common::proto::v0::value::Scalar { value }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn allocated_resources_merge_like_scalars_and_keep_volumes_apart() {
+        use mesos_common::proto::v0::resource::{DiskInfo, disk_info::Persistence};
+        let mut e = Executor::new(
+            "f",
+            ExecutorInfo {
+                executor_id: ExecutorId { value: "e".into() },
+                resources: vec![scalar("cpus", 0.1), scalar("mem", 32.0)],
+                ..Default::default()
+            },
+            "c".into(),
+            PathBuf::from("/tmp"),
+            false,
+            false,
+            None,
+        );
+        let volume = |id: &str| Resource {
+            disk: Some(DiskInfo {
+                persistence: Some(Persistence {
+                    id: id.into(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }),
+            ..scalar("disk", 1.0)
+        };
+        let mut revocable = scalar("cpus", 0.5);
+        revocable.revocable = Some(Default::default());
+        for i in 0..300 {
+            let mut t = info(&format!("t{i}"));
+            t.resources = vec![scalar("cpus", 0.01), scalar("mem", 1.0)];
+            if i < 2 {
+                t.resources.push(volume(&format!("v{i}")));
+                t.resources.push(revocable.clone());
+            }
+            e.enqueue_task(t);
+            if i % 2 == 0 {
+                e.launch_queued(&format!("t{i}")).unwrap();
+            }
+        }
+        // A terminal task's resources are not the container's any more.
+        e.update_task_state(&status("t4", TaskState::TaskFinished));
+        let got = e.allocated_resources();
+        let sum = |name: &str, revocable: bool| -> Vec<f64> {
+            got.iter()
+                .filter(|r| r.name == name && r.revocable.is_some() == revocable)
+                .map(|r| r.scalar.as_ref().unwrap().value)
+                .collect()
+        };
+        // 0.1 + 299 × 0.01, exactly (Mesos's fixed point).
+        assert_eq!(sum("cpus", false), [3.09]);
+        assert_eq!(sum("mem", false), [32.0 + 299.0]);
+        assert_eq!(sum("cpus", true), [1.0]);
+        // Two volumes: two entries, never one disk of 2.
+        assert_eq!(sum("disk", false), [1.0, 1.0]);
+        assert_eq!(got.len(), 5);
+        // Tasks ending every way the executor knows give their share back:
+        // a queued task killed, launched ones finished, the rest moved to
+        // terminated with their executor; what is left is the executor's own.
+        e.update_task_state(&status("t1", TaskState::TaskKilled));
+        e.update_task_state(&status("t0", TaskState::TaskFinished));
+        // A late non-terminal update of a finished task changes nothing.
+        e.update_task_state(&status("t0", TaskState::TaskRunning));
+        let got = e.allocated_resources();
+        assert_eq!(got.iter().filter(|r| r.name == "disk").count(), 0);
+        assert!(got.iter().all(|r| r.revocable.is_none()));
+        for i in (1..300).step_by(2).skip(1) {
+            e.update_task_state(&status(&format!("t{i}"), TaskState::TaskFailed));
+        }
+        e.terminate_launched();
+        let mut left = e.allocated_resources();
+        left.sort_by(|a, b| a.name.cmp(&b.name));
+        assert_eq!(left, [scalar("cpus", 0.1), scalar("mem", 32.0)]);
+        // A recovered task counts again.
+        let mut t = create_task(
+            &info("r"),
+            TaskState::TaskRunning,
+            &mesos_common::proto::v0::FrameworkId { value: "f".into() },
+        );
+        t.resources = vec![scalar("cpus", 0.25)];
+        e.insert_launched("r".into(), t);
+        assert_eq!(sum_of(&e, "cpus"), 0.35);
+    }
+
+    fn sum_of(e: &Executor, name: &str) -> f64 {
+        e.allocated_resources()
+            .iter()
+            .filter(|r| r.name == name)
+            .map(|r| r.scalar.as_ref().unwrap().value)
+            .sum()
     }
 
     #[test]

@@ -120,11 +120,11 @@ impl AgentMetrics {
                     }
                 }
                 if e.state != ExecutorState::Terminated {
-                    e.for_each_allocated(|r| {
+                    for r in e.allocation() {
                         if let Some(i) = RESOURCE_NAMES.iter().position(|n| *n == r.name) {
                             used[i] += r.scalar.as_ref().map_or(0.0, |s| s.value);
                         }
-                    });
+                    }
                 }
             }
         }

@@ -201,7 +201,7 @@ impl Agent {
             let Some(mut t) = task.info else { continue };
             t.state = TaskState::TaskStaging as i32;
             t.framework_id = framework_id.clone();
-            executor.launched_tasks.insert(task.id.clone(), t);
+            executor.insert_launched(task.id.clone(), t);
             executor.ever_sent_task = true;
             let mut acked_terminal = false;
             let mut updates = std::collections::HashMap::new();

@@ -1166,12 +1166,7 @@ impl Agent {
                 ));
             }
         } else {
-            let launched: Vec<String> = executor.launched_tasks.keys().cloned().collect();
-            for id in launched {
-                if let Some(t) = executor.launched_tasks.remove(&id) {
-                    executor.terminated_tasks.insert(id, t);
-                }
-            }
+            executor.terminate_launched();
         }
         let command_executor = executor.command_executor;
         let executor_id = executor.info.executor_id.clone();
