@@ -8,6 +8,8 @@
 //!   SIGKILL after the grace period (KILL's policy, else the task's, else 3 s)
 //! SHUTDOWN -> kill with the executor's shutdown grace period (minus 2 s slack)
 //! ACKNOWLEDGED of the terminal update -> exit 0
+//! health check (TaskInfo.health_check, `super::health`) -> TASK_RUNNING with
+//!   `healthy` when it changes; killed after `consecutive_failures`
 //! ```
 //!
 //! It speaks the v1 API through [`HttpDriver`](super::driver::HttpDriver), or
@@ -25,6 +27,7 @@ use tokio::time::Instant;
 
 use super::driver::DriverEvent;
 use super::env::ExecutorEnv;
+use super::health::{self, HealthCheckSpec, HealthReport, HealthState};
 use super::task_process::{self, Output, TaskProcess};
 use super::{ExecutorDriver, executor_status};
 use crate::containerizer::reaper::{self, WaitStatus};
@@ -43,6 +46,18 @@ struct Running {
     killed: bool,
 }
 
+type CheckRun = Pin<Box<dyn Future<Output = Result<(), String>>>>;
+
+/// The task's health check while it runs.
+struct Health {
+    spec: HealthCheckSpec,
+    state: HealthState,
+    env: BTreeMap<String, String>,
+    next_at: Option<Instant>,
+    running: Option<CheckRun>,
+    killed_task: bool,
+}
+
 /// The command executor's state; see the module docs.
 pub struct CommandExecutor {
     env: ExecutorEnv,
@@ -53,6 +68,7 @@ pub struct CommandExecutor {
     /// The terminal update is out; exit when it is acknowledged.
     terminal_uuid: Option<Vec<u8>>,
     terminal_deadline: Option<Instant>,
+    health: Option<Health>,
 }
 
 impl CommandExecutor {
@@ -65,6 +81,7 @@ impl CommandExecutor {
             escalate_at: None,
             terminal_uuid: None,
             terminal_deadline: None,
+            health: None,
         }
     }
 
@@ -80,6 +97,13 @@ impl CommandExecutor {
             };
             let escalate = sleep_until(self.escalate_at);
             let ack_deadline = sleep_until(self.terminal_deadline);
+            let check_due = sleep_until(self.health.as_ref().and_then(|h| h.next_at));
+            let checked = async {
+                match self.health.as_mut().and_then(|h| h.running.as_mut()) {
+                    Some(run) => run.await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 event = driver.next() => {
                     let Some(event) = event else { return 1 };
@@ -102,6 +126,8 @@ impl CommandExecutor {
                     tracing::error!("did not receive ACK for the terminal status update from the agent");
                     return 1;
                 }
+                () = check_due => self.start_check(),
+                result = checked => self.checked(result, driver).await,
             }
         }
     }
@@ -222,6 +248,9 @@ impl CommandExecutor {
                 });
                 let running = self.status(&task.task_id, v1::TaskState::TaskRunning);
                 self.send(running, driver).await;
+                if let Some(check) = &task.health_check {
+                    self.start_health(check, env);
+                }
             }
             Err(e) => {
                 tracing::error!(error = %e, "failed to launch the task");
@@ -302,8 +331,83 @@ impl CommandExecutor {
         None
     }
 
+    /// Mesos logs an invalid health check and runs the task without it.
+    fn start_health(&mut self, check: &v1::HealthCheck, env: BTreeMap<String, String>) {
+        match HealthCheckSpec::new(check) {
+            Ok(spec) => {
+                let now = Instant::now();
+                self.health = Some(Health {
+                    state: HealthState::new(&spec, now),
+                    next_at: Some(now + spec.delay),
+                    spec,
+                    env,
+                    running: None,
+                    killed_task: false,
+                });
+            }
+            Err(e) => tracing::error!(error = e, "failed to create the health checker"),
+        }
+    }
+
+    fn start_check(&mut self) {
+        let Some(h) = self.health.as_mut() else {
+            return;
+        };
+        h.next_at = None;
+        let (spec, sandbox, env) = (h.spec.clone(), self.env.sandbox.clone(), h.env.clone());
+        h.running = Some(Box::pin(async move {
+            health::check_once(&spec, &sandbox, &env).await
+        }));
+    }
+
+    async fn checked(&mut self, result: Result<(), String>, driver: &mut impl ExecutorDriver) {
+        let Some(h) = self.health.as_mut() else {
+            return;
+        };
+        h.running = None;
+        let report = match result {
+            Ok(()) => h.state.success(),
+            Err(e) => {
+                tracing::warn!(error = e, "health check failed");
+                h.state.failure(Instant::now())
+            }
+        };
+        h.next_at = Some(Instant::now() + h.spec.interval);
+        let Some(report) = report else { return };
+        self.health_changed(report, driver).await;
+    }
+
+    /// Mesos's `taskHealthUpdated`: a TASK_RUNNING update carrying the
+    /// health, then the kill when the failure limit is reached. Nothing
+    /// once the task is being killed or is gone.
+    async fn health_changed(&mut self, report: HealthReport, driver: &mut impl ExecutorDriver) {
+        let Some(task) = &self.task else { return };
+        if task.killed || self.exited.is_none() {
+            return;
+        }
+        tracing::info!(
+            healthy = report.healthy,
+            failures = report.consecutive_failures,
+            "task health changed"
+        );
+        let mut status = self.status(&task.info.task_id, v1::TaskState::TaskRunning);
+        status.healthy = Some(report.healthy);
+        status.reason = Some(v1::task_status::Reason::TaskHealthCheckStatusUpdated as i32);
+        status.timestamp = Some(now_secs());
+        let grace = task_process::grace_period(None, &task.info);
+        self.send(status, driver).await;
+        if report.kill {
+            if let Some(h) = self.health.as_mut() {
+                h.killed_task = true;
+            }
+            tracing::warn!("killing the task: its health check failed too many times");
+            self.kill_with(grace, driver).await;
+        }
+    }
+
     async fn reaped(&mut self, status: WaitStatus, driver: &mut impl ExecutorDriver) {
         self.escalate_at = None;
+        let killed_by_health_check = self.health.take().is_some_and(|h| h.killed_task);
         let Some(task) = &self.task else { return };
         let state = match status {
             None => v1::TaskState::TaskFailed,
@@ -316,6 +420,9 @@ impl CommandExecutor {
         let mut update = self.status(&task.info.task_id, state);
         update.message = Some(message);
         update.timestamp = Some(now_secs());
+        if task.killed && killed_by_health_check {
+            update.healthy = Some(false);
+        }
         self.send(update, driver).await;
     }
 }

@@ -13,6 +13,7 @@ pub mod command;
 pub mod default;
 pub mod driver;
 pub mod env;
+pub mod health;
 pub mod http_client;
 pub mod task_process;
 pub mod v0;
