@@ -135,6 +135,11 @@ where
         if buf.capacity() - buf.len() < READ_BUFFER_BYTES_MIN {
             buf.reserve(READ_BUFFER_BYTES);
         }
+        if parser.in_body() {
+            // The first head is complete: from here its body is timed like any
+            // other (by progress), as actix-http times only the head.
+            first_deadline = None;
+        }
         let mid_request = parser.in_body() || !buf.is_empty();
         let deadline = first_deadline.or_else(|| mid_request.then(|| Instant::now() + timeout));
         let read = match deadline {
