@@ -2,8 +2,8 @@
 //! and 20k emulated agents carrying 10 running and 10 completed tasks each,
 //! and the SUBSCRIBE fan-out of 10k task updates to 100 subscribers.
 //!
-//! The emulated agents are those of `benches/state.rs` (copied: benches do
-//! not share private items): processes in one runtime of this program that
+//! The emulated agents are those of `benches/state.rs` (`support/emulated.rs`):
+//! processes in one runtime of this program that
 //! reregister with their tasks through the real agent messages. The
 //! fan-out runs on a master of its own with 1000 such agents (each
 //! subscriber's SUBSCRIBED carries the whole state first): 100 protobuf
@@ -25,173 +25,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use libprocess::{Context, Install, Process, Runtime, RuntimeConfig, Upid};
-use mesos_common::proto::{internal, v0, v1};
-use mesos_common::resources::{ResourceFormat, parse_resources, proto};
+use libprocess::{Runtime, RuntimeConfig};
+use mesos_common::proto::v1;
 use mesos_master::{MasterFlags, MasterHandle, MasterOptions, start_master};
 use prost::Message;
 
-const FRAMEWORKS: usize = 100;
-const RUNNING_PER_AGENT: usize = 10;
-const COMPLETED_PER_AGENT: usize = 10;
-
-/// An emulated agent: reregisters with its tasks, answers pings.
-struct EmulatedAgent {
-    master: Upid,
-    index: usize,
-    agent_resources: Vec<v0::Resource>,
-    task_resources: Vec<v0::Resource>,
-}
-
-fn framework_info(i: usize) -> v0::FrameworkInfo {
-    v0::FrameworkInfo {
-        user: "bench".into(),
-        name: format!("bench-{i}"),
-        id: Some(v0::FrameworkId {
-            value: format!("bench-framework-{i:04}"),
-        }),
-        failover_timeout: Some(7.0 * 24.0 * 3600.0),
-        checkpoint: Some(true),
-        ..Default::default()
-    }
-}
-
-impl EmulatedAgent {
-    fn task(
-        &self,
-        agent: &v0::SlaveId,
-        framework: &v0::FrameworkId,
-        n: usize,
-        finished: bool,
-    ) -> v0::Task {
-        let status = |state: v0::TaskState, ts: f64| v0::TaskStatus {
-            task_id: v0::TaskId {
-                value: format!("task-{}-{n}", self.index),
-            },
-            state: state as i32,
-            source: Some(v0::task_status::Source::Executor as i32),
-            slave_id: Some(agent.clone()),
-            timestamp: Some(ts),
-            ..Default::default()
-        };
-        let mut statuses = vec![status(v0::TaskState::TaskRunning, 1.7e9)];
-        if finished {
-            statuses.push(status(v0::TaskState::TaskFinished, 1.7e9 + 60.0));
-        }
-        v0::Task {
-            name: format!("task {n} on agent {}", self.index),
-            task_id: v0::TaskId {
-                value: format!("task-{}-{n}", self.index),
-            },
-            framework_id: framework.clone(),
-            executor_id: None,
-            slave_id: agent.clone(),
-            state: if finished {
-                v0::TaskState::TaskFinished
-            } else {
-                v0::TaskState::TaskRunning
-            } as i32,
-            resources: self.task_resources.clone(),
-            statuses,
-            ..Default::default()
-        }
-    }
-}
-
-impl EmulatedAgent {
-    /// Sends TASK_FINISHED for each of its running tasks (one status update
-    /// each, as the agent's status update manager would).
-    fn finish_running_tasks(&mut self, ctx: &mut Context<Self>) {
-        let id = v0::SlaveId {
-            value: format!("bench-agent-S{}", self.index),
-        };
-        let framework = framework_info(self.index % FRAMEWORKS);
-        let fid = framework.id.clone().unwrap_or_default();
-        for n in 0..RUNNING_PER_AGENT {
-            let uuid = uuid::Uuid::new_v4().as_bytes().to_vec();
-            let status = v0::TaskStatus {
-                task_id: v0::TaskId {
-                    value: format!("task-{}-{n}", self.index),
-                },
-                state: v0::TaskState::TaskFinished as i32,
-                source: Some(v0::task_status::Source::Executor as i32),
-                slave_id: Some(id.clone()),
-                timestamp: Some(1.7e9 + 120.0),
-                uuid: Some(uuid.clone()),
-                ..Default::default()
-            };
-            ctx.send(
-                &self.master,
-                &internal::StatusUpdateMessage {
-                    update: internal::StatusUpdate {
-                        framework_id: fid.clone(),
-                        executor_id: None,
-                        slave_id: Some(id.clone()),
-                        status,
-                        timestamp: 1.7e9 + 120.0,
-                        uuid: Some(uuid),
-                        latest_state: None,
-                    },
-                    pid: Some(ctx.self_pid().to_string()),
-                },
-            );
-        }
-    }
-}
-
-impl Process for EmulatedAgent {
-    fn install(t: &mut Install<Self>) {
-        t.message::<internal::PingSlaveMessage, _>(|_, from, _, ctx| {
-            ctx.send(&from, &internal::PongSlaveMessage {})
-        });
-    }
-
-    fn initialize(&mut self, ctx: &mut Context<Self>) {
-        let id = v0::SlaveId {
-            value: format!("bench-agent-S{}", self.index),
-        };
-        let framework = framework_info(self.index % FRAMEWORKS);
-        let fid = framework.id.clone().unwrap_or_default();
-        let mut tasks = Vec::with_capacity(RUNNING_PER_AGENT + COMPLETED_PER_AGENT);
-        for n in 0..RUNNING_PER_AGENT {
-            tasks.push(self.task(&id, &fid, n, false));
-        }
-        for n in RUNNING_PER_AGENT..RUNNING_PER_AGENT + COMPLETED_PER_AGENT {
-            tasks.push(self.task(&id, &fid, n, true));
-        }
-        let slave = v0::SlaveInfo {
-            hostname: format!("agent-{}.bench", self.index),
-            port: Some(5051),
-            resources: self.agent_resources.clone(),
-            attributes: vec![v0::Attribute {
-                name: "rack".into(),
-                r#type: v0::value::Type::Text as i32,
-                text: Some(v0::value::Text {
-                    value: format!("rack-{}", self.index % 40),
-                }),
-                ..Default::default()
-            }],
-            id: Some(id),
-            checkpoint: Some(true),
-            domain: None,
-        };
-        ctx.link(&self.master);
-        ctx.send(
-            &self.master,
-            &internal::ReregisterSlaveMessage {
-                slave,
-                checkpointed_resources: Vec::new(),
-                executor_infos: Vec::new(),
-                tasks,
-                frameworks: vec![framework],
-                completed_frameworks: Vec::new(),
-                version: Some("1.11.0".into()),
-                agent_capabilities: Vec::new(),
-                resource_version_uuid: None,
-            },
-        );
-    }
-}
+#[path = "support/emulated.rs"]
+mod emulated;
+use emulated::{AgentResources, COMPLETED_PER_AGENT, EmulatedAgent, RUNNING_PER_AGENT, median};
 
 /// Reads one HTTP response head; returns (status, chunked, content length).
 fn read_head(r: &mut impl BufRead) -> (u16, bool, usize) {
@@ -373,11 +214,6 @@ fn start(subscribers: usize) -> (Runtime, MasterHandle, SocketAddr) {
     (master_rt, master, addr)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| {
@@ -400,22 +236,7 @@ fn main() {
 
     let (master_rt, master, addr) = start(subscribers);
     let agents_rt = Runtime::bind(RuntimeConfig::local()).expect("bind agents");
-    let agent_resources = proto::v0::resources_to(
-        &parse_resources("cpus:8;mem:16384;disk:100000;ports:[31000-32000]", "*")
-            .expect("resources"),
-        ResourceFormat::PreReservationRefinement,
-    )
-    .expect("convert");
-    let mut task_resources = proto::v0::resources_to(
-        &parse_resources("cpus:0.1;mem:32;ports:[31000-31000]", "*").expect("resources"),
-        ResourceFormat::PreReservationRefinement,
-    )
-    .expect("convert");
-    for r in &mut task_resources {
-        r.allocation_info = Some(v0::resource::AllocationInfo {
-            role: Some("*".into()),
-        });
-    }
+    let resources = AgentResources::new();
 
     let mut spawned = 0usize;
     let mut pids = Vec::new();
@@ -426,12 +247,7 @@ fn main() {
                        pids: &mut Vec<_>| {
         let started = Instant::now();
         while *spawned < size {
-            let agent = EmulatedAgent {
-                master: master.upid().clone(),
-                index: *spawned,
-                agent_resources: agent_resources.clone(),
-                task_resources: task_resources.clone(),
-            };
+            let agent = EmulatedAgent::new(master.upid().clone(), *spawned, resources.clone());
             pids.push(
                 agents_rt
                     .spawn(&format!("slave({})", *spawned + 1), agent)

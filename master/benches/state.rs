@@ -24,131 +24,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use libprocess::{Context, Install, Process, Runtime, RuntimeConfig, Upid};
-use mesos_common::proto::{internal, v0};
-use mesos_common::resources::{ResourceFormat, parse_resources, proto};
+use libprocess::{Runtime, RuntimeConfig};
 use mesos_master::{MasterFlags, MasterOptions, start_master};
 
-const FRAMEWORKS: usize = 100;
-const RUNNING_PER_AGENT: usize = 10;
-const COMPLETED_PER_AGENT: usize = 10;
-
-/// An emulated agent: reregisters with its tasks, answers pings.
-struct EmulatedAgent {
-    master: Upid,
-    index: usize,
-    agent_resources: Vec<v0::Resource>,
-    task_resources: Vec<v0::Resource>,
-}
-
-fn framework_info(i: usize) -> v0::FrameworkInfo {
-    v0::FrameworkInfo {
-        user: "bench".into(),
-        name: format!("bench-{i}"),
-        id: Some(v0::FrameworkId {
-            value: format!("bench-framework-{i:04}"),
-        }),
-        failover_timeout: Some(7.0 * 24.0 * 3600.0),
-        checkpoint: Some(true),
-        ..Default::default()
-    }
-}
-
-impl EmulatedAgent {
-    fn task(
-        &self,
-        agent: &v0::SlaveId,
-        framework: &v0::FrameworkId,
-        n: usize,
-        finished: bool,
-    ) -> v0::Task {
-        let status = |state: v0::TaskState, ts: f64| v0::TaskStatus {
-            task_id: v0::TaskId {
-                value: format!("task-{}-{n}", self.index),
-            },
-            state: state as i32,
-            source: Some(v0::task_status::Source::Executor as i32),
-            slave_id: Some(agent.clone()),
-            timestamp: Some(ts),
-            ..Default::default()
-        };
-        let mut statuses = vec![status(v0::TaskState::TaskRunning, 1.7e9)];
-        if finished {
-            statuses.push(status(v0::TaskState::TaskFinished, 1.7e9 + 60.0));
-        }
-        v0::Task {
-            name: format!("task {n} on agent {}", self.index),
-            task_id: v0::TaskId {
-                value: format!("task-{}-{n}", self.index),
-            },
-            framework_id: framework.clone(),
-            executor_id: None,
-            slave_id: agent.clone(),
-            state: if finished {
-                v0::TaskState::TaskFinished
-            } else {
-                v0::TaskState::TaskRunning
-            } as i32,
-            resources: self.task_resources.clone(),
-            statuses,
-            ..Default::default()
-        }
-    }
-}
-
-impl Process for EmulatedAgent {
-    fn install(t: &mut Install<Self>) {
-        t.message::<internal::PingSlaveMessage, _>(|_, from, _, ctx| {
-            ctx.send(&from, &internal::PongSlaveMessage {})
-        });
-    }
-
-    fn initialize(&mut self, ctx: &mut Context<Self>) {
-        let id = v0::SlaveId {
-            value: format!("bench-agent-S{}", self.index),
-        };
-        let framework = framework_info(self.index % FRAMEWORKS);
-        let fid = framework.id.clone().unwrap_or_default();
-        let mut tasks = Vec::with_capacity(RUNNING_PER_AGENT + COMPLETED_PER_AGENT);
-        for n in 0..RUNNING_PER_AGENT {
-            tasks.push(self.task(&id, &fid, n, false));
-        }
-        for n in RUNNING_PER_AGENT..RUNNING_PER_AGENT + COMPLETED_PER_AGENT {
-            tasks.push(self.task(&id, &fid, n, true));
-        }
-        let slave = v0::SlaveInfo {
-            hostname: format!("agent-{}.bench", self.index),
-            port: Some(5051),
-            resources: self.agent_resources.clone(),
-            attributes: vec![v0::Attribute {
-                name: "rack".into(),
-                r#type: v0::value::Type::Text as i32,
-                text: Some(v0::value::Text {
-                    value: format!("rack-{}", self.index % 40),
-                }),
-                ..Default::default()
-            }],
-            id: Some(id),
-            checkpoint: Some(true),
-            domain: None,
-        };
-        ctx.link(&self.master);
-        ctx.send(
-            &self.master,
-            &internal::ReregisterSlaveMessage {
-                slave,
-                checkpointed_resources: Vec::new(),
-                executor_infos: Vec::new(),
-                tasks,
-                frameworks: vec![framework],
-                completed_frameworks: Vec::new(),
-                version: Some("1.11.0".into()),
-                agent_capabilities: Vec::new(),
-                resource_version_uuid: None,
-            },
-        );
-    }
-}
+#[path = "support/emulated.rs"]
+mod emulated;
+use emulated::{
+    AgentResources, COMPLETED_PER_AGENT, EmulatedAgent, RUNNING_PER_AGENT, median, percentile,
+};
 
 /// GET `path`, reading the whole body; returns (status, bytes, elapsed).
 fn get(addr: SocketAddr, path: &str) -> (u16, usize, Duration) {
@@ -218,17 +101,6 @@ fn get_timed(addr: SocketAddr, path: &str) -> (u16, usize, Duration, Duration) {
     (status, total, start.elapsed(), connected)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
-fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let i = ((v.len() as f64 - 1.0) * p).round() as usize;
-    v[i.min(v.len() - 1)]
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let arg = |name: &str| {
@@ -263,33 +135,13 @@ fn main() {
     }
     let addr = SocketAddr::V4(master.upid().address());
     let agents_rt = Runtime::bind(RuntimeConfig::local()).expect("bind agents");
-    let agent_resources = proto::v0::resources_to(
-        &parse_resources("cpus:8;mem:16384;disk:100000;ports:[31000-32000]", "*")
-            .expect("resources"),
-        ResourceFormat::PreReservationRefinement,
-    )
-    .expect("convert");
-    let mut task_resources = proto::v0::resources_to(
-        &parse_resources("cpus:0.1;mem:32;ports:[31000-31000]", "*").expect("resources"),
-        ResourceFormat::PreReservationRefinement,
-    )
-    .expect("convert");
-    for r in &mut task_resources {
-        r.allocation_info = Some(v0::resource::AllocationInfo {
-            role: Some("*".into()),
-        });
-    }
+    let resources = AgentResources::new();
 
     let mut spawned = 0usize;
     for &size in &sizes {
         let started = Instant::now();
         while spawned < size {
-            let agent = EmulatedAgent {
-                master: master.upid().clone(),
-                index: spawned,
-                agent_resources: agent_resources.clone(),
-                task_resources: task_resources.clone(),
-            };
+            let agent = EmulatedAgent::new(master.upid().clone(), spawned, resources.clone());
             agents_rt
                 .spawn(&format!("slave({})", spawned + 1), agent)
                 .expect("spawn agent");
