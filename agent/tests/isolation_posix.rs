@@ -1,8 +1,10 @@
 //! Isolators that need no cgroups, with real tasks through the agent:
 //! `posix/rlimits` (RLIMIT_NOFILE holds in the task; a bad limit fails the
 //! task with the reason), `linux/nnp` (the task runs with `no_new_privs`),
-//! `namespaces/pid` (the task sees only its container's processes),
-//! `namespaces/ipc`, `disk/du` (a sandbox over its quota ends the task with
+//! `namespaces/pid` (the task sees only its container's processes; its
+//! mounts stay in its own mount namespace and go with it),
+//! `namespaces/ipc`, a container's own hostname (`ContainerInfo.hostname`
+//! in its own UTS namespace), `disk/du` (a sandbox over its quota ends the task with
 //! the disk reason), and
 //! `--isolation` names (unknown ones are a start-up error naming them).
 
@@ -197,6 +199,146 @@ fn in_a_pid_namespace_a_task_sees_only_its_own_processes() {
         command_task("host", &id, "grep -q mesos-executor /proc/1/cmdline"),
     );
     master.wait_update("host", TaskState::TaskFailed);
+    agent.crash();
+}
+
+/// The host's mount table: (mount point, filesystem type) per entry.
+fn host_mounts() -> Vec<(String, String)> {
+    let table = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    table
+        .lines()
+        .filter_map(|line| {
+            let fields: Vec<&str> = line.split(' ').collect();
+            let point = fields.get(4)?;
+            let dash = fields.iter().position(|f| *f == "-")?;
+            Some((point.to_string(), fields.get(dash + 1)?.to_string()))
+        })
+        .collect()
+}
+
+#[test]
+fn mounts_in_a_pid_namespaced_container_never_reach_the_host() {
+    let work = work_dir("mntns-target");
+    let inside = work.join("inside");
+    std::fs::create_dir_all(&inside).unwrap();
+    let under = |mounts: &[(String, String)]| {
+        mounts
+            .iter()
+            .filter(|(point, _)| point.starts_with(&*work.to_string_lossy()))
+            .count()
+    };
+    let proc_mounts = |mounts: &[(String, String)]| {
+        mounts
+            .iter()
+            .filter(|(point, kind)| point == "/proc" && kind == "proc")
+            .count()
+    };
+    let before = host_mounts();
+    assert_eq!(under(&before), 0);
+
+    // The task mounts a tmpfs and sees it (and its own /proc) in its table.
+    let (master, agent, id) = start("mntns", "posix/cpu,namespaces/pid");
+    let dir = inside.display();
+    run(
+        &master,
+        &agent,
+        command_task(
+            "mounter",
+            &id,
+            &format!(
+                "mount -t tmpfs mesos-rs-test {dir} && touch {dir}/file && \
+                 grep -q ' {dir} ' /proc/self/mountinfo && \
+                 grep -q ' /proc .* - proc ' /proc/self/mountinfo"
+            ),
+        ),
+    );
+    master.wait_update("mounter", TaskState::TaskFinished);
+    agent.crash();
+    // The host never saw the tmpfs, nor a second /proc; nothing is left.
+    let after = host_mounts();
+    assert_eq!(under(&after), 0, "{after:?}");
+    assert_eq!(proc_mounts(&after), proc_mounts(&before));
+    assert!(!inside.join("file").exists());
+
+    // Without a mount namespace the same mount lands in the host's table
+    // (so the checks above can fail); undo it.
+    let (master, agent, id) = start("no-mntns", "posix/cpu");
+    run(
+        &master,
+        &agent,
+        command_task(
+            "host-mounter",
+            &id,
+            &format!("mount -t tmpfs mesos-rs-test {dir}"),
+        ),
+    );
+    master.wait_update("host-mounter", TaskState::TaskFinished);
+    agent.crash();
+    let leaked = under(&host_mounts());
+    let unmounted = std::process::Command::new("umount")
+        .arg(&inside)
+        .status()
+        .unwrap();
+    assert!(unmounted.success());
+    assert_eq!(leaked, 1);
+}
+
+fn with_hostname(mut task: TaskInfo, hostname: &str) -> TaskInfo {
+    task.container = Some(ContainerInfo {
+        r#type: container_info::Type::Mesos as i32,
+        hostname: Some(hostname.into()),
+        ..Default::default()
+    });
+    task
+}
+
+#[test]
+fn a_container_hostname_gets_its_own_uts_namespace() {
+    let host_name = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    let host_uts = std::fs::read_link("/proc/self/ns/uts").unwrap();
+    let host_uts = host_uts.display().to_string();
+    let (master, agent, id) = start("utsns", "posix/cpu,namespaces/pid");
+    let task = command_task(
+        "named",
+        &id,
+        &format!(
+            "test \"$(cat /proc/sys/kernel/hostname)\" = mesos-rs-uts && \
+             test \"$(readlink /proc/self/ns/uts)\" != '{host_uts}'"
+        ),
+    );
+    run(&master, &agent, with_hostname(task, "mesos-rs-uts"));
+    master.wait_update("named", TaskState::TaskFinished);
+    assert_eq!(
+        std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap(),
+        host_name
+    );
+
+    // Without a hostname the container shares the agent's UTS namespace.
+    run(
+        &master,
+        &agent,
+        command_task(
+            "unnamed",
+            &id,
+            &format!("test \"$(readlink /proc/self/ns/uts)\" = '{host_uts}'"),
+        ),
+    );
+    master.wait_update("unnamed", TaskState::TaskFinished);
+
+    // A name the kernel would refuse fails the task before anything runs.
+    let long = "h".repeat(65);
+    run(
+        &master,
+        &agent,
+        with_hostname(command_task("too-long", &id, "true"), &long),
+    );
+    let failed = master.wait_update("too-long", TaskState::TaskFailed);
+    let message = failed.status.message.unwrap_or_default();
+    assert!(message.contains("longer than 64 bytes"), "{message}");
+    assert_eq!(
+        failed.status.reason,
+        Some(task_status::Reason::ContainerLaunchFailed as i32)
+    );
     agent.crash();
 }
 

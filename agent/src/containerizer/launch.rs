@@ -7,7 +7,9 @@
 //! commands, else `<value>` with `arguments` (the first is argv\[0\]), in
 //! `working_directory`, with exactly the description's environment, as `user`.
 //!
-//! Between reading the description and exec it confines itself, in Mesos's
+//! Between reading the description and exec it confines itself: first its
+//! own UTS namespace and hostname, when the container asks for one
+//! (`--hostname`, see `containerizer::uts`), then, in Mesos's
 //! order (`launch.cpp`): resource limits (`rlimits`), the bounding
 //! capability set (keeping capabilities across the user switch), then
 //! `no_new_privs`, then the user switch, then the container's effective
@@ -45,6 +47,9 @@ define_flags! {
         },
         pub launch_info_protobuf: Option<String> {
             help: "The same ContainerLaunchInfo as base64 protobuf (or file:///path to it).",
+        },
+        pub hostname: Option<String> {
+            help: "Hostname of the container, set in its own UTS namespace (the launch description must clone one).",
         },
     }
 }
@@ -290,6 +295,38 @@ pub fn lookup_user(user: &str) -> Option<(u32, u32)> {
     })
 }
 
+/// Gives the helper (and so the container) its own UTS namespace when the
+/// description clones one, and sets `hostname` there (see
+/// `containerizer::uts`). A hostname without a new UTS namespace is refused:
+/// setting it would rename the host.
+pub fn enter_uts_namespace(
+    info: &ContainerLaunchInfo,
+    hostname: Option<&str>,
+) -> Result<(), LaunchError> {
+    use crate::containerizer::uts;
+    if !info.clone_namespaces.contains(&uts::CLONE_NEWUTS) {
+        return match hostname {
+            Some(h) => Err(LaunchError::Isolation(format!(
+                "refusing to set the hostname '{h}' without a new UTS namespace"
+            ))),
+            None => Ok(()),
+        };
+    }
+    // SAFETY: a new UTS namespace leaves this process's memory and
+    // descriptors as they are.
+    unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWUTS) }
+        .map_err(|e| LaunchError::Isolation(format!("failed to enter a new UTS namespace: {e}")))?;
+    if let Some(h) = hostname {
+        uts::validate(h).map_err(LaunchError::Isolation)?;
+        rustix::system::sethostname(h.as_bytes()).map_err(|e| {
+            LaunchError::Isolation(format!(
+                "Failed to set the hostname of the container to '{h}': {e}"
+            ))
+        })?;
+    }
+    Ok(())
+}
+
 /// Applies the description's confinement to the calling process (see the
 /// module docs for the order).
 pub fn confine(info: &ContainerLaunchInfo) -> Result<(), LaunchError> {
@@ -362,6 +399,10 @@ pub fn run(args: &[String]) -> LaunchError {
     // A new session: not killed with the agent, killed as a whole by the launcher.
     if let Err(e) = rustix::process::setsid() {
         eprintln!("mesos-containerizer: setsid failed ({e}); continuing in the agent's session");
+    }
+    // First, as Mesos sets the hostname before the container's own setup.
+    if let Err(e) = enter_uts_namespace(&info, loaded.flags.hostname.as_deref()) {
+        return e;
     }
     if let Err(e) = confine(&info) {
         return e;
@@ -469,5 +510,19 @@ mod tests {
         });
         i.user = Some("no-such-user-here".into());
         assert!(matches!(command_for(&i), Err(LaunchError::UnknownUser(_))));
+    }
+
+    #[test]
+    fn a_hostname_without_a_new_uts_namespace_is_refused() {
+        let i = info(CommandInfo {
+            value: Some("true".into()),
+            ..Default::default()
+        });
+        // Nothing to do without a namespace or a name.
+        assert!(enter_uts_namespace(&i, None).is_ok());
+        match enter_uts_namespace(&i, Some("renamed-host")) {
+            Err(LaunchError::Isolation(m)) => assert!(m.contains("UTS namespace"), "{m}"),
+            other => panic!("{other:?}"),
+        }
     }
 }

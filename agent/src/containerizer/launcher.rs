@@ -37,6 +37,8 @@ pub struct ForkSpec {
     pub sandbox: PathBuf,
     /// Cgroup directories the child joins before exec.
     pub cgroups: Vec<PathBuf>,
+    /// The container's own hostname (`--hostname`; see `containerizer::uts`).
+    pub hostname: Option<String>,
 }
 
 /// Starts and kills containers; see the module docs. `fork` blocks until the
@@ -98,9 +100,11 @@ impl Launcher for PosixLauncher {
                 });
             }
         }
+        command.arg("launch").arg(&spec.launch_info_arg);
+        if let Some(hostname) = &spec.hostname {
+            command.arg(format!("--hostname={hostname}"));
+        }
         let child = command
-            .arg("launch")
-            .arg(&spec.launch_info_arg)
             .env_clear()
             .stdin(Stdio::null())
             .stdout(stdout)

@@ -14,6 +14,7 @@ pub mod launch;
 pub mod launcher;
 pub mod linux;
 pub mod reaper;
+pub mod uts;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::future::Future;
@@ -230,6 +231,9 @@ impl Containerizer {
                 merge_launch_info(&mut info, extra);
             }
         }
+        if uts::container_hostname(config)?.is_some() {
+            info.clone_namespaces.push(uts::CLONE_NEWUTS);
+        }
         info.environment = Some(Environment {
             variables: env
                 .into_iter()
@@ -262,6 +266,8 @@ impl Containerizer {
                 request.container_id
             )));
         }
+        // Checked first: a bad hostname leaves no isolator state to undo.
+        let hostname = uts::container_hostname(&request.config)?.map(str::to_string);
         let info = match self.launch_info(&request) {
             Ok(info) => info,
             Err(e) => {
@@ -294,6 +300,7 @@ impl Containerizer {
                 launch_info_arg,
                 sandbox,
                 cgroups,
+                hostname,
             },
             launcher: self.launcher.clone(),
             container_id: request.container_id,
