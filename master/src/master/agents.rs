@@ -541,7 +541,10 @@ impl Master {
                 .or_default()
                 .insert(tid.clone());
             let added = (!self.subscribers.is_empty()).then(|| t.clone());
-            f.tasks.insert(tid, TaskEntry::new(t, resources));
+            self.task_states.added(t.state);
+            if let Some(old) = f.tasks.insert(tid, TaskEntry::new(t, resources)) {
+                self.task_states.removed(old.task.state);
+            }
             if let Some(t) = added {
                 self.publish_task_added(&fid, &t, ctx);
             }

@@ -212,7 +212,14 @@ impl Master {
         let id = framework.id.clone();
         let active = framework.state.active();
         self.watch_connection(&framework, ctx);
-        self.frameworks.insert(id.clone(), framework);
+        for t in framework.tasks.values() {
+            self.task_states.added(t.task.state);
+        }
+        if let Some(old) = self.frameworks.insert(id.clone(), framework) {
+            for t in old.tasks.values() {
+                self.task_states.removed(t.task.state);
+            }
+        }
         self.alloc_add_framework(&id, active);
         self.publish_framework(&id, true, ctx);
     }
@@ -615,6 +622,9 @@ impl Master {
         let Some(f) = self.frameworks.remove(id) else {
             return;
         };
+        for t in f.tasks.values() {
+            self.task_states.removed(t.task.state);
+        }
         match &f.connection {
             Some(Connection::Pid(p)) => ctx.unlink(p),
             Some(Connection::Http(h)) => h.close(),

@@ -625,7 +625,10 @@ impl Master {
         let added = (!self.subscribers.is_empty()).then(|| record.clone());
         if let Some(f) = self.frameworks.get_mut(fid) {
             f.add_used(agent_id, &resources);
-            f.tasks.insert(tid, TaskEntry::new(record, resources));
+            self.task_states.added(record.state);
+            if let Some(old) = f.tasks.insert(tid, TaskEntry::new(record, resources)) {
+                self.task_states.removed(old.task.state);
+            }
         }
         if let Some(task) = added {
             self.publish_task_added(fid, &task, ctx);

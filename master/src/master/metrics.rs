@@ -154,3 +154,76 @@ pub fn set_resource(total: &Gauge, used: &Gauge, percent: &Gauge, t: f64, u: f64
     used.set(u);
     percent.set(if t == 0.0 { 0.0 } else { u / t });
 }
+
+/// How many of the master's tasks are in each state a gauge reports
+/// (`tasks_staging`, `_starting`, `_running`, `_unreachable`, `_killing`),
+/// kept as tasks are added, change state and are removed. Recounting
+/// every task of every framework on each refresh made a refresh cost as
+/// much as the cluster has tasks, and a refresh follows nearly every
+/// status update under load.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TaskStateCounts([u64; 5]);
+
+impl TaskStateCounts {
+    fn slot(state: i32) -> Option<usize> {
+        use mesos_common::proto::v0::TaskState as S;
+        match crate::state::task::state_of(state) {
+            S::TaskStaging => Some(0),
+            S::TaskStarting => Some(1),
+            S::TaskRunning => Some(2),
+            S::TaskUnreachable => Some(3),
+            S::TaskKilling => Some(4),
+            _ => None,
+        }
+    }
+
+    /// A task in `state` appeared.
+    pub fn added(&mut self, state: i32) {
+        if let Some(i) = Self::slot(state) {
+            self.0[i] += 1;
+        }
+    }
+
+    /// A task in `state` went away.
+    pub fn removed(&mut self, state: i32) {
+        if let Some(i) = Self::slot(state) {
+            self.0[i] = self.0[i].saturating_sub(1);
+        }
+    }
+
+    /// A task moved from `from` to `to`.
+    pub fn moved(&mut self, from: i32, to: i32) {
+        if from != to {
+            self.removed(from);
+            self.added(to);
+        }
+    }
+
+    /// Staging, starting, running, unreachable, killing.
+    pub fn get(&self) -> [u64; 5] {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mesos_common::proto::v0::TaskState as S;
+
+    #[test]
+    fn counts_follow_tasks_through_their_states() {
+        let mut c = TaskStateCounts::default();
+        c.added(S::TaskStaging as i32);
+        c.added(S::TaskStaging as i32);
+        c.moved(S::TaskStaging as i32, S::TaskRunning as i32);
+        c.moved(S::TaskRunning as i32, S::TaskRunning as i32);
+        assert_eq!(c.get(), [1, 0, 1, 0, 0]);
+        c.moved(S::TaskRunning as i32, S::TaskFinished as i32);
+        c.removed(S::TaskFinished as i32);
+        c.moved(S::TaskStaging as i32, S::TaskKilling as i32);
+        assert_eq!(c.get(), [0, 0, 0, 0, 1]);
+        c.removed(S::TaskKilling as i32);
+        c.removed(S::TaskKilling as i32);
+        assert_eq!(c.get(), [0; 5]);
+    }
+}

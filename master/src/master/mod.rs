@@ -126,6 +126,8 @@ pub struct Master {
     pub(crate) start_time: f64,
     pub(crate) elected_time: Option<f64>,
     pub(crate) gauges_dirty: bool,
+    /// Tasks per gauge state, kept as tasks change (see `metrics`).
+    pub(crate) task_states: metrics::TaskStateCounts,
     /// Next number for `scheduler` stream ids in logs.
     pub(crate) stream_count: u64,
     /// Quota per role, as stored in the registry (`crate::http::quota`).
@@ -177,6 +179,7 @@ impl Master {
             start_time: crate::state::task::unix_now(),
             elected_time: None,
             gauges_dirty: false,
+            task_states: metrics::TaskStateCounts::default(),
             stream_count: 0,
             quotas: BTreeMap::new(),
             weights: derived.weights.clone(),
@@ -228,7 +231,6 @@ impl Master {
 
     /// Recomputes the state gauges (see `metrics`).
     pub fn refresh_gauges(&mut self) {
-        use mesos_common::proto::v0::TaskState as S;
         self.gauges_dirty = false;
         let g = &self.metrics.gauges;
         g.uptime_secs
@@ -258,7 +260,6 @@ impl Master {
         g.slaves_unreachable
             .set(self.agents.unreachable.len() as f64);
         let (mut fc, mut fa) = (0.0, 0.0);
-        let mut counts = [0.0f64; 5];
         for f in self.frameworks.values() {
             if f.state.connected() {
                 fc += 1.0;
@@ -266,17 +267,17 @@ impl Master {
             if f.state.active() {
                 fa += 1.0;
             }
-            for t in f.tasks.values() {
-                match crate::state::task::state_of(t.task.state) {
-                    S::TaskStaging => counts[0] += 1.0,
-                    S::TaskStarting => counts[1] += 1.0,
-                    S::TaskRunning => counts[2] += 1.0,
-                    S::TaskUnreachable => counts[3] += 1.0,
-                    S::TaskKilling => counts[4] += 1.0,
-                    _ => {}
-                }
-            }
         }
+        #[cfg(debug_assertions)]
+        {
+            // Every test checks the kept counts against a recount.
+            let mut recount = metrics::TaskStateCounts::default();
+            for t in self.frameworks.values().flat_map(|f| f.tasks.values()) {
+                recount.added(t.task.state);
+            }
+            debug_assert_eq!(self.task_states, recount, "task state counts drifted");
+        }
+        let counts = self.task_states.get().map(|n| n as f64);
         let nf = self.frameworks.len() as f64;
         g.frameworks_connected.set(fc);
         g.frameworks_disconnected.set(nf - fc);

@@ -154,6 +154,7 @@ impl Master {
             .statuses
             .last()
             .is_none_or(|last| last.state != update.status.state);
+        let before = entry.task.state;
         let transitioned = match task::apply_update(&mut entry.task, update) {
             Ok(t) => t,
             Err(e) => {
@@ -161,6 +162,7 @@ impl Master {
                 return;
             }
         };
+        self.task_states.moved(before, entry.task.state);
         if (new_state || check_update) && !self.subscribers.is_empty() {
             let task = entry.task.clone();
             self.publish_task_updated(fid, &task, &update.status, ctx);
@@ -218,6 +220,7 @@ impl Master {
         else {
             return;
         };
+        self.task_states.removed(entry.task.state);
         let Ok(agent_id) = AgentId::new(&entry.task.slave_id.value) else {
             return;
         };
