@@ -136,6 +136,8 @@ struct Grown {
     chunks: Vec<Bytes>,
     len: usize,
     progress: Progress,
+    /// The final length, when the builder knows it before the end.
+    announced: Option<usize>,
 }
 
 /// A document (a payload each request frames its own way), shared by its
@@ -159,6 +161,11 @@ impl Document {
         self.changed.notify_waiters();
     }
 
+    fn announce(&self, len: usize) {
+        self.grown.lock().announced = Some(len);
+        self.changed.notify_waiters();
+    }
+
     fn end(&self, progress: Progress) {
         self.grown.lock().progress = progress;
         self.changed.notify_waiters();
@@ -173,6 +180,16 @@ impl Document {
             g.len,
             g.progress,
         )
+    }
+
+    /// The final length if known: announced by the builder, or the length
+    /// of a finished document.
+    pub fn final_len(&self) -> Option<usize> {
+        let g = self.grown.lock();
+        match g.progress {
+            Progress::Done => Some(g.len),
+            _ => g.announced,
+        }
     }
 
     /// The whole payload (tests; waits for nothing: call after the build).
@@ -209,6 +226,9 @@ pub struct Emitter {
     buf: BytesMut,
     doc: Arc<Document>,
     finished: bool,
+    /// A dry run: bytes are counted, not kept ([`Emitter::counter`]).
+    count_only: bool,
+    counted: usize,
 }
 
 impl Default for Emitter {
@@ -229,10 +249,39 @@ impl Emitter {
             buf: pooled_chunk(),
             doc,
             finished: false,
+            count_only: false,
+            counted: 0,
         }
     }
 
+    /// An emitter that only counts: a builder runs over its snapshot once
+    /// with it to learn the payload's length, so requests whose framing
+    /// starts with that length can stream too.
+    pub fn counter() -> Emitter {
+        Emitter {
+            buf: BytesMut::new(),
+            doc: Arc::default(),
+            finished: true,
+            count_only: true,
+            counted: 0,
+        }
+    }
+
+    /// Bytes put so far.
+    pub fn counted(&self) -> usize {
+        self.counted
+    }
+
+    /// Tells the readers the payload's final length before it is written.
+    pub fn announce_len(&self, len: usize) {
+        self.doc.announce(len);
+    }
+
     pub fn put(&mut self, bytes: &[u8]) {
+        self.counted += bytes.len();
+        if self.count_only {
+            return;
+        }
         self.buf.extend_from_slice(bytes);
         if self.buf.len() >= DOCUMENT_CHUNK_BYTES {
             let full = std::mem::replace(&mut self.buf, pooled_chunk());
@@ -433,18 +482,22 @@ async fn feed(doc: Arc<Document>, writer: StreamWriter, framing: Framing, then: 
     loop {
         // Registered before reading, so a chunk pushed after the read wakes us.
         let changed = doc.changed.notified();
-        let (chunks, len, progress) = doc.chunks_from(sent);
+        let (chunks, _, progress) = doc.chunks_from(sent);
         if progress == Progress::Failed {
             tracing::warn!("a state document could not be built; ending the response");
             return;
         }
-        if progress == Progress::Building && framing.needs_len() {
+        let final_len = doc.final_len();
+        if final_len.is_none() && framing.needs_len() {
             changed.await;
             continue;
         }
         if !head_sent {
             head_sent = true;
-            ok = writer.send(framing.wrap(len).0).await.is_ok();
+            ok = writer
+                .send(framing.wrap(final_len.unwrap_or(0)).0)
+                .await
+                .is_ok();
         }
         for chunk in chunks {
             if !ok {
@@ -590,7 +643,14 @@ impl Master {
             }
             DocumentKind::V1 { part, content } => {
                 let snapshot = self.v1_state(part);
-                Box::new(move |out| super::state::build(part, content, &snapshot, out))
+                Box::new(move |out| {
+                    // A dry run first (cached encodings: no copies), so
+                    // length-prefixed framings stream as well.
+                    let mut counter = Emitter::counter();
+                    super::state::build(part, content, &snapshot, &mut counter);
+                    out.announce_len(counter.counted());
+                    super::state::build(part, content, &snapshot, out);
+                })
             }
         }
     }
@@ -658,6 +718,21 @@ mod tests {
         let room = CHUNK_POOL_BYTES_MAX / DOCUMENT_CHUNK_BYTES;
         recycle_into(&mut pool, (0..room + 5).map(|_| chunk(b'c')).collect());
         assert_eq!(pool.len(), room);
+    }
+
+    #[test]
+    fn an_announced_length_is_known_before_the_end() {
+        let doc = Arc::new(Document::default());
+        let mut e = Emitter::for_document(doc.clone());
+        assert_eq!(doc.final_len(), None);
+        e.announce_len(5);
+        assert_eq!(doc.final_len(), Some(5));
+        e.put(b"hello");
+        assert_eq!(e.finish().final_len(), Some(5));
+        let mut c = Emitter::counter();
+        c.put(b"abc");
+        c.put(&vec![0; DOCUMENT_CHUNK_BYTES]);
+        assert_eq!(c.counted(), DOCUMENT_CHUNK_BYTES + 3);
     }
 
     #[test]

@@ -450,7 +450,12 @@ mod tests {
     fn build_bytes(part: Part, content: ContentType, s: &V1State) -> Vec<u8> {
         let mut out = Emitter::new();
         build(part, content, s, &mut out);
-        out.finish().to_vec()
+        let bytes = out.finish().to_vec();
+        // The dry run that announces the length counts exactly these bytes.
+        let mut counter = Emitter::counter();
+        build(part, content, s, &mut counter);
+        assert_eq!(counter.counted(), bytes.len());
+        bytes
     }
 
     #[test]
