@@ -205,10 +205,55 @@ impl TaskStateCounts {
     }
 }
 
+/// Per-name scalar totals of the resources the gauges report (`cpus`,
+/// `mem`, `disk`, `gpus`; revocable apart), summed in Mesos's fixed point
+/// (thousandths) agent by agent instead of merging every agent's resources
+/// into one collection on each refresh.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ScalarSums([[i64; 2]; 4]);
+
+impl ScalarSums {
+    const NAMES: [&'static str; 4] = ["cpus", "mem", "disk", "gpus"];
+
+    pub fn add(&mut self, resources: &mesos_common::resources::Resources) {
+        for r in resources.iter() {
+            if let Some(i) = Self::NAMES.iter().position(|n| *n == r.name())
+                && let Some(s) = r.as_scalar()
+            {
+                self.0[i][usize::from(r.is_revocable())] += (s.value() * 1000.0).round() as i64;
+            }
+        }
+    }
+
+    /// The total of `name` (0 for a name the gauges do not report).
+    pub fn get(&self, name: &str, revocable: bool) -> f64 {
+        Self::NAMES
+            .iter()
+            .position(|n| *n == name)
+            .map_or(0.0, |i| self.0[i][usize::from(revocable)] as f64 / 1000.0)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use mesos_common::proto::v0::TaskState as S;
+
+    #[test]
+    fn scalar_sums_are_exact_and_keep_revocable_apart() {
+        let parse = |s: &str| mesos_common::resources::parse_resources(s, "*").unwrap();
+        let mut sums = ScalarSums::default();
+        for _ in 0..3 {
+            sums.add(&parse("cpus:0.1;mem:32;ports:[1-10]"));
+        }
+        sums.add(&parse("cpus(role):0.2;disk:5"));
+        assert_eq!(sums.get("cpus", false), 0.5);
+        assert_eq!(sums.get("mem", false), 96.0);
+        assert_eq!(sums.get("disk", false), 5.0);
+        assert_eq!(sums.get("gpus", false), 0.0);
+        assert_eq!(sums.get("cpus", true), 0.0);
+        assert_eq!(sums.get("ports", false), 0.0);
+    }
 
     #[test]
     fn counts_follow_tasks_through_their_states() {

@@ -240,8 +240,10 @@ impl Master {
             Leadership::Standby { .. } => 0.0,
         });
         let (mut connected, mut active) = (0.0, 0.0);
-        let mut total = mesos_common::resources::Resources::new();
-        let mut used = mesos_common::resources::Resources::new();
+        let (mut total, mut used) = (
+            metrics::ScalarSums::default(),
+            metrics::ScalarSums::default(),
+        );
         for a in self.agents.registered.values() {
             if a.connected() {
                 connected += 1.0;
@@ -249,8 +251,8 @@ impl Master {
             if a.active {
                 active += 1.0;
             }
-            total += &a.total;
-            used += &a.total_used();
+            total.add(&a.total);
+            used.add(&a.total_used());
         }
         let n = self.agents.registered.len() as f64;
         g.slaves_connected.set(connected);
@@ -289,13 +291,7 @@ impl Master {
         g.tasks_running.set(counts[2]);
         g.tasks_unreachable.set(counts[3]);
         g.tasks_killing.set(counts[4]);
-        let sum = |r: &mesos_common::resources::Resources, name: &str, revocable: bool| {
-            r.iter()
-                .filter(|x| x.name() == name && x.is_revocable() == revocable)
-                .filter_map(|x| x.as_scalar())
-                .map(|s| s.value())
-                .sum::<f64>()
-        };
+        let sum = |s: &metrics::ScalarSums, name: &str, revocable: bool| s.get(name, revocable);
         use metrics::set_resource as set;
         for (name, t, u, p, rt, ru, rp) in [
             (
