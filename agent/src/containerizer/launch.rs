@@ -7,6 +7,7 @@
 //! commands, else `<value>` with `arguments` (the first is argv\[0\]), in
 //! `working_directory`, with exactly the description's environment, as `user`.
 //!
+//! Before anything else it joins the container's cgroups (`--cgroups`).
 //! Between reading the description and exec it confines itself: first its
 //! own UTS namespace and hostname, when the container asks for one
 //! (`--hostname`, see `containerizer::uts`), then, in Mesos's
@@ -47,6 +48,9 @@ define_flags! {
         },
         pub launch_info_protobuf: Option<String> {
             help: "The same ContainerLaunchInfo as base64 protobuf (or file:///path to it).",
+        },
+        pub cgroups: Option<String> {
+            help: "JSON array of cgroup directories the helper joins first (writing itself to each cgroup.procs).",
         },
         pub hostname: Option<String> {
             help: "Hostname of the container, set in its own UTS namespace (the launch description must clone one).",
@@ -295,6 +299,26 @@ pub fn lookup_user(user: &str) -> Option<(u32, u32)> {
     })
 }
 
+/// Moves the helper into the container's cgroups (`--cgroups`, a JSON array
+/// of cgroup directories): it writes `0`, itself, to each `cgroup.procs`.
+/// Everything it starts inherits them.
+pub fn join_cgroups(cgroups: &str) -> Result<(), LaunchError> {
+    use std::io::Write;
+    let dirs: Vec<std::path::PathBuf> = serde_json::from_str(cgroups)
+        .map_err(|e| LaunchError::LaunchInfo(format!("invalid --cgroups: {e}")))?;
+    for dir in dirs {
+        let path = dir.join("cgroup.procs");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .and_then(|mut f| f.write_all(b"0"))
+            .map_err(|e| {
+                LaunchError::Isolation(format!("failed to join '{}': {e}", path.display()))
+            })?;
+    }
+    Ok(())
+}
+
 /// Gives the helper (and so the container) its own UTS namespace when the
 /// description clones one, and sets `hostname` there (see
 /// `containerizer::uts`). A hostname without a new UTS namespace is refused:
@@ -384,6 +408,12 @@ pub fn run(args: &[String]) -> LaunchError {
         Ok(l) => l,
         Err(e) => return e.into(),
     };
+    // First of all, so that nothing runs outside the container's cgroups.
+    if let Some(cgroups) = &loaded.flags.cgroups
+        && let Err(e) = join_cgroups(cgroups)
+    {
+        return e;
+    }
     let parsed = match (
         &loaded.flags.launch_info_protobuf,
         &loaded.flags.launch_info,
@@ -510,6 +540,24 @@ mod tests {
         });
         i.user = Some("no-such-user-here".into());
         assert!(matches!(command_for(&i), Err(LaunchError::UnknownUser(_))));
+    }
+
+    #[test]
+    fn bad_cgroup_lists_and_missing_cgroups_are_errors() {
+        assert!(matches!(
+            join_cgroups("not json"),
+            Err(LaunchError::LaunchInfo(_))
+        ));
+        match join_cgroups(r#"["/nonexistent/mesos-rs-cgroup"]"#) {
+            Err(LaunchError::Isolation(m)) => {
+                assert!(
+                    m.contains("/nonexistent/mesos-rs-cgroup/cgroup.procs"),
+                    "{m}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(join_cgroups("[]").is_ok());
     }
 
     #[test]

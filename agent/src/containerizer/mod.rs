@@ -3,10 +3,11 @@
 //! reports its usage and destroys it.
 //!
 //! Supervision: agent -> containerizer -> isolators (hooks, [`isolator`]) and
-//! launcher (fork and kill, [`launcher`]); every container's first process is
+//! launcher (spawn and kill, [`launcher`]); every container's first process is
 //! `mesos-containerizer launch` ([`launch`]), which execs the executor; exits
-//! are watched through pidfds ([`reaper`]). The containerizer is owned by the
-//! agent actor and runs on its thread; it never blocks on a container.
+//! are watched through pidfds ([`reaper`]); whether a container gets its own
+//! hostname (UTS namespace) is decided in [`uts`]. The containerizer is owned
+//! by the agent actor and runs on its thread; it never blocks on a container.
 
 pub mod isolator;
 pub mod isolators;

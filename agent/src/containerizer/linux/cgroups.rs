@@ -4,8 +4,9 @@
 //! (`<hierarchy>/<controller>`); a container's cgroup is
 //! `<hierarchy>/<controller>/<cgroups_root>/<container id>` in every controller
 //! an isolator uses. A process joins by writing its pid (or `0`, itself) to
-//! the cgroup's `cgroup.procs`; the launcher does that in the forked child
-//! before the helper runs, so nothing the container starts escapes.
+//! the cgroup's `cgroup.procs`; the launch helper does that as its first
+//! step, before it reads the launch description, so nothing the container
+//! starts escapes.
 //!
 //! Removal kills what is left (SIGKILL to every pid in `cgroup.procs`, again
 //! until the cgroup is empty) and then `rmdir`s it; a bounded number of
