@@ -119,7 +119,11 @@ impl EtcdBackend {
         }
     }
 
-    fn spawn_write(&self, registry: Registry, hints: Option<Vec<Touched>>) -> BackendFuture<()> {
+    fn spawn_write(
+        &self,
+        registry: Arc<Registry>,
+        hints: Option<Vec<Touched>>,
+    ) -> BackendFuture<()> {
         let (client, link, shared) = (self.etcd.client(), self.link.clone(), self.shared.clone());
         let task = self.etcd.spawn(async move {
             let result = write(&client, &link, &shared, registry, hints).await;
@@ -149,11 +153,11 @@ impl RegistryBackend for EtcdBackend {
         Box::pin(task)
     }
 
-    fn store(&mut self, registry: Registry) -> BackendFuture<()> {
+    fn store(&mut self, registry: Arc<Registry>) -> BackendFuture<()> {
         self.spawn_write(registry, None)
     }
 
-    fn store_batch(&mut self, registry: Registry, batch: &[Operation]) -> BackendFuture<()> {
+    fn store_batch(&mut self, registry: Arc<Registry>, batch: &[Operation]) -> BackendFuture<()> {
         let hints = batch
             .iter()
             .map(keyed::touched)
@@ -384,7 +388,7 @@ async fn write(
     client: &EtcdClient,
     link: &LeaderLink,
     shared: &Shared,
-    registry: Registry,
+    registry: Arc<Registry>,
     hints: Option<Vec<Touched>>,
 ) -> Result<(), RegistryError> {
     let fence = leading_fence(link)?;

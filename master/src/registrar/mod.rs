@@ -60,12 +60,14 @@ pub type BackendFuture<T> = Pin<Box<dyn Future<Output = Result<T, RegistryError>
 pub trait RegistryBackend: Send + 'static {
     /// The stored registry, `None` on first start.
     fn fetch(&mut self) -> BackendFuture<Option<Registry>>;
-    /// Replaces the stored registry.
-    fn store(&mut self, registry: Registry) -> BackendFuture<()>;
+    /// Replaces the stored registry. Shared, not copied: the registrar
+    /// keeps the same value as its current registry (a deep copy of 20k
+    /// agents per batch made registration quadratic).
+    fn store(&mut self, registry: Arc<Registry>) -> BackendFuture<()>;
     /// Replaces the stored registry with the result of `batch`; backends
     /// that store entries separately use `batch` to find what changed
     /// (see [`keyed::touched`]).
-    fn store_batch(&mut self, registry: Registry, batch: &[Operation]) -> BackendFuture<()> {
+    fn store_batch(&mut self, registry: Arc<Registry>, batch: &[Operation]) -> BackendFuture<()> {
         let _ = batch;
         self.store(registry)
     }
@@ -106,7 +108,7 @@ async fn bounded<T>(
 /// `--registry=in_memory`. Clones share the same store.
 #[derive(Clone, Default)]
 pub struct InMemoryBackend {
-    stored: Arc<Mutex<Option<Registry>>>,
+    stored: Arc<Mutex<Option<Arc<Registry>>>>,
 }
 
 impl InMemoryBackend {
@@ -116,17 +118,17 @@ impl InMemoryBackend {
 
     /// What is stored now (for tests).
     pub fn snapshot(&self) -> Option<Registry> {
-        self.stored.lock().clone()
+        self.stored.lock().as_deref().cloned()
     }
 }
 
 impl RegistryBackend for InMemoryBackend {
     fn fetch(&mut self) -> BackendFuture<Option<Registry>> {
-        let value = self.stored.lock().clone();
+        let value = self.stored.lock().as_deref().cloned();
         Box::pin(async move { Ok(value) })
     }
 
-    fn store(&mut self, registry: Registry) -> BackendFuture<()> {
+    fn store(&mut self, registry: Arc<Registry>) -> BackendFuture<()> {
         *self.stored.lock() = Some(registry);
         Box::pin(async { Ok(()) })
     }
@@ -137,7 +139,7 @@ type Reply = oneshot::Sender<Result<bool, RegistryError>>;
 /// The registrar process (`registrar(N)`).
 pub struct Registrar {
     backend: Box<dyn RegistryBackend>,
-    registry: Option<Registry>,
+    registry: Option<Arc<Registry>>,
     pending: VecDeque<(Operation, Reply)>,
     storing: bool,
     /// Most operations queued at once; past it `apply` fails at once.
@@ -183,6 +185,7 @@ impl Registrar {
                 }
             };
             registry.master = Some(registry::Master { info });
+            let registry = Arc::new(registry);
             let store = bounded(
                 "store",
                 this.timeouts.store,
@@ -191,7 +194,7 @@ impl Registrar {
             ctx.spawn(store, move |this: &mut Self, stored, ctx| match stored {
                 Ok(()) => {
                     this.registry = Some(registry.clone());
-                    let _ = reply.send(Ok(registry));
+                    let _ = reply.send(Ok((*registry).clone()));
                     this.start_batch(ctx);
                 }
                 Err(e) => {
@@ -220,9 +223,10 @@ impl Registrar {
         let Some(current) = &self.registry else {
             return;
         };
-        let mut next = current.clone();
+        let mut next = Registry::clone(current);
         let batch: Vec<(Operation, Reply)> = self.pending.drain(..).collect();
         let results = operations::apply_batch(batch.iter().map(|(op, _)| op), &mut next);
+        let next = Arc::new(next);
         self.storing = true;
         let ops: Vec<Operation> = batch.iter().map(|(op, _)| op.clone()).collect();
         let store = bounded(
