@@ -261,7 +261,8 @@ fn mounts_in_a_pid_namespaced_container_never_reach_the_host() {
     assert!(!inside.join("file").exists());
 
     // Without a mount namespace the same mount lands in the host's table
-    // (so the checks above can fail); undo it.
+    // (so the checks above can fail); undone even if the test fails.
+    let guard = Unmount(inside.clone());
     let (master, agent, id) = start("no-mntns", "posix/cpu");
     run(
         &master,
@@ -275,12 +276,21 @@ fn mounts_in_a_pid_namespaced_container_never_reach_the_host() {
     master.wait_update("host-mounter", TaskState::TaskFinished);
     agent.crash();
     let leaked = under(&host_mounts());
-    let unmounted = std::process::Command::new("umount")
-        .arg(&inside)
-        .status()
-        .unwrap();
-    assert!(unmounted.success());
+    drop(guard);
     assert_eq!(leaked, 1);
+    assert_eq!(under(&host_mounts()), 0);
+}
+
+/// Unmounts a test mount when dropped.
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg(&self.0)
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
 }
 
 fn with_hostname(mut task: TaskInfo, hostname: &str) -> TaskInfo {

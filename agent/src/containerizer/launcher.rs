@@ -183,3 +183,23 @@ fn sweep_sessions(session: u32, signal: Signal) {
         Err(_) => run(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cgroups_flag_is_a_json_list_of_directories() {
+        let dirs = [
+            PathBuf::from("/sys/fs/cgroup/cpu/mesos/c1"),
+            PathBuf::from("/sys/fs/cgroup/memory/mesos/a,b \"q\""),
+        ];
+        let arg = cgroups_arg(&dirs).unwrap();
+        let json = arg.strip_prefix("--cgroups=").unwrap();
+        let parsed: Vec<PathBuf> = serde_json::from_str(json).unwrap();
+        assert_eq!(parsed, dirs);
+        use std::os::unix::ffi::OsStrExt;
+        let bad = PathBuf::from(std::ffi::OsStr::from_bytes(b"/sys/\xff"));
+        assert!(cgroups_arg(&[bad]).is_err());
+    }
+}
