@@ -17,7 +17,8 @@ use crate::runtime::{Core, RuntimeHandle};
 use crate::upid::Upid;
 
 type TimerFn<P> = Box<dyn FnOnce(&mut P, &mut Context<P>)>;
-pub(crate) type PendingOp<P> = Box<dyn FnOnce(&mut actix::Context<ProcessActor<P>>)>;
+pub(crate) type PendingOp<P> =
+    Box<dyn FnOnce(&mut ProcessActor<P>, &mut actix::Context<ProcessActor<P>>)>;
 
 /// Handed to every handler of process `P`.
 pub struct Context<P: Process> {
@@ -148,7 +149,7 @@ impl<P: Process> Context<P> {
         O: 'static,
     {
         self.pending
-            .push(Box::new(move |actx| spawn_into(actx, future, then)));
+            .push(Box::new(move |actor, _| spawn_into(actor, future, then)));
     }
 
     /// Terminates this process once the current handler returns: `finalize` runs,

@@ -447,6 +447,7 @@ impl Core {
                     ctx,
                     table: Install::build(),
                     slot,
+                    spawned: Default::default(),
                 }
             }
         });
