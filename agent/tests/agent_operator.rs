@@ -498,3 +498,98 @@ fn sandbox_files_are_read_and_escapes_refused() {
     }
     agent.crash();
 }
+
+/// Hides one framework's objects and refuses some actions: the operator
+/// API consults the authorizer for every call and every object it lists.
+#[derive(Debug)]
+struct HideFramework {
+    hidden: String,
+    denied: Vec<mesos_common::authz::Action>,
+}
+
+impl mesos_common::authz::Authorizer for HideFramework {
+    fn authorized(
+        &self,
+        _principal: Option<&str>,
+        action: mesos_common::authz::Action,
+        object: &mesos_common::authz::Object<'_>,
+    ) -> bool {
+        use mesos_common::authz::Object;
+        if self.denied.contains(&action) {
+            return false;
+        }
+        let framework = match object {
+            Object::Framework(f) => Some(*f),
+            Object::Task { framework, .. }
+            | Object::TaskInfo { framework, .. }
+            | Object::Executor { framework, .. } => Some(*framework),
+            _ => None,
+        };
+        framework
+            .and_then(|f| f.id.as_ref())
+            .map(|id| id.value.as_str())
+            != Some(&self.hidden)
+    }
+}
+
+#[test]
+fn the_authorizer_filters_objects_and_refuses_actions() {
+    use mesos_common::authz::Action;
+    let master = Master::start();
+    let work = work_dir("operator-authz");
+    let agent = TestAgent::start(flags(&work, &master.upid));
+    master.wait_registered();
+    let state = wait_for_state(&agent, |s| s["id"].is_string());
+    let agent_id = state["id"].as_str().unwrap().to_string();
+    run_command_task(&master, &agent, &agent_id);
+    let addr: SocketAddr = agent.runtime.address().into();
+    for content in [ContentType::Json, ContentType::Protobuf] {
+        let tasks = query(addr, content, &call(Type::GetTasks))
+            .get_tasks
+            .unwrap();
+        assert_eq!(tasks.launched_tasks.len(), 1, "visible before");
+    }
+
+    let authorizer = std::sync::Arc::new(HideFramework {
+        hidden: "F-op".into(),
+        denied: vec![
+            Action::ViewFlags,
+            Action::SetLogLevel,
+            Action::AccessSandbox,
+        ],
+    });
+    let set = agent
+        .handle
+        .pid()
+        .call(move |a, _| a.set_authorizer(authorizer));
+    libprocess::block_on(set).expect("agent alive");
+
+    for content in [ContentType::Json, ContentType::Protobuf] {
+        let state = query(addr, content, &call(Type::GetState))
+            .get_state
+            .unwrap();
+        assert!(state.get_tasks.unwrap().launched_tasks.is_empty());
+        assert!(state.get_executors.unwrap().executors.is_empty());
+        assert!(state.get_frameworks.unwrap().frameworks.is_empty());
+        let containers = query(addr, content, &call(Type::GetContainers));
+        assert!(containers.get_containers.unwrap().containers.is_empty());
+        // Calls about no object still answer.
+        assert!(
+            query(addr, content, &call(Type::GetHealth))
+                .get_health
+                .unwrap()
+                .healthy
+        );
+
+        assert_eq!(post(addr, content, &call(Type::GetFlags)).status, 403);
+        let mut level = call(Type::SetLoggingLevel);
+        level.set_logging_level = Some(v1::agent::call::SetLoggingLevel {
+            level: 1,
+            duration: v1::DurationInfo { nanoseconds: 1 },
+        });
+        assert_eq!(post(addr, content, &level).status, 403);
+        let mut list = call(Type::ListFiles);
+        list.list_files = Some(v1::agent::call::ListFiles { path: "/".into() });
+        assert_eq!(post(addr, content, &list).status, 403);
+    }
+}

@@ -16,9 +16,12 @@
 //!   negotiation (`Content-Type`, `Accept`, `Message-*`).
 //! - [`resources`], [`attributes`], [`roles`]: resource math and
 //!   `--resources` / `--attributes` parsing, role names.
+//! - [`authz`]: the authorization seam of the operator APIs (allow-all
+//!   until ACLs exist).
 //! - [`ids`]: validated IDs; [`units`]: Duration and Bytes; [`flags`]:
 //!   stout-style command-line flags.
 
+pub mod authz;
 pub mod convert;
 pub mod http;
 pub mod json;

@@ -163,6 +163,8 @@ pub struct Agent {
     pub(crate) drain_config: Option<mesos_common::proto::v0::DrainConfig>,
     /// When the current drain started (seconds since the epoch).
     pub(crate) estimated_drain_start_time: Option<f64>,
+    /// What the operator API may show or do (allow-all until ACLs exist).
+    pub(crate) authorizer: Arc<dyn mesos_common::authz::Authorizer>,
 }
 
 impl std::fmt::Debug for Agent {
@@ -539,12 +541,18 @@ impl Agent {
             changed: Arc::new(tokio::sync::Notify::new()),
             drain_config: None,
             estimated_drain_start_time: None,
+            authorizer: Arc::new(mesos_common::authz::AllowAll),
             flags,
         })
     }
 
     pub fn flags(&self) -> &AgentFlags {
         &self.flags
+    }
+
+    /// Replaces the authorizer the operator API consults.
+    pub fn set_authorizer(&mut self, authorizer: Arc<dyn mesos_common::authz::Authorizer>) {
+        self.authorizer = authorizer;
     }
 
     pub fn agent_state(&self) -> AgentState {

@@ -20,6 +20,7 @@
 //! configuration and PRUNE_IMAGES are answered 501 naming the call: they
 //! are not served through this API yet.
 
+use mesos_common::authz::{Action, Object};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
@@ -61,6 +62,9 @@ pub enum OperatorError {
     NotAcceptable(String),
     #[error("{0}")]
     NotFound(String),
+    /// The authorizer refused the call.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotImplemented(String),
     #[error("{0}")]
@@ -77,6 +81,7 @@ impl OperatorError {
             OperatorError::UnsupportedMediaType(_) => 415,
             OperatorError::NotAcceptable(_) => 406,
             OperatorError::NotFound(_) => 404,
+            OperatorError::Forbidden(_) => 403,
             OperatorError::NotImplemented(_) => 501,
             OperatorError::Internal(_) => 500,
         }
@@ -304,6 +309,22 @@ fn framework_v1(f: &Framework) -> v1::agent::response::get_frameworks::Framework
 }
 
 impl Agent {
+    /// Whether the operator may do `action` on `object`. Requests to the
+    /// agent are not authenticated (no principal), as without
+    /// `--authenticate_http_readonly`/`readwrite` in Mesos.
+    fn allowed(&self, action: Action, object: &Object<'_>) -> bool {
+        self.authorizer.authorized(None, action, object)
+    }
+
+    /// 403 with an empty body, as Mesos answers a refused operator call.
+    fn require(&self, action: Action, object: &Object<'_>) -> Result<(), OperatorError> {
+        if self.allowed(action, object) {
+            Ok(())
+        } else {
+            Err(OperatorError::Forbidden(String::new()))
+        }
+    }
+
     /// `POST /api/v1`.
     pub(crate) fn operator_api(&mut self, req: Request, ctx: &mut Context<Self>) -> Reply {
         match self.operator_dispatch(req, ctx) {
@@ -386,6 +407,7 @@ impl Agent {
                 respond(accept, r)
             }
             Type::GetFlags => {
+                self.require(Action::ViewFlags, &Object::Nothing)?;
                 let mut r = response(R::GetFlags);
                 r.get_flags = Some(v1::agent::response::GetFlags {
                     flags: self
@@ -417,6 +439,7 @@ impl Agent {
             }
             Type::GetMetrics => {
                 // Our gauges are read synchronously, so `timeout` cuts nothing.
+                self.require(Action::ViewMetrics, &Object::Nothing)?;
                 let mut r = response(R::GetMetrics);
                 r.get_metrics = Some(v1::agent::response::GetMetrics {
                     metrics: ctx
@@ -439,13 +462,19 @@ impl Agent {
             }
             Type::SetLoggingLevel => {
                 let set = call.set_logging_level.ok_or_else(missing)?;
+                self.require(Action::SetLogLevel, &Object::Nothing)?;
                 self.set_logging_level(set, ctx)
             }
             Type::ListFiles => {
                 let path = call.list_files.ok_or_else(missing)?.path;
+                self.require(Action::AccessSandbox, &Object::Path(&path))?;
                 self.list_files(path, accept)
             }
-            Type::ReadFile => self.read_file(call.read_file.ok_or_else(missing)?, accept),
+            Type::ReadFile => {
+                let read = call.read_file.ok_or_else(missing)?;
+                self.require(Action::AccessSandbox, &Object::Path(&read.path))?;
+                self.read_file(read, accept)
+            }
             Type::GetState => {
                 let mut r = response(R::GetState);
                 r.get_state = Some(v1::agent::response::GetState {
@@ -619,10 +648,56 @@ impl Agent {
         }))
     }
 
+    fn framework_visible(&self, f: &Framework) -> bool {
+        self.allowed(Action::ViewFramework, &Object::Framework(&f.info))
+    }
+
+    fn executor_visible(&self, f: &Framework, e: &Executor) -> bool {
+        self.allowed(
+            Action::ViewExecutor,
+            &Object::Executor {
+                executor: &e.info,
+                framework: &f.info,
+            },
+        )
+    }
+
+    fn task_visible(&self, f: &Framework, task: &v0::Task) -> bool {
+        self.allowed(
+            Action::ViewTask,
+            &Object::Task {
+                task,
+                framework: &f.info,
+            },
+        )
+    }
+
+    fn task_info_visible(&self, f: &Framework, task: &v0::TaskInfo) -> bool {
+        self.allowed(
+            Action::ViewTask,
+            &Object::TaskInfo {
+                task,
+                framework: &f.info,
+            },
+        )
+    }
+
+    /// Frameworks, executors, tasks and containers the authorizer lets the
+    /// operator see (Mesos filters them per object the same way).
     fn get_frameworks(&self) -> v1::agent::response::GetFrameworks {
         v1::agent::response::GetFrameworks {
-            frameworks: self.frameworks.values().map(framework_v1).collect(),
-            completed_frameworks: self.completed_frameworks.iter().map(framework_v1).collect(),
+            frameworks: self
+                .frameworks
+                .values()
+                .filter(|f| self.framework_visible(f))
+                .map(framework_v1)
+                .collect(),
+            completed_frameworks: self
+                .completed_frameworks
+                .iter()
+                .filter(|f| self.framework_visible(f))
+                .map(framework_v1)
+                .collect(),
         }
     }
 
@@ -631,15 +706,28 @@ impl Agent {
     fn get_executors(&self) -> v1::agent::response::GetExecutors {
         let mut out = v1::agent::response::GetExecutors::default();
         for f in self.frameworks.values() {
-            out.executors.extend(f.executors.values().map(executor_v1));
+            out.executors.extend(
+                f.executors
+                    .values()
+                    .filter(|e| self.executor_visible(f, e))
+                    .map(executor_v1),
+            );
         }
         for f in all_frameworks(self) {
-            out.completed_executors
-                .extend(f.completed_executors.iter().map(executor_v1));
+            out.completed_executors.extend(
+                f.completed_executors
+                    .iter()
+                    .filter(|e| self.executor_visible(f, e))
+                    .map(executor_v1),
+            );
         }
         for f in &self.completed_frameworks {
-            out.completed_executors
-                .extend(f.executors.values().map(executor_v1));
+            out.completed_executors.extend(
+                f.executors
+                    .values()
+                    .filter(|e| self.executor_visible(f, e))
+                    .map(executor_v1),
+            );
         }
         out
     }
@@ -650,19 +738,25 @@ impl Agent {
     fn get_tasks(&self) -> v1::agent::response::GetTasks {
         let mut out = v1::agent::response::GetTasks::default();
         for f in all_frameworks(self) {
+            let info = |t: &&v0::TaskInfo| self.task_info_visible(f, t);
+            let task = |t: &&v0::Task| self.task_visible(f, t);
             for tasks in f.pending_tasks.values() {
                 out.pending_tasks
-                    .extend(tasks.values().map(|t| queued_task(t, &f.id)));
+                    .extend(tasks.values().filter(info).map(|t| queued_task(t, &f.id)));
             }
             for e in f.executors.values().chain(f.completed_executors.iter()) {
-                out.queued_tasks
-                    .extend(e.queued_tasks.iter().map(|t| queued_task(t, &f.id)));
+                out.queued_tasks.extend(
+                    e.queued_tasks
+                        .iter()
+                        .filter(info)
+                        .map(|t| queued_task(t, &f.id)),
+                );
                 out.launched_tasks
-                    .extend(e.launched_tasks.values().map(task_v1));
+                    .extend(e.launched_tasks.values().filter(task).map(task_v1));
                 out.terminated_tasks
-                    .extend(e.terminated_tasks.values().map(task_v1));
+                    .extend(e.terminated_tasks.values().filter(task).map(task_v1));
                 out.completed_tasks
-                    .extend(e.completed_tasks.iter().map(task_v1));
+                    .extend(e.completed_tasks.iter().filter(task).map(task_v1));
             }
         }
         out
@@ -672,6 +766,16 @@ impl Agent {
         let mut containers = Vec::new();
         for f in self.frameworks.values() {
             for e in f.executors.values() {
+                let visible = self.allowed(
+                    Action::ViewContainer,
+                    &Object::Executor {
+                        executor: &e.info,
+                        framework: &f.info,
+                    },
+                );
+                if !visible {
+                    continue;
+                }
                 let container_id = v1::ContainerId {
                     value: e.container_id.clone(),
                     parent: None,
