@@ -23,7 +23,7 @@
 //! | [`agent`] | the `slave(1)` process: registration, tasks, executors, updates, recovery, endpoints |
 //! | [`agent::framework`] | frameworks, executors and tasks as the agent tracks them (pure) |
 //! | [`status_update`] | the task status update manager: pure streams + the retrying actor |
-//! | [`containerizer`] | containers: isolators (hooks), launcher (fork/kill), `mesos-containerizer launch`, pidfd reaper |
+//! | [`containerizer`] | containers: isolators (hooks), launcher (spawn/kill), `mesos-containerizer launch`, pidfd reaper |
 //! | [`files`] | the `files` process: `/files/browse|read|download|debug` confined to attached sandboxes |
 //! | [`gc`] | the garbage collector process: sandbox removal after `--gc_delay` or under disk pressure |
 //! | [`checkpoint`], [`paths`], [`state`] | `meta/` files in Mesos's format and layout; reading them back at start |
