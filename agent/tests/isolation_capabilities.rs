@@ -170,7 +170,10 @@ fn the_user_switch_applies_and_the_bounding_set_limits_setuid_binaries() {
     std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o4755)).unwrap();
     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
 
-    let (master, agent, id) = start("caps-setuid", |f| f.switch_user = true);
+    let (master, agent, id) = start("caps-setuid", |f| {
+        f.switch_user = true;
+        f.launcher_dir = Some(shared_launcher_dir());
+    });
     let mut fw = framework("F-nobody", false);
     fw.user = "nobody".into();
     let command = format!(

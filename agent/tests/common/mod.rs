@@ -234,6 +234,37 @@ pub fn launcher_dir() -> PathBuf {
         .to_path_buf()
 }
 
+/// The launcher binaries in a directory every user can reach, for agents
+/// with `--switch_user`: an executor running as `nobody` cannot exec from
+/// a checkout under a private directory (e.g. a CI clone in a 0700
+/// `mktemp -d`). Hard links when possible (same filesystem), else copies.
+pub fn shared_launcher_dir() -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    static DIR: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!(
+            "mesos-rs-launcher-{}",
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&dir).expect("launcher dir");
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755))
+            .expect("launcher dir mode");
+        for name in [
+            "mesos-containerizer",
+            "mesos-executor",
+            "mesos-default-executor",
+        ] {
+            let from = launcher_dir().join(name);
+            let to = dir.join(name);
+            if std::fs::hard_link(&from, &to).is_err() {
+                std::fs::copy(&from, &to).expect("copy a launcher binary");
+            }
+        }
+        dir
+    })
+    .clone()
+}
+
 /// The `echo_executor` example. `cargo test` builds examples, but not when a
 /// single test target is selected (`--test x`): then it is built here once.
 pub fn echo_executor() -> PathBuf {
