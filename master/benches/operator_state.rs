@@ -32,34 +32,10 @@ use prost::Message;
 
 #[path = "support/emulated.rs"]
 mod emulated;
+#[path = "support/http.rs"]
+mod http;
 use emulated::{AgentResources, COMPLETED_PER_AGENT, EmulatedAgent, RUNNING_PER_AGENT, median};
-
-/// Reads one HTTP response head; returns (status, chunked, content length).
-fn read_head(r: &mut impl BufRead) -> (u16, bool, usize) {
-    let mut line = String::new();
-    r.read_line(&mut line).expect("status");
-    let status: u16 = line
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let (mut chunked, mut length) = (false, 0usize);
-    loop {
-        let mut h = String::new();
-        r.read_line(&mut h).expect("header");
-        let h = h.trim_end().to_ascii_lowercase();
-        if h.is_empty() {
-            break;
-        }
-        if h.starts_with("transfer-encoding") && h.contains("chunked") {
-            chunked = true;
-        }
-        if let Some(v) = h.strip_prefix("content-length:") {
-            length = v.trim().parse().unwrap_or(0);
-        }
-    }
-    (status, chunked, length)
-}
+use http::{discard_body, read_head};
 
 fn write_call(s: &mut TcpStream, addr: SocketAddr, media: &str, body: &[u8]) {
     write!(
@@ -89,35 +65,7 @@ fn get_state(addr: SocketAddr, media: &str) -> (u16, usize, Duration) {
     write_call(&mut s, addr, media, &body);
     let mut r = BufReader::with_capacity(1 << 20, s);
     let (status, chunked, length) = read_head(&mut r);
-    let mut total = 0usize;
-    let mut buf = vec![0u8; 1 << 20];
-    if chunked {
-        loop {
-            let mut size = String::new();
-            r.read_line(&mut size).expect("chunk size");
-            let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-            let mut left = n + 2;
-            while left > 0 {
-                let cap = left.min(buf.len());
-                let k = r.read(&mut buf[..cap]).expect("chunk");
-                assert!(k > 0, "connection closed mid-chunk");
-                left -= k;
-            }
-            if n == 0 {
-                break;
-            }
-            total += n;
-        }
-    } else {
-        let mut left = length;
-        while left > 0 {
-            let cap = left.min(buf.len());
-            let k = r.read(&mut buf[..cap]).expect("body");
-            assert!(k > 0, "connection closed mid-body");
-            left -= k;
-        }
-        total = length;
-    }
+    let total = discard_body(&mut r, chunked, length);
     (status, total, start.elapsed())
 }
 
