@@ -67,11 +67,13 @@ impl RemovalLimiter {
     }
 
     /// When the head of the queue gets its permit (`None`: nobody waits).
+    /// Someone waits only behind a permit already handed out, so the time
+    /// follows from that one.
     pub fn next_grant(&self) -> Option<Instant> {
         if self.queue.is_empty() {
             return None;
         }
-        Some(self.free_at().unwrap_or_else(Instant::now))
+        self.free_at()
     }
 
     /// The head of the queue if its permit is due at `now`.
