@@ -7,50 +7,16 @@
 //! builds them once per test process (a no-op when they are fresh).
 
 use std::path::{Path, PathBuf};
-use std::sync::Once;
 
 use libprocess::{Runtime, Upid};
 use mesos_agent::{Agent, AgentFlags, AgentHandle, runtime_config};
 use mesos_common::proto::v1;
 
-/// The target directory's profile directory (`target/debug`), found from this
-/// test binary (`target/debug/deps/<test>`).
-pub fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>")
-        .to_path_buf()
-}
+pub use crate::build::target_dir;
 
 /// Builds `mesos-agent`'s binaries and the `echo_executor` example once.
 pub fn ensure_binaries() -> PathBuf {
-    static BUILD: Once = Once::new();
-    let dir = target_dir();
-    BUILD.call_once(|| {
-        // ci/test builds every binary of the workspace first (one feature
-        // resolution for all); a per-package build here would resolve
-        // features differently and rebuild dependencies.
-        if std::env::var_os("MESOS_RS_PREBUILT").is_some() {
-            return;
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = std::process::Command::new(cargo);
-        cmd.args([
-            "build",
-            "-p",
-            "mesos-agent",
-            "--bins",
-            "--example",
-            "echo_executor",
-        ]);
-        if dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("run cargo");
-        assert!(status.success(), "building the agent binaries failed");
-    });
-    dir
+    crate::build::build_once(&["-p", "mesos-agent", "--bins", "--example", "echo_executor"])
 }
 
 /// Where the agent finds `mesos-containerizer`, `mesos-executor`, ...

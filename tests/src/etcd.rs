@@ -15,7 +15,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::{Arc, Condvar, Mutex, Once};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 /// Bound on an etcd member starting to serve.
@@ -452,38 +452,11 @@ impl Drop for EtcdCluster {
     }
 }
 
-/// The profile directory of this test binary (`target/debug`).
-pub fn target_dir() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    exe.parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>")
-        .to_path_buf()
-}
+pub use crate::build::target_dir;
 
-/// Builds `mesos-master` and the agent's binaries once per test process
-/// (`cargo test` of this crate does not build other packages' binaries).
+/// Builds `mesos-master` and the agent's binaries once per test process.
 pub fn ensure_binaries() -> PathBuf {
-    static BUILD: Once = Once::new();
-    let dir = target_dir();
-    BUILD.call_once(|| {
-        // ci/test builds every binary first (see agent_cluster.rs).
-        if std::env::var_os("MESOS_RS_PREBUILT").is_some() {
-            return;
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "mesos-master", "-p", "mesos-agent", "--bins"]);
-        if dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        let status = cmd.status().expect("run cargo");
-        assert!(
-            status.success(),
-            "building mesos-master and mesos-agent failed"
-        );
-    });
-    dir
+    crate::build::build_once(&["-p", "mesos-master", "-p", "mesos-agent", "--bins"])
 }
 
 /// A Mesos binary running as an OS process, its stderr captured.

@@ -12,8 +12,10 @@
 //! |---|---|
 //! | [`cluster`] | `Cluster`: start/restart a master on a shared registry, wait for readiness |
 //! | [`agent`] | `TestAgent`: an agent speaking the real agent messages (no executors), for fault injection |
+//! | [`build`] | where the tested binaries are; building them once when a single test target runs |
 //! | [`agent_cluster`] | `RealAgent`: the real agent with real executors, for `tests/agent_*.rs` |
 //! | [`etcd`] | HA harness: a real etcd cluster, masters and agents as OS processes, a spy agent following the etcd leader |
+//! | [`python`] | the interop tests' Python (pymesos and PyPI clients), shim, scripts and a runner for their JSON-lines output |
 //! | [`http`] | a raw HTTP/1.1 client: requests, SUBSCRIBE event streams |
 //! | [`scheduler`] | builders for v1 calls and a v0 scheduler process |
 //! | [`sdk`] | SDK schedulers (`mesos-framework`) on an actix system thread, their events on a channel; fake masters |
@@ -26,9 +28,11 @@
 
 pub mod agent;
 pub mod agent_cluster;
+pub mod build;
 pub mod cluster;
 pub mod etcd;
 pub mod http;
+pub mod python;
 pub mod raw;
 pub mod scheduler;
 pub mod sdk;

@@ -5,36 +5,17 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use std::sync::Once;
 
-use cluster_tests::agent_cluster::{RealAgent, agent_flags, target_dir, work_dir};
+use cluster_tests::agent_cluster::{RealAgent, agent_flags, work_dir};
 use cluster_tests::cluster::test_flags;
 use cluster_tests::http::{EventStream, scheduler_call};
 use cluster_tests::{Cluster, scheduler};
 use mesos_common::http::ContentType;
 use mesos_common::proto::v1;
 
-/// Builds the `mesos` binary once per test process.
+/// The `mesos` binary, built once per test process.
 fn mesos_binary() -> PathBuf {
-    static BUILD: Once = Once::new();
-    let dir = target_dir();
-    BUILD.call_once(|| {
-        // ci/test builds every binary first (see tests/src/agent_cluster.rs).
-        if std::env::var_os("MESOS_RS_PREBUILT").is_some() {
-            return;
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "mesos-cli", "--bin", "mesos"]);
-        if dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        assert!(
-            cmd.status().expect("run cargo").success(),
-            "building mesos failed"
-        );
-    });
-    dir.join("mesos")
+    cluster_tests::build::build_once(&["-p", "mesos-cli", "--bin", "mesos"]).join("mesos")
 }
 
 /// Runs `mesos` with `args` and `HOME` at `home` (no MESOS_MASTER).

@@ -2,30 +2,14 @@
 //! agents: one long-running executor per agent, pings answered with pongs.
 
 use std::path::PathBuf;
-use std::sync::Once;
 
 use cluster_tests::agent_cluster::{self, RealAgent};
 use cluster_tests::{Cluster, cluster::test_flags};
 
+/// The long-lived example's binaries (the agent's come with the harness).
 fn binaries() -> PathBuf {
-    static BUILD: Once = Once::new();
-    let dir = agent_cluster::ensure_binaries();
-    BUILD.call_once(|| {
-        // ci/test builds every binary of the workspace first (one feature
-        // resolution for all); a per-package build here would resolve
-        // features differently and rebuild dependencies.
-        if std::env::var_os("MESOS_RS_PREBUILT").is_some() {
-            return;
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = std::process::Command::new(cargo);
-        cmd.args(["build", "-p", "long-lived-framework", "--bins"]);
-        if dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        assert!(cmd.status().expect("cargo").success());
-    });
-    dir
+    agent_cluster::ensure_binaries();
+    cluster_tests::build::build_once(&["-p", "long-lived-framework", "--bins"])
 }
 
 #[test]

@@ -29,8 +29,8 @@ use cluster_tests::etcd::{
     ELECTION_WAIT, EtcdCluster, LogLines, MasterProcess, OsProcess, SpyAgent, ensure_binaries,
     free_ports, log_time, scratch_dir,
 };
+use cluster_tests::python::{SHIM, python};
 
-const SHIM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/shim");
 /// How long events after a failover may take (agent backoff, pymesos
 /// reconnect) before the test fails.
 const FAILOVER_WAIT: Duration = Duration::from_secs(30);
@@ -129,18 +129,6 @@ framework = {"user": "", "name": "ha-pymesos", "failover_timeout": 3600.0, "chec
 driver = MesosSchedulerDriver(S(), framework, FIRST, use_addict=False, implicit_acknowledgements=False)
 driver.run()
 "#;
-
-fn python() -> std::path::PathBuf {
-    if let Some(p) = std::env::var_os("MESOS_RS_PYTHON") {
-        return p.into();
-    }
-    let fallback = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    assert!(
-        fallback.exists(),
-        "no Python for the interop tests: set MESOS_RS_PYTHON or run ci/setup (it creates .venv with pymesos)"
-    );
-    fallback
-}
 
 /// A leader change: when the watcher saw it, the new leader's port.
 type Change = (SystemTime, Option<u16>);

@@ -7,14 +7,12 @@
 //! The interpreter is `MESOS_RS_PYTHON`, else the repository's `.venv`
 //! (ci/setup installs pymesos there, with the shim of `tests/interop/shim`).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use cluster_tests::Cluster;
 use cluster_tests::agent_cluster::{RealAgent, agent_flags, work_dir};
 use cluster_tests::cluster::test_flags;
-
-const SHIM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/shim");
+use cluster_tests::python::{HELLO_EXECUTOR, SHIM, json_steps, python};
 
 const SCHEDULER: &str = r#"
 import json, os, sys, threading
@@ -81,39 +79,6 @@ driver.run()
 out("stopped")
 "#;
 
-const EXECUTOR: &str = r#"
-import os, sys, threading
-sys.path.insert(0, os.environ["SHIM"])
-from pymesos import MesosExecutorDriver, Executor, encode_data, decode_data
-
-class E(Executor):
-    def launchTask(self, driver, task):
-        self.task_id = task["task_id"]
-        assert decode_data(task["data"]) == b"payload"
-        driver.sendStatusUpdate({"task_id": self.task_id, "state": "TASK_RUNNING"})
-        driver.sendFrameworkMessage(encode_data(b"hello"))
-    def frameworkMessage(self, driver, message):
-        if decode_data(message) == b"ping":
-            driver.sendFrameworkMessage(encode_data(b"pong"))
-            driver.sendStatusUpdate({"task_id": self.task_id, "state": "TASK_FINISHED"})
-    def shutdown(self, driver):
-        driver.stop()
-
-MesosExecutorDriver(E(), use_addict=False).run()
-"#;
-
-fn python() -> std::path::PathBuf {
-    if let Some(p) = std::env::var_os("MESOS_RS_PYTHON") {
-        return p.into();
-    }
-    let fallback = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    assert!(
-        fallback.exists(),
-        "no Python for the interop tests: set MESOS_RS_PYTHON or run ci/setup (it creates .venv with pymesos)"
-    );
-    fallback
-}
-
 #[test]
 fn pymesos_scheduler_and_pymesos_executor_exchange_messages_and_finish() {
     let _serial = cluster_tests::serial();
@@ -126,44 +91,16 @@ fn pymesos_scheduler_and_pymesos_executor_exchange_messages_and_finish() {
     ));
     let scripts = work_dir("pymesos-scripts");
     let scheduler = scripts.join("scheduler.py");
-    let executor = scripts.join("executor.py");
     std::fs::write(&scheduler, SCHEDULER).unwrap();
-    std::fs::write(&executor, EXECUTOR).unwrap();
 
-    let mut child = Command::new(python())
-        .arg(&scheduler)
-        .arg(cluster.address().to_string())
-        .env("SHIM", SHIM)
-        .env("EXECUTOR", &executor)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start python");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let mut steps: Vec<serde_json::Value> = Vec::new();
-    loop {
-        let Ok(line) = rx.recv_timeout(cluster_tests::http::WAIT) else {
-            let _ = child.kill();
-            let sandbox = agent.wait_state(|_| true);
-            panic!("pymesos stopped answering; so far: {steps:?}; agent: {sandbox:#}");
-        };
-        let v: serde_json::Value =
-            serde_json::from_str(&line).unwrap_or_else(|_| panic!("bad line {line}"));
-        let done = v[0] == "stopped" || v[0] == "error";
-        steps.push(v);
-        if done {
-            break;
-        }
-    }
-    let _ = child.wait();
+    let steps = json_steps(
+        Command::new(python())
+            .arg(&scheduler)
+            .arg(cluster.address().to_string())
+            .env("SHIM", SHIM)
+            .env("EXECUTOR", HELLO_EXECUTOR),
+        || format!("agent: {:#}", agent.wait_state(|_| true)),
+    );
     let has = |want: serde_json::Value| steps.contains(&want);
     assert!(
         has(serde_json::json!(["launched", agent.id()])),

@@ -11,21 +11,10 @@ use std::process::{Command, Stdio};
 
 use cluster_tests::agent::TaskBehaviour;
 use cluster_tests::cluster::test_flags;
+use cluster_tests::python::python;
 use cluster_tests::{Cluster, eventually};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/pymesos_scheduler.py");
-
-fn python() -> std::path::PathBuf {
-    if let Some(p) = std::env::var_os("MESOS_RS_PYTHON") {
-        return p.into();
-    }
-    let fallback = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    assert!(
-        fallback.exists(),
-        "no Python for the interop tests: set MESOS_RS_PYTHON or run ci/setup (it creates .venv with pymesos)"
-    );
-    fallback
-}
 
 #[test]
 fn pymesos_subscribes_launches_acknowledges_reconciles_and_tears_down() {

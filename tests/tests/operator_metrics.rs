@@ -11,6 +11,7 @@ use cluster_tests::Cluster;
 use cluster_tests::agent_cluster::{RealAgent, agent_flags, work_dir};
 use cluster_tests::cluster::test_flags;
 use cluster_tests::http::request;
+use cluster_tests::python::python;
 
 const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
@@ -30,18 +31,6 @@ for addr in sys.argv[1:]:
     out[addr] = families
 print(json.dumps(out))
 "#;
-
-fn python() -> std::path::PathBuf {
-    if let Some(p) = std::env::var_os("MESOS_RS_PYTHON") {
-        return p.into();
-    }
-    let fallback = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    assert!(
-        fallback.exists(),
-        "no Python for the interop tests: set MESOS_RS_PYTHON or run ci/setup (it creates .venv with prometheus_client)"
-    );
-    fallback
-}
 
 fn snapshot(addr: SocketAddr) -> BTreeMap<String, serde_json::Value> {
     let r = request(addr, "GET", "/metrics/snapshot", &[], b"");

@@ -13,6 +13,7 @@ use cluster_tests::Cluster;
 use cluster_tests::agent::TaskBehaviour;
 use cluster_tests::agent_cluster::{RealAgent, agent_flags, work_dir};
 use cluster_tests::cluster::test_flags;
+use cluster_tests::python::python;
 use operator_support::Scenario;
 
 const CLIENT: &str = r#"
@@ -43,18 +44,6 @@ print(json.dumps({
                t["framework_id"]["value"]) for t in tasks],
 }))
 "#;
-
-fn python() -> std::path::PathBuf {
-    if let Some(p) = std::env::var_os("MESOS_RS_PYTHON") {
-        return p.into();
-    }
-    let fallback = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    assert!(
-        fallback.exists(),
-        "no Python for the interop tests: set MESOS_RS_PYTHON or run ci/setup"
-    );
-    fallback
-}
 
 #[test]
 fn python_urllib_lists_the_agents_frameworks_and_tasks_a_scenario_created() {

@@ -9,7 +9,6 @@ use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Once;
 use std::time::Duration;
 
 use cluster_tests::agent_cluster::{self, RealAgent};
@@ -19,23 +18,10 @@ use mesos_common::proto::v1;
 use mesos_framework::builders::{ExecutorBuilder, Resources, TaskBuilder, exec};
 use mesos_framework::{Config, Event, framework_info};
 
+/// The long-lived example's binaries (the agent's come with the harness).
 fn binaries() -> PathBuf {
-    static BUILD: Once = Once::new();
-    let dir = agent_cluster::ensure_binaries();
-    BUILD.call_once(|| {
-        // ci/test builds every binary first (MESOS_RS_PREBUILT).
-        if std::env::var_os("MESOS_RS_PREBUILT").is_some() {
-            return;
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "long-lived-framework", "--bins"]);
-        if dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        assert!(cmd.status().expect("cargo").success());
-    });
-    dir
+    agent_cluster::ensure_binaries();
+    cluster_tests::build::build_once(&["-p", "long-lived-framework", "--bins"])
 }
 
 fn executor_task(dir: &Path, offer: &v1::Offer, task: &str) -> v1::TaskInfo {

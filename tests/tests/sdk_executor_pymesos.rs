@@ -7,16 +7,13 @@
 //! The interpreter is `MESOS_RS_PYTHON`, else the repository's `.venv`
 //! (ci/setup installs pymesos there, with the shim of `tests/interop/shim`).
 
-use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::Once;
+use std::process::Command;
 
 use cluster_tests::Cluster;
 use cluster_tests::agent_cluster::{self, RealAgent, agent_flags, work_dir};
 use cluster_tests::cluster::test_flags;
-
-const SHIM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/shim");
+use cluster_tests::python::{SHIM, json_steps, python};
 
 const SCHEDULER: &str = r#"
 import json, os, sys, threading
@@ -85,35 +82,10 @@ driver.run()
 out("stopped")
 "#;
 
-fn python() -> PathBuf {
-    if let Some(p) = std::env::var_os("MESOS_RS_PYTHON") {
-        return p.into();
-    }
-    let fallback = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    assert!(
-        fallback.exists(),
-        "no Python for the interop tests: set MESOS_RS_PYTHON or run ci/setup (it creates .venv with pymesos)"
-    );
-    fallback
-}
-
+/// The long-lived example's binaries (the agent's come with the harness).
 fn binaries() -> PathBuf {
-    static BUILD: Once = Once::new();
-    let dir = agent_cluster::ensure_binaries();
-    BUILD.call_once(|| {
-        // ci/test builds every binary first (MESOS_RS_PREBUILT).
-        if std::env::var_os("MESOS_RS_PREBUILT").is_some() {
-            return;
-        }
-        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.args(["build", "-p", "long-lived-framework", "--bins"]);
-        if dir.file_name().is_some_and(|n| n == "release") {
-            cmd.arg("--release");
-        }
-        assert!(cmd.status().expect("cargo").success());
-    });
-    dir
+    agent_cluster::ensure_binaries();
+    cluster_tests::build::build_once(&["-p", "long-lived-framework", "--bins"])
 }
 
 #[test]
@@ -131,40 +103,14 @@ fn pymesos_scheduler_drives_the_sdk_executor() {
     let scheduler = scripts.join("scheduler.py");
     std::fs::write(&scheduler, SCHEDULER).unwrap();
 
-    let mut child = Command::new(python())
-        .arg(&scheduler)
-        .arg(cluster.address().to_string())
-        .env("SHIM", SHIM)
-        .env("EXECUTOR", dir.join("long-lived-executor"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start python");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let mut steps: Vec<serde_json::Value> = Vec::new();
-    loop {
-        let Ok(line) = rx.recv_timeout(cluster_tests::http::WAIT) else {
-            let _ = child.kill();
-            let state = agent.wait_state(|_| true);
-            panic!("pymesos stopped answering; so far: {steps:?}; agent: {state:#}");
-        };
-        let v: serde_json::Value =
-            serde_json::from_str(&line).unwrap_or_else(|_| panic!("bad line {line}"));
-        let done = v[0] == "stopped" || v[0] == "error";
-        steps.push(v);
-        if done {
-            break;
-        }
-    }
-    let _ = child.wait();
+    let steps = json_steps(
+        Command::new(python())
+            .arg(&scheduler)
+            .arg(cluster.address().to_string())
+            .env("SHIM", SHIM)
+            .env("EXECUTOR", dir.join("long-lived-executor")),
+        || format!("agent: {:#}", agent.wait_state(|_| true)),
+    );
     let has = |want: serde_json::Value| steps.contains(&want);
     assert!(
         has(serde_json::json!(["launched", agent.id()])),

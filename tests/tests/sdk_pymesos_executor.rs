@@ -12,45 +12,11 @@ use std::time::Duration;
 use cluster_tests::Cluster;
 use cluster_tests::agent_cluster::{RealAgent, agent_flags, work_dir};
 use cluster_tests::cluster::test_flags;
+use cluster_tests::python::{HELLO_EXECUTOR, SHIM, python};
 use cluster_tests::sdk::SdkScheduler;
 use mesos_common::proto::v1;
 use mesos_framework::builders::{ExecutorBuilder, Resources, TaskBuilder, shell};
 use mesos_framework::{Config, Event, framework_info};
-
-const SHIM: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/shim");
-
-const EXECUTOR: &str = r#"
-import os, sys
-sys.path.insert(0, os.environ["SHIM"])
-from pymesos import MesosExecutorDriver, Executor, encode_data, decode_data
-
-class E(Executor):
-    def launchTask(self, driver, task):
-        self.task_id = task["task_id"]
-        assert decode_data(task["data"]) == b"payload"
-        driver.sendStatusUpdate({"task_id": self.task_id, "state": "TASK_RUNNING"})
-        driver.sendFrameworkMessage(encode_data(b"hello"))
-    def frameworkMessage(self, driver, message):
-        if decode_data(message) == b"ping":
-            driver.sendFrameworkMessage(encode_data(b"pong"))
-            driver.sendStatusUpdate({"task_id": self.task_id, "state": "TASK_FINISHED"})
-    def shutdown(self, driver):
-        driver.stop()
-
-MesosExecutorDriver(E(), use_addict=False).run()
-"#;
-
-fn python() -> std::path::PathBuf {
-    if let Some(p) = std::env::var_os("MESOS_RS_PYTHON") {
-        return p.into();
-    }
-    let fallback = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
-    assert!(
-        fallback.exists(),
-        "no Python for the interop tests: set MESOS_RS_PYTHON or run ci/setup (it creates .venv with pymesos)"
-    );
-    fallback
-}
 
 fn message(s: &SdkScheduler) -> (v1::AgentId, v1::ExecutorId, Vec<u8>) {
     s.until(|e| match e {
@@ -74,8 +40,7 @@ fn sdk_scheduler_and_pymesos_executor_exchange_messages_and_finish() {
         &cluster.upid(),
         "cpus:2;mem:1024;disk:1000",
     ));
-    let script = work.join("executor.py");
-    std::fs::write(&script, EXECUTOR).unwrap();
+    let script = std::path::Path::new(HELLO_EXECUTOR);
 
     let config = Config::new(
         cluster.address().to_string(),
