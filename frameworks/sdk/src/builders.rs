@@ -23,6 +23,18 @@ pub fn framework_info(name: &str, user: &str) -> v1::FrameworkInfo {
     }
 }
 
+/// A `FrameworkInfo` subscribed with one role, as a `MULTI_ROLE` framework
+/// (`roles`, not the deprecated `role`).
+pub fn framework_info_for_role(name: &str, user: &str, role: &str) -> v1::FrameworkInfo {
+    v1::FrameworkInfo {
+        roles: vec![role.into()],
+        capabilities: vec![v1::framework_info::Capability {
+            r#type: Some(v1::framework_info::capability::Type::MultiRole as i32),
+        }],
+        ..framework_info(name, user)
+    }
+}
+
 /// Resources, unreserved or reserved (statically) for a role.
 #[derive(Debug, Clone, Default)]
 pub struct Resources {

@@ -23,9 +23,11 @@
 //! | [`calls`] | every v1 scheduler call as a plain value (pure) |
 //! | [`builders`] | `FrameworkInfo`, resources, `TaskInfo`, `ExecutorInfo` builders |
 //! | [`offers`] | packing tasks into offers, first fit, role-aware (pure) |
+//! | [`app`] | a framework program on an actix system thread of its own |
 //! | [`backoff`] | reconnection backoff (pure) |
 //! | [`http`] | the HTTP/1.1 client: calls, RecordIO event streams, redirects |
 
+pub mod app;
 pub mod backoff;
 pub mod builders;
 pub mod calls;

@@ -22,7 +22,9 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 use mesos_common::define_flags;
-use mesos_framework::{Config, Scheduler, framework_info};
+use mesos_framework::app::SystemThread;
+use mesos_framework::builders::framework_info_for_role;
+use mesos_framework::{Config, Scheduler};
 
 use crate::scheduler::{Clock, Cron, SetDriver};
 
@@ -42,91 +44,48 @@ define_flags! {
 pub struct Running {
     pub http: SocketAddr,
     pub cron: Addr<Cron>,
-    system: System,
-    thread: Option<std::thread::JoinHandle<()>>,
+    app: SystemThread,
 }
 
 impl Running {
     /// Stops the framework (its tasks keep running for `failover_timeout`).
-    pub fn stop(mut self) {
-        self.shutdown();
-    }
-
-    fn shutdown(&mut self) {
-        self.system.stop();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+    pub fn stop(self) {
+        self.app.stop();
     }
 
     /// Waits until the system stops by itself.
-    pub fn join(mut self) {
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.shutdown();
+    pub fn join(self) {
+        self.app.join();
     }
 }
 
 /// Starts the scheduler and the REST API.
 pub fn start(flags: CronFlags, clock: Arc<dyn Clock>) -> Result<Running, String> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        let system = System::new();
-        let started = system.block_on(async move {
-            let cron = Cron::new(clock, &flags.role).start();
-            let mut info = framework_info(&flags.name, "");
-            info.roles = vec![flags.role.clone()];
-            info.capabilities = vec![mesos_common::proto::v1::framework_info::Capability {
-                r#type: Some(
-                    mesos_common::proto::v1::framework_info::capability::Type::MultiRole as i32,
-                ),
-            }];
-            let driver = Scheduler::start(
-                Config::new(flags.master.clone(), info),
-                cron.clone().recipient(),
-            )
-            .map_err(|e| e.to_string())?;
-            cron.do_send(SetDriver(driver));
-            let data = actix_web::web::Data::new(cron.clone());
-            let server = actix_web::HttpServer::new(move || {
-                actix_web::App::new()
-                    .app_data(data.clone())
-                    .configure(api::routes)
-            })
-            .workers(1)
-            .bind((flags.http_ip.as_str(), flags.http_port))
-            .map_err(|e| format!("REST API on {}:{}: {e}", flags.http_ip, flags.http_port))?;
-            let http = server
-                .addrs()
-                .first()
-                .copied()
-                .ok_or("REST API: no address")?;
-            actix::spawn(server.run());
-            Ok::<_, String>((http, cron))
-        });
-        match started {
-            Ok((http, cron)) => {
-                let _ = tx.send(Ok((http, cron, System::current())));
-                let _ = system.run();
-            }
-            Err(e) => {
-                let _ = tx.send(Err(e));
-            }
-        }
-    });
-    let (http, cron, system) = rx
-        .recv()
-        .map_err(|_| "the cron thread ended early".to_string())??;
-    Ok(Running {
-        http,
-        cron,
-        system,
-        thread: Some(thread),
-    })
+    let ((http, cron), app) = SystemThread::start(move || async move {
+        let cron = Cron::new(clock, &flags.role).start();
+        let info = framework_info_for_role(&flags.name, "", &flags.role);
+        let driver = Scheduler::start(
+            Config::new(flags.master.clone(), info),
+            cron.clone().recipient(),
+        )
+        .map_err(|e| e.to_string())?;
+        cron.do_send(SetDriver(driver));
+        let data = actix_web::web::Data::new(cron.clone());
+        let server = actix_web::HttpServer::new(move || {
+            actix_web::App::new()
+                .app_data(data.clone())
+                .configure(api::routes)
+        })
+        .workers(1)
+        .bind((flags.http_ip.as_str(), flags.http_port))
+        .map_err(|e| format!("REST API on {}:{}: {e}", flags.http_ip, flags.http_port))?;
+        let http = server
+            .addrs()
+            .first()
+            .copied()
+            .ok_or("REST API: no address")?;
+        actix::spawn(server.run());
+        Ok((http, cron))
+    })?;
+    Ok(Running { http, cron, app })
 }
