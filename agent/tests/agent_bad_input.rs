@@ -9,26 +9,6 @@ use mesos_agent::{Agent, AgentError};
 use mesos_common::proto::internal::RunTaskMessage;
 use mesos_common::proto::v0::TaskState;
 
-fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-fn agent_id(agent: &TestAgent) -> String {
-    block(async {
-        tokio::time::timeout(WAIT, agent.handle.wait_state(|s| s["id"].is_string()))
-            .await
-            .expect("registered")
-            .expect("alive")["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    })
-}
-
 #[test]
 fn bad_resources_and_unusable_work_dirs_are_refused_with_the_reason() {
     let master = Master::start();
@@ -77,7 +57,7 @@ fn the_executor_api_refuses_bad_calls_with_mesos_status_codes() {
     let master = Master::start();
     let work = work_dir("api");
     let agent = TestAgent::start(flags(&work, &master.upid));
-    let id = agent_id(&agent);
+    let id = agent.id();
     let addr: std::net::SocketAddr = agent.runtime.address().into();
     let json = [("Content-Type", "application/json")];
     type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a [u8], u16);
@@ -169,7 +149,7 @@ fn files_endpoints_serve_the_sandbox_and_refuse_escapes() {
     let master = Master::start();
     let work = work_dir("files");
     let agent = TestAgent::start(flags(&work, &master.upid));
-    let id = agent_id(&agent);
+    let id = agent.id();
     master.send(
         &agent.upid(),
         &RunTaskMessage {
@@ -232,7 +212,7 @@ fn endpoints_report_state_flags_and_metrics() {
     let mut f = flags(&work, &master.upid);
     f.attributes = Some("rack:r1;zone:z2".into());
     let agent = TestAgent::start(f);
-    let id = agent_id(&agent);
+    let id = agent.id();
     let (status, body) = agent.get("/state");
     assert_eq!(status, 200);
     let state: serde_json::Value = serde_json::from_str(&body).unwrap();

@@ -23,33 +23,6 @@ fn run_task(master: &Master, agent: &TestAgent, framework: &FrameworkInfo, task:
     );
 }
 
-fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime")
-        .block_on(f)
-}
-
-fn wait_for_state(
-    agent: &TestAgent,
-    pred: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    block(async {
-        tokio::time::timeout(WAIT, agent.handle.wait_state(pred))
-            .await
-            .expect("timed out waiting for the agent state")
-            .expect("agent alive")
-    })
-}
-
-fn agent_id(agent: &TestAgent) -> String {
-    wait_for_state(agent, |s| s["id"].is_string())["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 /// A task that ignores SIGTERM, so only the escalation to SIGKILL after the
 /// grace period ends it; its own policy asks for ten minutes.
 fn stubborn_task(id: &str, agent_id: &str) -> TaskInfo {
@@ -84,13 +57,13 @@ fn drain_caps_the_grace_period_refuses_new_tasks_and_ends_when_nothing_is_left()
             == Some(mesos_common::proto::v0::slave_info::capability::Type::AgentDraining as i32)),
         "the agent advertises AGENT_DRAINING"
     );
-    let id = agent_id(&agent);
+    let id = agent.id();
     let fw = framework("F-0200", true);
     run_task(&master, &agent, &fw, stubborn_task("stubborn", &id));
     master.wait_update("stubborn", TaskState::TaskRunning);
 
     master.send(&agent.upid(), &drain(1));
-    let state = wait_for_state(&agent, |s| s["drain_config"].is_object());
+    let state = agent.wait_state(|s| s["drain_config"].is_object());
     assert_eq!(
         state["drain_config"]["max_grace_period"]["nanoseconds"],
         1_000_000_000i64
@@ -125,7 +98,7 @@ fn drain_caps_the_grace_period_refuses_new_tasks_and_ends_when_nothing_is_left()
     );
 
     // Nothing left: the agent forgets the drain and its checkpoint.
-    wait_for_state(&agent, |s| {
+    agent.wait_state(|s| {
         s["frameworks"].as_array().is_some_and(|f| f.is_empty()) && s["drain_config"].is_null()
     });
     assert!(!checkpoint.exists(), "{} removed", checkpoint.display());
@@ -136,13 +109,13 @@ fn a_drain_survives_an_agent_restart() {
     let master = Master::start();
     let work = work_dir("drain-restart");
     let agent = TestAgent::start(flags(&work, &master.upid));
-    let id = agent_id(&agent);
+    let id = agent.id();
     let fw = framework("F-0201", true);
     run_task(&master, &agent, &fw, stubborn_task("stubborn", &id));
     master.wait_update("stubborn", TaskState::TaskRunning);
     // A grace period longer than the test: the task outlives the restart.
     master.send(&agent.upid(), &drain(600));
-    wait_for_state(&agent, |s| s["drain_config"].is_object());
+    agent.wait_state(|s| s["drain_config"].is_object());
     let checkpoint = work.join("meta/slaves").join(&id).join("drain.config");
     assert!(checkpoint.exists(), "{} written", checkpoint.display());
     let port = agent.port();
@@ -155,7 +128,7 @@ fn a_drain_survives_an_agent_restart() {
         Seen::Reregistered(m) => Some(m.clone()),
         _ => None,
     });
-    let state = wait_for_state(&agent, |s| {
+    let state = agent.wait_state(|s| {
         s["drain_config"].is_object()
             && s["frameworks"][0]["executors"][0]["tasks"][0]["state"] == "TASK_RUNNING"
     });
@@ -194,7 +167,7 @@ fn a_drain_survives_an_agent_restart() {
         killed.status.reason,
         Some(task_status::Reason::SlaveDraining as i32)
     );
-    wait_for_state(&agent, |s| {
+    agent.wait_state(|s| {
         s["frameworks"].as_array().is_some_and(|f| f.is_empty()) && s["drain_config"].is_null()
     });
     assert!(!checkpoint.exists(), "{} removed", checkpoint.display());
@@ -206,7 +179,7 @@ fn mark_gone_reports_tasks_gone_by_operator_to_partition_aware_frameworks() {
     let master = Master::start();
     let work = work_dir("drain-gone");
     let agent = TestAgent::start(flags(&work, &master.upid));
-    let id = agent_id(&agent);
+    let id = agent.id();
     let mut fw = framework("F-0202", false);
     fw.capabilities.push(Capability {
         r#type: Some(capability::Type::PartitionAware as i32),
@@ -216,7 +189,7 @@ fn mark_gone_reports_tasks_gone_by_operator_to_partition_aware_frameworks() {
     let mut gone = drain(0);
     gone.config.mark_gone = Some(true);
     master.send(&agent.upid(), &gone);
-    wait_for_state(&agent, |s| s["drain_config"]["mark_gone"] == true);
+    agent.wait_state(|s| s["drain_config"]["mark_gone"] == true);
 
     // Refused while draining: DROPPED for a partition-aware framework.
     run_task(

@@ -119,34 +119,17 @@ fn run_command_task(master: &Master, agent: &TestAgent, agent_id: &str) {
     master.wait_update("t1", TaskState::TaskRunning);
 }
 
-fn wait_for_state(
-    agent: &TestAgent,
-    pred: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        tokio::time::timeout(WAIT, agent.handle.wait_state(pred))
-            .await
-            .expect("timed out waiting for the agent state")
-            .expect("agent alive")
-    })
-}
-
 #[test]
 fn every_served_call_answers_in_json_and_protobuf() {
     let master = Master::start();
     let work = work_dir("operator");
     let agent = TestAgent::start(flags(&work, &master.upid));
     master.wait_registered();
-    let state = wait_for_state(&agent, |s| s["id"].is_string());
+    let state = agent.wait_state(|s| s["id"].is_string());
     let agent_id = state["id"].as_str().unwrap().to_string();
     run_command_task(&master, &agent, &agent_id);
-    let state = wait_for_state(&agent, |s| {
-        s["frameworks"][0]["executors"][0]["tasks"][0]["state"] == "TASK_RUNNING"
-    });
+    let state = agent
+        .wait_state(|s| s["frameworks"][0]["executors"][0]["tasks"][0]["state"] == "TASK_RUNNING");
     let executor = &state["frameworks"][0]["executors"][0];
     let sandbox = executor["directory"].as_str().unwrap().to_string();
     let container = executor["container"].as_str().unwrap().to_string();
@@ -473,9 +456,9 @@ fn sandbox_files_are_read_and_escapes_refused() {
     let work = work_dir("operator-files");
     let agent = TestAgent::start(flags(&work, &master.upid));
     master.wait_registered();
-    let state = wait_for_state(&agent, |s| s["id"].is_string());
+    let state = agent.wait_state(|s| s["id"].is_string());
     run_command_task(&master, &agent, state["id"].as_str().unwrap());
-    let state = wait_for_state(&agent, |s| s["frameworks"][0]["executors"][0].is_object());
+    let state = agent.wait_state(|s| s["frameworks"][0]["executors"][0].is_object());
     let sandbox = state["frameworks"][0]["executors"][0]["directory"]
         .as_str()
         .unwrap()
@@ -539,7 +522,7 @@ fn the_authorizer_filters_objects_and_refuses_actions() {
     let work = work_dir("operator-authz");
     let agent = TestAgent::start(flags(&work, &master.upid));
     master.wait_registered();
-    let state = wait_for_state(&agent, |s| s["id"].is_string());
+    let state = agent.wait_state(|s| s["id"].is_string());
     let agent_id = state["id"].as_str().unwrap().to_string();
     run_command_task(&master, &agent, &agent_id);
     let addr: SocketAddr = agent.runtime.address().into();

@@ -20,37 +20,8 @@ fn run_task(master: &Master, agent: &TestAgent, framework: &FrameworkInfo, task:
     );
 }
 
-fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-fn wait_for_state(
-    agent: &TestAgent,
-    pred: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    block(async {
-        tokio::time::timeout(WAIT, agent.handle.wait_state(pred))
-            .await
-            .expect("timed out waiting for the agent state")
-            .expect("agent alive")
-    })
-}
-
-fn agent_id(agent: &TestAgent) -> String {
-    wait_for_state(agent, |s| s["id"].is_string())["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 fn executor_pid(agent: &TestAgent) -> u32 {
-    let state = wait_for_state(agent, |s| {
-        s["frameworks"][0]["executors"][0]["container"].is_string()
-    });
+    let state = agent.wait_state(|s| s["frameworks"][0]["executors"][0]["container"].is_string());
     let container = state["frameworks"][0]["executors"][0]["container"]
         .as_str()
         .unwrap()
@@ -78,7 +49,7 @@ fn reconnect_keeps_the_task_running_and_delivers_its_final_update_once() {
     let work = work_dir("reconnect");
     let go = work.join("go");
     let agent = TestAgent::start(flags(&work, &master.upid));
-    let id = agent_id(&agent);
+    let id = agent.id();
     let fw = framework("F-0100", true);
     let command = format!(
         "while [ ! -f {} ]; do sleep 0.02; done; echo finished",
@@ -117,15 +88,13 @@ fn reconnect_keeps_the_task_running_and_delivers_its_final_update_once() {
     assert_eq!(task.state, TaskState::TaskRunning as i32);
     assert_eq!(rereg.frameworks[0].id.as_ref().unwrap().value, "F-0100");
     // The executor resubscribed to the new agent.
-    wait_for_state(&agent, |s| {
-        s["frameworks"][0]["executors"][0]["tasks"][0]["state"] == "TASK_RUNNING"
-    });
+    agent.wait_state(|s| s["frameworks"][0]["executors"][0]["tasks"][0]["state"] == "TASK_RUNNING");
     assert!(alive(pid));
 
     std::fs::write(&go, b"").unwrap();
     master.wait_update("survivor", TaskState::TaskFinished);
     // Once the agent has seen the acknowledgement, the task is completed...
-    wait_for_state(&agent, |s| {
+    agent.wait_state(|s| {
         s["completed_frameworks"][0]["completed_executors"][0]["completed_tasks"][0]["state"]
             == "TASK_FINISHED"
     });
@@ -152,7 +121,7 @@ fn unacknowledged_updates_are_resent_after_a_restart_in_order() {
     *master.auto_ack.lock() = false;
     let work = work_dir("resend");
     let agent = TestAgent::start(flags(&work, &master.upid));
-    let id = agent_id(&agent);
+    let id = agent.id();
     let fw = framework("F-0101", true);
     run_task(&master, &agent, &fw, command_task("quick", &id, "true"));
     let starting = master.wait_update("quick", TaskState::TaskStarting);
@@ -176,7 +145,7 @@ fn unacknowledged_updates_are_resent_after_a_restart_in_order() {
         seen.push(master.wait_update("quick", state));
     }
     master.ack(&agent.upid(), seen.last().unwrap());
-    wait_for_state(&agent, |s| {
+    agent.wait_state(|s| {
         s["completed_frameworks"][0]["completed_executors"][0]["completed_tasks"][0]["state"]
             == "TASK_FINISHED"
     });
@@ -188,7 +157,7 @@ fn cleanup_mode_kills_executors_and_exits() {
     let master = Master::start();
     let work = work_dir("cleanup");
     let agent = TestAgent::start(flags(&work, &master.upid));
-    let id = agent_id(&agent);
+    let id = agent.id();
     let fw = framework("F-0102", true);
     run_task(
         &master,
@@ -229,7 +198,7 @@ fn a_v0_executor_reregisters_after_a_restart() {
     let mut f = flags(&work, &master.upid);
     f.http_command_executor = false;
     let agent = TestAgent::start(f.clone());
-    let id = agent_id(&agent);
+    let id = agent.id();
     let fw = framework("F-0103", true);
     let command = format!("while [ ! -f {} ]; do sleep 0.02; done", go.display());
     run_task(

@@ -83,7 +83,7 @@ fn command_task_runs_to_completion_and_its_sandbox_has_the_output() {
 
     // The command executor exits after its terminal update is acknowledged;
     // the agent reports no ExitedExecutorMessage for command executors.
-    let state = wait_for_state(&agent, |s| {
+    let state = agent.wait_state(|s| {
         s["completed_frameworks"]
             .as_array()
             .is_some_and(|a| !a.is_empty())
@@ -100,28 +100,13 @@ fn command_task_runs_to_completion_and_its_sandbox_has_the_output() {
 }
 
 fn wait_agent_id(agent: &TestAgent) -> String {
-    wait_for_state(agent, |s| s["id"].is_string())["id"]
+    agent.wait_state(|s| s["id"].is_string())["id"]
         .as_str()
         .unwrap()
         .to_string()
 }
 
 /// Waits until the agent's `/state` satisfies `pred` (woken by state changes).
-fn wait_for_state(
-    agent: &TestAgent,
-    pred: impl Fn(&serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        tokio::time::timeout(WAIT, agent.handle.wait_state(pred))
-            .await
-            .expect("timed out waiting for the agent state")
-            .expect("agent alive")
-    })
-}
 
 #[test]
 fn failing_and_killed_command_tasks() {

@@ -15,30 +15,6 @@ use parking_lot::Mutex;
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
-fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-fn wait_state(agent: &TestAgent, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
-    block(async {
-        tokio::time::timeout(WAIT, agent.handle.wait_state(pred))
-            .await
-            .expect("timed out waiting for the agent state")
-            .expect("agent alive")
-    })
-}
-
-fn agent_id(agent: &TestAgent) -> String {
-    wait_state(agent, |s| s["id"].is_string())["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 /// Resumes the clock even when a test fails.
 struct Paused;
 
@@ -61,7 +37,7 @@ fn an_executor_that_never_registers_is_destroyed_and_its_task_fails() {
     let master = Master::start();
     let work = work_dir("regtimeout");
     let agent = TestAgent::start(flags(&work, &master.upid));
-    let id = agent_id(&agent);
+    let id = agent.id();
     let _paused = Paused::new();
     let mut task = echo_task("silent", &id, "silent-exec", "F-0300", "");
     if let Some(e) = &mut task.executor {
@@ -79,9 +55,7 @@ fn an_executor_that_never_registers_is_destroyed_and_its_task_fails() {
             ..Default::default()
         },
     );
-    wait_state(&agent, |s| {
-        s["frameworks"][0]["executors"][0]["queued_tasks"][0]["id"] == "silent"
-    });
+    agent.wait_state(|s| s["frameworks"][0]["executors"][0]["queued_tasks"][0]["id"] == "silent");
     Clock::advance(Duration::from_secs(61));
     let failed = master.wait_update("silent", TaskState::TaskFailed);
     assert_eq!(
@@ -103,7 +77,7 @@ fn unacknowledged_updates_are_retried_after_10s_then_20s() {
     *master.auto_ack.lock() = false;
     let work = work_dir("retry");
     let agent = TestAgent::start(flags(&work, &master.upid));
-    let id = agent_id(&agent);
+    let id = agent.id();
     let _paused = Paused::new();
     master.send(
         &agent.upid(),
@@ -141,7 +115,7 @@ fn a_master_restart_with_updates_pending_loses_none() {
     let port = master.upid.port();
     let work = work_dir("failover");
     let agent = TestAgent::start(flags(&work, &master.upid));
-    let id = agent_id(&agent);
+    let id = agent.id();
     master.send(
         &agent.upid(),
         &RunTaskMessage {
@@ -175,7 +149,7 @@ fn a_master_restart_with_updates_pending_loses_none() {
     let finished = master.wait_update("pending", TaskState::TaskFinished);
     master.ack(&agent.upid(), &finished);
     drop(_paused);
-    wait_state(&agent, |s| {
+    agent.wait_state(|s| {
         s["completed_frameworks"][0]["completed_executors"][0]["completed_tasks"][0]["state"]
             == "TASK_FINISHED"
     });

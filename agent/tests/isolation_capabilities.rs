@@ -17,26 +17,6 @@ use mesos_common::proto::v0::{
 const RAW_SOCKET: &str =
     "import socket; socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)";
 
-fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-fn agent_id(agent: &TestAgent) -> String {
-    block(async {
-        tokio::time::timeout(WAIT, agent.handle.wait_state(|s| s["id"].is_string()))
-            .await
-            .expect("registered")
-            .expect("alive")["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    })
-}
-
 fn caps(list: &[Capability]) -> CapabilityInfo {
     CapabilityInfo {
         capabilities: list.iter().map(|c| *c as i32).collect(),
@@ -73,7 +53,7 @@ fn start(
     f.isolation = "posix/cpu,linux/capabilities".into();
     setup(&mut f);
     let agent = TestAgent::start(f);
-    let id = agent_id(&agent);
+    let id = agent.id();
     (master, agent, id)
 }
 

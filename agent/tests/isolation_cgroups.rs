@@ -20,26 +20,6 @@ use mesos_common::proto::v0::{
 
 const HIERARCHY: &str = "/sys/fs/cgroup";
 
-fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-fn agent_id(agent: &TestAgent) -> String {
-    block(async {
-        tokio::time::timeout(WAIT, agent.handle.wait_state(|s| s["id"].is_string()))
-            .await
-            .expect("registered")
-            .expect("alive")["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    })
-}
-
 fn cgroup_flags(work: &Path, master: &Master, root: &str) -> mesos_agent::AgentFlags {
     let mut f = flags(work, &master.upid);
     f.isolation = "cgroups/cpu,cgroups/mem,cgroups/pids".into();
@@ -139,7 +119,7 @@ fn limits_are_written_as_mesos_computes_them_and_removed_with_the_container() {
     let master = Master::start();
     let (root, _guard) = unique_root("limits");
     let agent = TestAgent::start(cgroup_flags(&work_dir("cg-limits"), &master, &root));
-    let id = agent_id(&agent);
+    let id = agent.id();
     // The command executor adds 0.1 cpus and 32 MB to the task's.
     let task = with_resources(command_task("t", &id, "sleep 1000"), 0.5, 64.0);
     run(&master, &agent, "F-cg", false, task);
@@ -202,7 +182,7 @@ fn a_container_over_its_memory_limit_fails_with_the_memory_reason() {
     let master = Master::start();
     let (root, _guard) = unique_root("oom");
     let agent = TestAgent::start(cgroup_flags(&work_dir("cg-oom"), &master, &root));
-    let id = agent_id(&agent);
+    let id = agent.id();
     // The executor itself keeps growing (tail buffers a line that never
     // ends) until the kernel kills it at the 64 MB limit.
     let task = TaskInfo {
@@ -259,7 +239,7 @@ fn orphan_containers_are_killed_and_their_cgroups_removed_after_an_agent_crash()
     let (root, _guard) = unique_root("orphan");
     let work = work_dir("cg-orphan");
     let agent = TestAgent::start(cgroup_flags(&work, &master, &root));
-    let id = agent_id(&agent);
+    let id = agent.id();
     // A framework without checkpointing: its containers are not recovered.
     let task = with_resources(command_task("o", &id, "sleep 1000"), 0.1, 32.0);
     run(&master, &agent, "F-orphan", false, task);
@@ -288,7 +268,7 @@ fn orphan_containers_are_killed_and_their_cgroups_removed_after_an_agent_crash()
     assert!(mem.exists());
 
     let agent = TestAgent::start(cgroup_flags(&work, &master, &root));
-    agent_id(&agent);
+    agent.id();
     for controller in ["cpu", "cpuacct", "memory", "pids"] {
         let d = dir(controller, &root, &container);
         assert!(!d.exists(), "{} left behind", d.display());
@@ -311,7 +291,7 @@ fn a_task_joining_a_running_executor_raises_its_container_limits() {
     let master = Master::start();
     let (root, _guard) = unique_root("update");
     let agent = TestAgent::start(cgroup_flags(&work_dir("cg-update"), &master, &root));
-    let id = agent_id(&agent);
+    let id = agent.id();
     let task = |name: &str, cpus: f64, mem: f64| {
         let mut t = echo_task(name, &id, "grow-exec", "F-grow", "sleep 1000");
         t.resources = vec![

@@ -17,32 +17,12 @@ use mesos_common::proto::v0::{
     ContainerInfo, RLimitInfo, TaskInfo, TaskState, container_info, r_limit_info, task_status,
 };
 
-fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-fn agent_id(agent: &TestAgent) -> String {
-    block(async {
-        tokio::time::timeout(WAIT, agent.handle.wait_state(|s| s["id"].is_string()))
-            .await
-            .expect("registered")
-            .expect("alive")["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    })
-}
-
 fn start(name: &str, isolation: &str) -> (Master, TestAgent, String) {
     let master = Master::start();
     let mut f = flags(&work_dir(name), &master.upid);
     f.isolation = isolation.into();
     let agent = TestAgent::start(f);
-    let id = agent_id(&agent);
+    let id = agent.id();
     (master, agent, id)
 }
 
@@ -394,7 +374,7 @@ fn disk_du_enforces_the_sandbox_quota_with_the_disk_reason() {
     f.enforce_container_disk_quota = true;
     f.container_disk_watch_interval = mesos_common::units::Duration::from_millis(50);
     let agent = TestAgent::start(f);
-    let id = agent_id(&agent);
+    let id = agent.id();
     let mut task = command_task(
         "filler",
         &id,
@@ -436,7 +416,7 @@ fn limits_are_watched_again_after_an_agent_restart() {
         f
     };
     let agent = TestAgent::start(disk_flags(0));
-    let id = agent_id(&agent);
+    let id = agent.id();
     // The sandbox fills only once the agent has restarted.
     let mut task = command_task(
         "late-filler",

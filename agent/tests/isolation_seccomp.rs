@@ -14,26 +14,6 @@ use mesos_common::proto::v0::{
     ContainerInfo, LinuxInfo, SeccompInfo, TaskInfo, TaskState, container_info, task_status,
 };
 
-fn block<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(f)
-}
-
-fn agent_id(agent: &TestAgent) -> String {
-    block(async {
-        tokio::time::timeout(WAIT, agent.handle.wait_state(|s| s["id"].is_string()))
-            .await
-            .expect("registered")
-            .expect("alive")["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    })
-}
-
 /// A profile directory with the shipped default and two broken profiles.
 fn profiles() -> PathBuf {
     let dir = work_dir("seccomp-profiles");
@@ -83,7 +63,7 @@ fn the_default_profile_denies_dangerous_calls_and_unconfined_tasks_may_make_them
     f.seccomp_config_dir = Some(profiles());
     f.seccomp_profile_name = Some("default.json".into());
     let agent = TestAgent::start(f);
-    let id = agent_id(&agent);
+    let id = agent.id();
 
     run(
         &master,

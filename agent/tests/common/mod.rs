@@ -315,7 +315,34 @@ pub struct TestAgent {
     pub handle: AgentHandle,
 }
 
+/// Runs `f` to completion on a fresh current-thread runtime.
+pub fn block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(f)
+}
+
 impl TestAgent {
+    /// Waits (up to [`WAIT`]) until the agent's `/state` satisfies `pred`.
+    pub fn wait_state(&self, pred: impl Fn(&serde_json::Value) -> bool) -> serde_json::Value {
+        block(async {
+            tokio::time::timeout(WAIT, self.handle.wait_state(pred))
+                .await
+                .expect("timed out waiting for the agent state")
+                .expect("agent alive")
+        })
+    }
+
+    /// The id the master gave the agent (waits for the registration).
+    pub fn id(&self) -> String {
+        self.wait_state(|s| s["id"].is_string())["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     pub fn start(flags: AgentFlags) -> TestAgent {
         let runtime = Runtime::bind(runtime_config(&flags).expect("config")).expect("bind");
         let handle = Agent::spawn(&runtime.handle(), flags).expect("agent");
