@@ -1,5 +1,6 @@
 //! Master flags that change behaviour over time: `--whitelist` (only listed
-//! agents are offered; the file is re-read) and `--agent_removal_rate_limit`
+//! agents are offered; the file is re-read; an unreadable file keeps the
+//! last list) and `--agent_removal_rate_limit`
 //! (agents failing health checks become unreachable one permit at a time;
 //! a pong cancels a waiting transition).
 
@@ -57,6 +58,7 @@ fn only_whitelisted_agents_are_offered_and_the_file_is_watched() {
     Clock::resume();
     let offers = stream.next_of(E::Offers).unwrap().offers.unwrap().offers;
     assert_eq!(offers[0].agent_id.value, agent_id);
+    let fid = cluster.call(|m, _| m.framework_ids()).remove(0);
 
     // An empty list offers nothing more: the offer's resources, once
     // declined, do not come back.
@@ -65,7 +67,6 @@ fn only_whitelisted_agents_are_offered_and_the_file_is_watched() {
     Clock::advance(Duration::from_secs(5));
     settle(&cluster);
     Clock::resume();
-    let fid = cluster.call(|m, _| m.framework_ids()).remove(0);
     let r = cluster_tests::http::scheduler_call(
         cluster.address(),
         &scheduler::decline(&fid, &[&offers[0].id.value], 0.0),
@@ -75,7 +76,17 @@ fn only_whitelisted_agents_are_offered_and_the_file_is_watched() {
     let runs = cluster.metric("allocator/mesos/allocation_runs");
     eventually(|| cluster.metric("allocator/mesos/allocation_runs") >= runs + 3.0);
     assert_eq!(cluster.call(|m, _| m.outstanding_offers()), 0);
-    std::fs::remove_file(&path).ok();
+
+    // A file that cannot be read keeps the last list (still empty), rather
+    // than falling back to offering every agent.
+    std::fs::remove_file(&path).unwrap();
+    Clock::pause();
+    Clock::advance(Duration::from_secs(5));
+    settle(&cluster);
+    Clock::resume();
+    let runs = cluster.metric("allocator/mesos/allocation_runs");
+    eventually(|| cluster.metric("allocator/mesos/allocation_runs") >= runs + 3.0);
+    assert_eq!(cluster.call(|m, _| m.outstanding_offers()), 0);
 }
 
 #[test]
