@@ -6,7 +6,12 @@
 //! containers killed and their cgroups removed on recovery.
 //!
 //! Each test uses its own `--cgroups_root`, so tests and other agents on the
-//! host do not see each other's cgroups.
+//! host do not see each other's cgroups. On this hybrid host every container
+//! also has a cgroup in the cgroup2 mount (`/sys/fs/cgroup/unified`), which
+//! holds its processes; `cgroups_v2.rs` tests that one.
+//!
+//! The tests hold a shared lock that `cgroups_v2_pids.rs` takes exclusively
+//! while it borrows the `pids` controller from v1 for v2.
 
 mod common;
 
@@ -19,6 +24,22 @@ use mesos_common::proto::v0::{
 };
 
 const HIERARCHY: &str = "/sys/fs/cgroup";
+/// The cgroup2 mount of this hybrid host.
+const UNIFIED: &str = "/sys/fs/cgroup/unified";
+/// Shared by every test using the host's cgroups; exclusive while the
+/// `pids` controller is borrowed for v2 (`cgroups_v2_pids.rs`).
+const PIDS_LOCK: &str = "/run/lock/mesos-rs-cgroups-pids.lock";
+
+/// Holds [`PIDS_LOCK`] shared until dropped.
+fn shared_cgroups_lock() -> std::fs::File {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(PIDS_LOCK)
+        .expect("lock file");
+    rustix::fs::flock(&file, rustix::fs::FlockOperation::LockShared).expect("lock");
+    file
+}
 
 fn cgroup_flags(work: &Path, master: &Master, root: &str) -> mesos_agent::AgentFlags {
     let mut f = flags(work, &master.upid);
@@ -92,13 +113,21 @@ fn wait_no_executors(agent: &TestAgent) {
     });
 }
 
-/// Removes a test's cgroups root, and whatever a failed test left in it,
-/// when dropped (also when the test panics).
-struct RootGuard(String);
+/// Removes a test's cgroups roots (v1 and v2), and whatever a failed test
+/// left in them, when dropped (also when the test panics).
+struct RootGuard(String, #[allow(dead_code)] std::fs::File);
 
 impl Drop for RootGuard {
     fn drop(&mut self) {
         use mesos_agent::containerizer::linux::cgroups::{CgroupsV1, destroy};
+        use mesos_agent::containerizer::linux::cgroups2;
+        let unified = Path::new(UNIFIED).join(&self.0);
+        if let Ok(entries) = std::fs::read_dir(&unified) {
+            for e in entries.flatten().filter(|e| e.path().is_dir()) {
+                let _ = cgroups2::destroy(&e.path());
+            }
+        }
+        let _ = std::fs::remove_dir(&unified);
         let cgroups = CgroupsV1::new(HIERARCHY, self.0.clone());
         for controller in ["cpu", "cpuacct", "memory", "pids"] {
             for container in cgroups.list(controller) {
@@ -110,8 +139,9 @@ impl Drop for RootGuard {
 }
 
 fn unique_root(name: &str) -> (String, RootGuard) {
+    let lock = shared_cgroups_lock();
     let root = format!("mesos-test-{name}-{}", uuid::Uuid::new_v4().simple());
-    (root.clone(), RootGuard(root))
+    (root.clone(), RootGuard(root, lock))
 }
 
 #[test]
@@ -142,7 +172,15 @@ fn limits_are_written_as_mesos_computes_them_and_removed_with_the_container() {
     // Every process of the container is in its cgroups: the helper joined
     // before exec, so the executor and the task's shell are there.
     let pids = dir("pids", &root, &container);
-    for d in [&cpu, &dir("cpuacct", &root, &container), &mem, &pids] {
+    // On this hybrid host the container also has its v2 cgroup.
+    let unified = Path::new(UNIFIED).join(&root).join(&container);
+    for d in [
+        &cpu,
+        &dir("cpuacct", &root, &container),
+        &mem,
+        &pids,
+        &unified,
+    ] {
         let procs = read(d, "cgroup.procs");
         assert!(procs.lines().count() >= 2, "{}: {procs}", d.display());
     }
@@ -174,6 +212,7 @@ fn limits_are_written_as_mesos_computes_them_and_removed_with_the_container() {
         let d = dir(controller, &root, &container);
         assert!(!d.exists(), "{} left behind", d.display());
     }
+    assert!(!unified.exists(), "{} left behind", unified.display());
     agent.crash();
 }
 

@@ -1,12 +1,15 @@
-//! Control groups, as the cgroups isolators use them (Mesos `linux/cgroups.cpp`).
+//! Control groups, as the cgroups isolators use them (Mesos `linux/cgroups.cpp`):
+//! cgroup v1 and what both versions share. The v2 unified hierarchy is in
+//! `cgroups2`, and which version each controller is on (and so where a
+//! container's cgroups are) in `cgroups_detect`.
 //!
 //! On cgroup v1 each controller has its own hierarchy
 //! (`<hierarchy>/<controller>`); a container's cgroup is
 //! `<hierarchy>/<controller>/<cgroups_root>/<container id>` in every controller
 //! an isolator uses. A process joins by writing its pid (or `0`, itself) to
-//! the cgroup's `cgroup.procs`; the launch helper does that as its first
-//! step, before it reads the launch description, so nothing the container
-//! starts escapes.
+//! the cgroup's `cgroup.procs` (the same on v2); the launch helper does that
+//! as its first step, before it reads the launch description, so nothing the
+//! container starts escapes.
 //!
 //! Removal kills what is left (SIGKILL to every pid in `cgroup.procs`, again
 //! until the cgroup is empty) and then `rmdir`s it; a bounded number of
@@ -32,8 +35,11 @@ pub enum CgroupError {
         #[source]
         source: std::io::Error,
     },
-    #[error("the cgroup controller '{0}' is not mounted (looked at {1})")]
-    NotMounted(String, PathBuf),
+    #[error("the cgroup controller '{controller}' is not available: {looked_at}")]
+    ControllerMissing {
+        controller: String,
+        looked_at: String,
+    },
     #[error("cgroup '{0}' still has processes after {DESTROY_ROUNDS_MAX} kill rounds")]
     Busy(PathBuf),
 }
@@ -43,7 +49,8 @@ fn io(op: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> CgroupErr
     move |source| CgroupError::Io { op, path, source }
 }
 
-/// Where a container's cgroups live: `<hierarchy>/<controller>/<root>`.
+/// `--cgroups_hierarchy` and `--cgroups_root`: where the detection looks
+/// (`cgroups_detect`), and the v1 paths `<hierarchy>/<controller>/<root>`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CgroupsV1 {
     /// `--cgroups_hierarchy` (`/sys/fs/cgroup`).
@@ -68,16 +75,6 @@ impl CgroupsV1 {
     /// A container's cgroup in a controller's hierarchy.
     pub fn container_dir(&self, controller: &str, container_id: &str) -> PathBuf {
         self.root_dir(controller).join(container_id)
-    }
-
-    /// Whether the controller's hierarchy is mounted (its `cgroup.procs` exists).
-    pub fn check_mounted(&self, controller: &str) -> Result<(), CgroupError> {
-        let dir = self.hierarchy.join(controller);
-        if dir.join("cgroup.procs").is_file() {
-            Ok(())
-        } else {
-            Err(CgroupError::NotMounted(controller.to_string(), dir))
-        }
     }
 
     /// Creates a container's cgroup (and the agent's root) in a controller.
@@ -152,6 +149,16 @@ pub fn procs(dir: &Path) -> Vec<u32> {
         .unwrap_or_default()
 }
 
+/// SIGKILL to one process (gone already: nothing to do).
+pub fn kill_pid(pid: u32) {
+    if let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+    }
+}
+
 /// Kills every process of a cgroup and removes it (see the module docs). A
 /// cgroup that does not exist is already destroyed.
 pub fn destroy(dir: &Path) -> Result<(), CgroupError> {
@@ -160,12 +167,7 @@ pub fn destroy(dir: &Path) -> Result<(), CgroupError> {
             return Ok(());
         }
         for pid in procs(dir) {
-            if let Some(pid) = i32::try_from(pid)
-                .ok()
-                .and_then(rustix::process::Pid::from_raw)
-            {
-                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-            }
+            kill_pid(pid);
         }
         match std::fs::remove_dir(dir) {
             Ok(()) => return Ok(()),
@@ -228,7 +230,6 @@ mod tests {
         destroy(Path::new("/nonexistent/cgroup/dir")).unwrap();
         let tmp = std::env::temp_dir().join(format!("cg-test-{}", std::process::id()));
         let c = CgroupsV1::new(&tmp, "r");
-        assert!(c.check_mounted("cpu").is_err());
         c.create("cpu", "x").unwrap();
         c.create("cpu", "y").unwrap();
         let mut found = c.list("cpu");
