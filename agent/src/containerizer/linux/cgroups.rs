@@ -40,7 +40,9 @@ pub enum CgroupError {
         controller: String,
         looked_at: String,
     },
-    #[error("cgroup '{0}' still has processes after {DESTROY_ROUNDS_MAX} kill rounds")]
+    #[error(
+        "cgroup '{0}' still has processes after being killed (v1: {DESTROY_ROUNDS_MAX} rounds; v2: the drain timeout)"
+    )]
     Busy(PathBuf),
 }
 

@@ -108,21 +108,41 @@ pub fn parse_events(text: &str) -> Events {
     }
 }
 
-/// Kills every process of the cgroup and its children: `cgroup.kill` when
-/// the kernel has it, else SIGKILL to each pid in `cgroup.procs` (of the
-/// cgroup and its children). Returns whether `cgroup.kill` was used.
-pub fn kill(dir: &Path) -> Result<bool, CgroupError> {
-    let control = dir.join("cgroup.kill");
-    if control.exists() {
-        std::fs::write(&control, "1").map_err(io("write", &control))?;
-        return Ok(true);
-    }
-    for cgroup in subtree(dir)? {
-        for pid in cgroups::procs(&cgroup) {
-            cgroups::kill_pid(pid);
+/// How a destroy kills a cgroup's processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KillMethod {
+    /// `1` to `cgroup.kill` (kernel 5.14+): the kernel kills the whole
+    /// subtree, also what forks meanwhile.
+    KillFile,
+    /// SIGKILL to every pid in `cgroup.procs` of the cgroup and its
+    /// children, repeated until nothing is left.
+    Signals,
+}
+
+impl KillMethod {
+    /// `KillFile` when the kernel has `cgroup.kill` for `dir`.
+    pub fn for_cgroup(dir: &Path) -> KillMethod {
+        if dir.join("cgroup.kill").exists() {
+            KillMethod::KillFile
+        } else {
+            KillMethod::Signals
         }
     }
-    Ok(false)
+}
+
+/// Kills every process of the cgroup and its children with `method`.
+pub fn kill(dir: &Path, method: KillMethod) -> Result<(), CgroupError> {
+    match method {
+        KillMethod::KillFile => cgroups::write(dir, "cgroup.kill", "1"),
+        KillMethod::Signals => {
+            for cgroup in subtree(dir)? {
+                for pid in cgroups::procs(&cgroup) {
+                    cgroups::kill_pid(pid);
+                }
+            }
+            Ok(())
+        }
+    }
 }
 
 /// `dir` and every cgroup below it, children before parents.
@@ -161,7 +181,7 @@ fn subtree(dir: &Path) -> Result<Vec<PathBuf>, CgroupError> {
 /// Waits until `cgroup.events` says `populated 0`, or `deadline`. Without
 /// `cgroup.kill`, processes forked while the kill ran are killed again at
 /// each wake-up.
-fn wait_unpopulated(dir: &Path, deadline: Instant, killed_by_kernel: bool) -> bool {
+fn wait_unpopulated(dir: &Path, deadline: Instant, method: KillMethod) -> bool {
     let path = dir.join("cgroup.events");
     let Ok(file) = std::fs::File::open(&path) else {
         // Gone (or never a v2 cgroup): nothing lives in it.
@@ -178,8 +198,8 @@ fn wait_unpopulated(dir: &Path, deadline: Instant, killed_by_kernel: bool) -> bo
         if now >= deadline {
             return false;
         }
-        if !killed_by_kernel {
-            let _ = kill(dir);
+        if method == KillMethod::Signals {
+            let _ = kill(dir, method);
         }
         let slice = (deadline - now).min(EVENTS_POLL_SLICE);
         let timeout = rustix::event::Timespec {
@@ -198,17 +218,17 @@ fn wait_unpopulated(dir: &Path, deadline: Instant, killed_by_kernel: bool) -> bo
 /// children (see the module docs). A cgroup that does not exist is already
 /// destroyed.
 pub fn destroy(dir: &Path) -> Result<(), CgroupError> {
-    destroy_within(dir, DRAIN_TIMEOUT)
+    destroy_using(dir, KillMethod::for_cgroup(dir), DRAIN_TIMEOUT)
 }
 
-/// [`destroy`] with an explicit bound.
-pub fn destroy_within(dir: &Path, timeout: Duration) -> Result<(), CgroupError> {
+/// [`destroy`] with a given kill method and bound.
+pub fn destroy_using(dir: &Path, method: KillMethod, timeout: Duration) -> Result<(), CgroupError> {
     if !dir.exists() {
         return Ok(());
     }
     let deadline = Instant::now() + timeout;
-    let by_kernel = kill(dir)?;
-    if !wait_unpopulated(dir, deadline, by_kernel) {
+    kill(dir, method)?;
+    if !wait_unpopulated(dir, deadline, method) {
         return Err(CgroupError::Busy(dir.to_path_buf()));
     }
     for cgroup in subtree(dir)? {
