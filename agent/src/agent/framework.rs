@@ -553,6 +553,14 @@ impl Framework {
 
     /// The executor running (or that ran, and still tracks) a task.
     pub fn executor_of_task(&self, task_id: &str) -> Option<&Executor> {
+        // A command task's executor has the task's id: answer those without
+        // scanning every executor (a burst of command tasks made this scan,
+        // run per task event, quadratic).
+        if let Some(e) = self.executors.get(task_id)
+            && e.has_task(task_id)
+        {
+            return Some(e);
+        }
         self.executors.values().find(|e| e.has_task(task_id))
     }
 

@@ -149,6 +149,10 @@ pub struct Agent {
     pub(crate) meta_dir: PathBuf,
     pub(crate) start_time: f64,
     pub(crate) metrics: Option<AgentMetrics>,
+    /// This process, to queue a metrics refresh behind the events at hand.
+    pub(crate) local_self: Option<LocalPid<Agent>>,
+    /// A metrics refresh is queued (see [`Agent::refresh_metrics`]).
+    pub(crate) metrics_refresh_queued: std::cell::Cell<bool>,
     /// The state read from disk, consumed by `initialize`.
     pub(crate) recovered: Option<RecoveredState>,
     /// v1 executors may (re)subscribe: recovery has read the checkpoints.
@@ -216,6 +220,7 @@ impl Process for Agent {
         self.info.port = Some(ctx.self_pid().port() as i32);
         let runtime = ctx.runtime();
         self.metrics = Some(AgentMetrics::register(ctx.metrics(), self.start_time));
+        self.local_self = Some(ctx.local_pid());
         let me = ctx.local_pid();
         let forward = Box::new(move |update| {
             me.dispatch(move |agent: &mut Agent, ctx| agent.forward(update, ctx));
@@ -533,6 +538,8 @@ impl Agent {
             meta_dir,
             start_time: crate::protobuf_utils::now_secs(),
             metrics: None,
+            local_self: None,
+            metrics_refresh_queued: std::cell::Cell::new(false),
             recovered: Some(recovered),
             reconnect_allowed: false,
             reregister_timer: None,
@@ -607,8 +614,30 @@ impl Agent {
         self.changed.notify_waiters();
     }
 
+    /// Wakes state waiters and brings the task/executor/resource gauges up to
+    /// date. Counting walks every executor, so it is not done per event: one
+    /// refresh is queued behind the events already in the mailbox (a burst of
+    /// 1,000 launches costs one walk, not 1,000), and anything reading the
+    /// gauges through this process (`/state` first, then metrics) sees them
+    /// current.
     pub(crate) fn refresh_metrics(&self) {
         self.changed.notify_waiters();
+        if self.metrics_refresh_queued.get() {
+            return;
+        }
+        match &self.local_self {
+            Some(me) => {
+                self.metrics_refresh_queued.set(true);
+                me.dispatch(|agent: &mut Agent, _| {
+                    agent.metrics_refresh_queued.set(false);
+                    agent.refresh_metrics_now();
+                });
+            }
+            None => self.refresh_metrics_now(),
+        }
+    }
+
+    fn refresh_metrics_now(&self) {
         if let Some(m) = &self.metrics {
             let totals = metrics::RESOURCE_NAMES.map(|n| {
                 self.total_resources
