@@ -6,11 +6,11 @@
 //! its v2 cgroup (`/proc/<pid>/cgroup` `0::/...`), destroy (`cgroup.kill`,
 //! and the SIGKILL fallback) reaching every process, also ones that left the
 //! container's session and ones in child cgroups, and an orphan v2 cgroup
-//! killed and removed on agent recovery. A kernel-enforced v2 limit, with
-//! the `pids` controller borrowed from v1, is in `cgroups_v2_pids.rs`.
-//!
-//! Every test holds a shared lock that `cgroups_v2_pids.rs` takes
-//! exclusively while it borrows `pids`.
+//! killed and removed on agent recovery, and a controller that is on v2
+//! here (`hugetlb`, which no isolator uses) placed on v2, enabled down the
+//! tree and given to the container's cgroup alone. No kernel-enforced limit
+//! of ours can be tested on v2 here: cpu, memory and pids are bound to v1,
+//! and `pids` cannot be borrowed (its v1 mount is held busy; agent/README.md).
 
 mod common;
 
@@ -20,39 +20,25 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 use common::*;
-use mesos_agent::containerizer::linux::cgroups_detect::{HostCgroups, Placement};
+use mesos_agent::containerizer::linux::cgroups::CgroupsV1;
+use mesos_agent::containerizer::linux::cgroups_detect::{HostCgroups, Layout, Placement};
 use mesos_agent::containerizer::linux::cgroups2::{self, KillMethod};
 use mesos_common::proto::internal::{KillTaskMessage, RunTaskMessage};
 use mesos_common::proto::v0::{FrameworkId, TaskId, TaskState};
 
 const HIERARCHY: &str = "/sys/fs/cgroup";
 const UNIFIED: &str = "/sys/fs/cgroup/unified";
-const PIDS_LOCK: &str = "/run/lock/mesos-rs-cgroups-pids.lock";
-
-/// Holds the borrow lock shared until dropped.
-fn shared_cgroups_lock() -> std::fs::File {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(PIDS_LOCK)
-        .expect("lock file");
-    rustix::fs::flock(&file, rustix::fs::FlockOperation::LockShared).expect("lock");
-    file
-}
 
 /// A test's `--cgroups_root`, removed (v2 and v1, with anything a failed
 /// test left) when dropped.
 struct Root {
     name: String,
-    _lock: std::fs::File,
 }
 
 impl Root {
     fn new(test: &str) -> Root {
-        let _lock = shared_cgroups_lock();
         Root {
             name: format!("mesos-test-v2-{test}-{}", uuid::Uuid::new_v4().simple()),
-            _lock,
         }
     }
 
@@ -372,4 +358,50 @@ fn an_orphan_v2_cgroup_is_killed_and_removed_on_recovery() {
     }
     shell.wait().expect("reaped");
     agent.crash();
+}
+
+#[test]
+fn a_controller_on_v2_is_enabled_down_to_the_container_which_alone_holds_processes() {
+    let root = Root::new("enable");
+    let mount = Path::new(UNIFIED);
+    let subtree = |dir: &Path| {
+        std::fs::read_to_string(dir.join("cgroup.subtree_control"))
+            .unwrap()
+            .split_whitespace()
+            .any(|c| c == "hugetlb")
+    };
+    let enabled_before = subtree(mount);
+    let config = CgroupsV1::new(HIERARCHY, root.name.clone());
+    // hugetlb is bound to no v1 hierarchy here: the layout is v2 only.
+    let layout = Layout::detect(&config, "hugetlb", &[]).unwrap();
+    assert!(layout.on_v2("hugetlb"));
+    let dir = root.v2().join("c1");
+    assert_eq!(layout.dirs("c1"), std::slice::from_ref(&dir));
+    assert_eq!(layout.dir("hugetlb", "c1"), Some(dir.clone()));
+    layout.create("c1").unwrap();
+    // Enabled from the mount down to the agent's root, so the container's
+    // cgroup has the controller's files.
+    assert!(subtree(mount) && subtree(&root.v2()));
+    let controllers = std::fs::read_to_string(dir.join("cgroup.controllers")).unwrap();
+    assert!(controllers.contains("hugetlb"), "{controllers}");
+    let huge_files = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("hugetlb."))
+        .count();
+    assert!(huge_files > 0);
+    // v2's no-internal-process rule: the root passes a controller down, so
+    // no process may live in it; the container's leaf takes them.
+    let refused = std::fs::write(root.v2().join("cgroup.procs"), "0");
+    assert!(refused.is_err(), "a process joined an inner cgroup");
+    let mut shell = forking_shell(&dir, 1);
+    assert_eq!(layout.list().into_iter().collect::<Vec<_>>(), ["c1"]);
+    layout.destroy("c1").unwrap();
+    shell.wait().expect("reaped");
+    assert!(!dir.exists());
+    // Leave the host's cgroup2 root as it was.
+    std::fs::remove_dir(root.v2()).unwrap();
+    if !enabled_before {
+        std::fs::write(mount.join("cgroup.subtree_control"), "-hugetlb").unwrap();
+    }
 }

@@ -9,9 +9,6 @@
 //! host do not see each other's cgroups. On this hybrid host every container
 //! also has a cgroup in the cgroup2 mount (`/sys/fs/cgroup/unified`), which
 //! holds its processes; `cgroups_v2.rs` tests that one.
-//!
-//! The tests hold a shared lock that `cgroups_v2_pids.rs` takes exclusively
-//! while it borrows the `pids` controller from v1 for v2.
 
 mod common;
 
@@ -26,20 +23,6 @@ use mesos_common::proto::v0::{
 const HIERARCHY: &str = "/sys/fs/cgroup";
 /// The cgroup2 mount of this hybrid host.
 const UNIFIED: &str = "/sys/fs/cgroup/unified";
-/// Shared by every test using the host's cgroups; exclusive while the
-/// `pids` controller is borrowed for v2 (`cgroups_v2_pids.rs`).
-const PIDS_LOCK: &str = "/run/lock/mesos-rs-cgroups-pids.lock";
-
-/// Holds [`PIDS_LOCK`] shared until dropped.
-fn shared_cgroups_lock() -> std::fs::File {
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(PIDS_LOCK)
-        .expect("lock file");
-    rustix::fs::flock(&file, rustix::fs::FlockOperation::LockShared).expect("lock");
-    file
-}
 
 fn cgroup_flags(work: &Path, master: &Master, root: &str) -> mesos_agent::AgentFlags {
     let mut f = flags(work, &master.upid);
@@ -115,7 +98,7 @@ fn wait_no_executors(agent: &TestAgent) {
 
 /// Removes a test's cgroups roots (v1 and v2), and whatever a failed test
 /// left in them, when dropped (also when the test panics).
-struct RootGuard(String, #[allow(dead_code)] std::fs::File);
+struct RootGuard(String);
 
 impl Drop for RootGuard {
     fn drop(&mut self) {
@@ -139,9 +122,8 @@ impl Drop for RootGuard {
 }
 
 fn unique_root(name: &str) -> (String, RootGuard) {
-    let lock = shared_cgroups_lock();
     let root = format!("mesos-test-{name}-{}", uuid::Uuid::new_v4().simple());
-    (root.clone(), RootGuard(root, lock))
+    (root.clone(), RootGuard(root))
 }
 
 #[test]
