@@ -85,11 +85,16 @@ impl CgroupsCpu {
     pub fn new(cgroups: CgroupsV1, enable_cfs: bool) -> Result<CgroupsCpu, IsolatorError> {
         let layout =
             Layout::detect(&cgroups, "cpu", &["cpuacct"]).map_err(|e| err(e.to_string()))?;
-        Ok(CgroupsCpu {
+        Ok(CgroupsCpu::with_layout(layout, enable_cfs))
+    }
+
+    /// On an already resolved layout.
+    pub fn with_layout(layout: Layout, enable_cfs: bool) -> CgroupsCpu {
+        CgroupsCpu {
             layout,
             enable_cfs,
             containers: HashMap::new(),
-        })
+        }
     }
 
     fn on_v2(&self) -> bool {

@@ -89,11 +89,16 @@ impl CgroupsMem {
                 )));
             }
         }
-        Ok(CgroupsMem {
+        Ok(CgroupsMem::with_layout(layout, limit_swap))
+    }
+
+    /// On an already resolved layout (swap accounting not checked).
+    pub fn with_layout(layout: Layout, limit_swap: bool) -> CgroupsMem {
+        CgroupsMem {
             layout,
             limit_swap,
             containers: HashMap::new(),
-        })
+        }
     }
 
     fn on_v2(&self) -> bool {
