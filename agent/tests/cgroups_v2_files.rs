@@ -101,7 +101,7 @@ fn cpu_on_v2_writes_weight_and_max_and_reads_cpu_stat() {
         "+cpu"
     );
     // One cgroup for everything: the helper joins only it.
-    assert_eq!(cpu.cgroups("c1"), [dir.clone()]);
+    assert_eq!(cpu.cgroups("c1"), std::slice::from_ref(&dir));
     // No v1 files.
     assert!(!dir.join("cpu.shares").exists());
 
@@ -253,7 +253,7 @@ fn pids_on_v2_counts_processes_in_the_shared_cgroup() {
     assert!(pids.on_v2());
     pids.prepare("c1", &config(0.1, 32.0)).unwrap();
     let dir = fake.container("c1");
-    assert_eq!(pids.cgroups("c1"), [dir.clone()]);
+    assert_eq!(pids.cgroups("c1"), std::slice::from_ref(&dir));
     assert_eq!(read(&fake.mount(), "cgroup.subtree_control"), "+pids");
     std::fs::write(dir.join("pids.current"), "7\n").unwrap();
     let mut stats = ResourceStatistics::default();
