@@ -11,10 +11,10 @@
 //! | `linux_capabilities` | `linux/capabilities`: effective and bounding capability sets |
 //! | `linux_seccomp` | `linux/seccomp`: per-container seccomp profiles |
 //! | `namespaces_ipc` | `namespaces/ipc`: own IPC namespace |
-//! | `cgroups_pids` | `cgroups/pids`: a pids cgroup per container (process count) |
+//! | `cgroups_pids` | `cgroups/pids`: a pids cgroup per container (process count), v1 or v2 |
 //! | `disk_du` | `disk/du`: sandbox usage by `du`, quota enforcement |
-//! | `cgroups_cpu` | `cgroups/cpu`: cpu shares, CFS quota, cpu usage (v1 `cpu`, `cpuacct`) |
-//! | `cgroups_mem` | `cgroups/mem`: memory limits, OOM limitation, memory usage (v1 `memory`) |
+//! | `cgroups_cpu` | `cgroups/cpu`: v1 shares and CFS quota (`cpu`, `cpuacct`) or v2 `cpu.weight`/`cpu.max`; cpu usage |
+//! | `cgroups_mem` | `cgroups/mem`: memory limits, OOM limitation, memory usage (v1 `memory` or v2 `memory.low`/`memory.max`) |
 
 pub mod cgroups_cpu;
 pub mod cgroups_mem;
