@@ -300,12 +300,15 @@ pub fn lookup_user(user: &str) -> Option<(u32, u32)> {
 }
 
 /// Moves the helper into the container's cgroups (`--cgroups`, a JSON array
-/// of cgroup directories): it writes `0`, itself, to each `cgroup.procs`.
-/// Everything it starts inherits them.
+/// of cgroup directories, v1 and v2 alike): it writes `0`, itself, to each
+/// `cgroup.procs`, once per directory (on v2 every cgroups isolator names
+/// the container's one cgroup). Everything it starts inherits them.
 pub fn join_cgroups(cgroups: &str) -> Result<(), LaunchError> {
     use std::io::Write;
-    let dirs: Vec<std::path::PathBuf> = serde_json::from_str(cgroups)
+    let mut dirs: Vec<std::path::PathBuf> = serde_json::from_str(cgroups)
         .map_err(|e| LaunchError::LaunchInfo(format!("invalid --cgroups: {e}")))?;
+    let mut seen = std::collections::HashSet::new();
+    dirs.retain(|d| seen.insert(d.clone()));
     for dir in dirs {
         let path = dir.join("cgroup.procs");
         std::fs::OpenOptions::new()

@@ -15,7 +15,6 @@
 //! `populated 0` (woken by the kernel's notification on that file, polled as
 //! `POLLPRI`) and removes the cgroup and any child cgroups the container made.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -239,12 +238,6 @@ pub fn destroy_using(dir: &Path, method: KillMethod, timeout: Duration) -> Resul
         }
     }
     Ok(())
-}
-
-/// Reads and parses a flat keyed file (`cpu.stat`, `memory.stat`,
-/// `memory.events`).
-pub fn read_flat_keyed(dir: &Path, file: &str) -> Result<HashMap<String, u64>, CgroupError> {
-    cgroups::read_flat_keyed(dir, file)
 }
 
 /// A `memory.max`/`memory.swap.max`/`pids.max`-style value: a number or
