@@ -29,6 +29,7 @@ pub mod drain;
 pub mod executors;
 pub mod framework;
 pub mod http;
+pub mod launch_pool;
 pub mod metrics;
 pub mod operator;
 pub mod recovery;
@@ -142,6 +143,8 @@ pub struct Agent {
     pub(crate) frameworks: HashMap<String, Framework>,
     pub(crate) completed_frameworks: VecDeque<Framework>,
     pub(crate) containerizer: Containerizer,
+    /// Where containers are started (off the actor thread).
+    pub(crate) launch_pool: launch_pool::LaunchPool,
     pub(crate) tsum: Option<LocalPid<StatusUpdateManager>>,
     pub(crate) files: Option<LocalPid<Files>>,
     pub(crate) gc: Option<LocalPid<GarbageCollector>>,
@@ -493,6 +496,8 @@ impl Agent {
                 work_dir.clone(),
             ),
         ));
+        let launch_pool = launch_pool::LaunchPool::new(launch_pool::LAUNCH_THREADS)
+            .map_err(|e| AgentError::Launch(format!("cannot start the launch threads: {e}")))?;
         let meta_dir = paths::meta_root_dir(&work_dir);
         let recovered = crate::state::recover(&meta_dir, flags.strict)?;
         let address = runtime.address();
@@ -531,6 +536,7 @@ impl Agent {
             frameworks: HashMap::new(),
             completed_frameworks: VecDeque::new(),
             containerizer,
+            launch_pool,
             tsum: None,
             files: None,
             gc: None,

@@ -655,13 +655,10 @@ impl Agent {
         };
         // The fork waits for the helper to start: keep it off the actor thread,
         // so a burst of launches does not stall subscriptions and updates.
-        let fork = async move {
-            tokio::task::spawn_blocking(move || {
-                let pid = prepared.fork();
-                (prepared, pid)
-            })
-            .await
-        };
+        let fork = self.launch_pool.run(move || {
+            let pid = prepared.fork();
+            (prepared, pid)
+        });
         ctx.spawn(fork, move |a: &mut Agent, forked, ctx| match forked {
             Ok((prepared, Ok(pid))) => a.executor_forked(&f, &e, &c, prepared, pid, ctx),
             Ok((_, Err(err))) => a.launch_failed(&f, &e, &c, err.to_string(), ctx),
