@@ -31,6 +31,7 @@ use std::time::Instant;
 use mesos_agent::containerizer::isolator::IsolationOptions;
 use mesos_agent::containerizer::isolators::linux_capabilities::parse_flag;
 use mesos_agent::containerizer::linux::cgroups::CgroupsV1;
+use mesos_agent::containerizer::linux::cgroups_detect::HostCgroups;
 use mesos_agent::containerizer::{Containerizer, LaunchRequest};
 use mesos_agent::protobuf_utils::scalar_resource;
 use mesos_common::proto::v0::slave::ContainerConfig;
@@ -180,6 +181,14 @@ fn one_run(isolation: &str, containers: usize, run: usize) -> Run {
         let destroy_s = start.elapsed().as_secs_f64();
         for controller in ["cpu", "cpuacct", "memory", "pids"] {
             let _ = std::fs::remove_dir(options.cgroups.root_dir(controller));
+        }
+        // Containers also get a cgroup v2 cgroup (holding their processes) when
+        // the host has a cgroup2 mount: remove the run's root there too.
+        if let Some(v2) = HostCgroups::read(&options.cgroups.hierarchy)
+            .ok()
+            .and_then(|h| h.v2_mount().map(|m| m.mount_point.clone()))
+        {
+            let _ = std::fs::remove_dir(v2.join(&options.cgroups.root));
         }
         Run {
             launch_s,
