@@ -177,6 +177,11 @@ fn main() {
             std::process::exit(2);
         }
     };
+    // Quiet by default (the figures are the output); RUST_LOG=warn shows
+    // what the master and agents complain about during a run.
+    if std::env::var_os("RUST_LOG").is_some() {
+        mesos_agent::main_support::init_logging();
+    }
     let exe_dir = std::env::current_exe()
         .ok()
         .and_then(|p| p.parent().and_then(|d| d.parent()).map(PathBuf::from))

@@ -23,11 +23,23 @@ const PROTOBUF: &str = "application/x-protobuf";
 pub const SUBSCRIPTION_BACKOFF_MIN: Duration = Duration::from_millis(100);
 /// Attempts of one call over a fresh connection when the kept one broke.
 pub const CALL_ATTEMPTS_MAX: usize = 2;
+/// Kept-alive connections for calls. A call waits for its answer before the
+/// next one goes on the same connection (the HTTP client does not
+/// pipeline), so with one connection an executor running many tasks sent
+/// one update per round trip to the agent, whatever its tasks did in
+/// parallel. Mesos's executor library pipelines its calls on one
+/// connection instead; lanes give the same concurrency while keeping the
+/// order that matters: every update of one task goes on the same lane
+/// (chosen by its task id), one after the other, so the agent sees a task's
+/// updates in the order they were sent. Calls without a task (MESSAGE)
+/// share lane 0, in order among themselves.
+pub const CALL_CONNECTIONS: usize = 8;
 
 struct Inner {
     env: ExecutorEnv,
     pending: Mutex<Pending>,
-    calls: tokio::sync::Mutex<Option<HttpConnection>>,
+    /// `CALL_CONNECTIONS` lanes (see there).
+    calls: Vec<tokio::sync::Mutex<Option<HttpConnection>>>,
     task: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
@@ -63,7 +75,9 @@ impl Executor {
         let inner = Arc::new(Inner {
             env,
             pending: Mutex::new(Pending::default()),
-            calls: tokio::sync::Mutex::new(None),
+            calls: (0..CALL_CONNECTIONS)
+                .map(|_| tokio::sync::Mutex::new(None))
+                .collect(),
             task: Mutex::new(None),
         });
         let weak = Arc::downgrade(&inner);
@@ -141,13 +155,16 @@ impl Executor {
         base_call(&self.inner.env, kind)
     }
 
-    /// Sends a call on the kept calls connection (a fresh one if it broke).
+    /// Sends a call on its lane's kept connection (a fresh one if it broke).
     async fn send(&self, call: v1::executor::Call) -> Result<(), ExecutorError> {
         let env = &self.inner.env;
+        let lane = call.update.as_ref().map_or(0, |u| {
+            lane_of(&u.status.task_id.value, self.inner.calls.len())
+        });
         let body = Bytes::from(prost::Message::encode_to_vec(&call));
         let path = env.api_path();
         let headers = headers(env);
-        let mut conn = self.inner.calls.lock().await;
+        let mut conn = self.inner.calls[lane].lock().await;
         let mut last = ExecutorError::Transport("no attempt".into());
         for _ in 0..CALL_ATTEMPTS_MAX {
             if conn.as_ref().is_none_or(|c| !c.is_open()) {
@@ -175,6 +192,15 @@ impl Executor {
         }
         Err(last)
     }
+}
+
+/// The lane of a task's updates: the same for every update of the task.
+fn lane_of(task_id: &str, lanes: usize) -> usize {
+    // FNV-1a: stable and cheap; any fixed function of the id keeps the order.
+    let hash = task_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (hash % lanes.max(1) as u64) as usize
 }
 
 /// Headers of every request: protobuf both ways, and the executor's
@@ -317,4 +343,153 @@ async fn subscribe_once(
         }
     }
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::net::{SocketAddr, TcpListener, TcpStream};
+
+    use actix::prelude::*;
+
+    use super::*;
+
+    #[test]
+    fn a_task_keeps_its_lane_and_tasks_spread_over_lanes() {
+        for id in ["t", "task-1", "r0-t19999", ""] {
+            assert_eq!(lane_of(id, CALL_CONNECTIONS), lane_of(id, CALL_CONNECTIONS));
+            assert!(lane_of(id, CALL_CONNECTIONS) < CALL_CONNECTIONS);
+        }
+        let used: std::collections::HashSet<usize> = (0..64)
+            .map(|i| lane_of(&format!("t{i}"), CALL_CONNECTIONS))
+            .collect();
+        assert_eq!(used.len(), CALL_CONNECTIONS);
+        assert_eq!(lane_of("t", 0), 0);
+    }
+
+    /// An UPDATE the fake agent received: task id, state, and where to
+    /// send `()` to let it answer `202`.
+    type Received = (String, i32, std::sync::mpsc::Sender<()>);
+
+    /// A fake agent that streams nothing on SUBSCRIBE and holds each
+    /// UPDATE's answer until the test releases it.
+    fn fake_agent() -> (SocketAddr, tokio::sync::mpsc::UnboundedReceiver<Received>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { return };
+                let tx = tx.clone();
+                std::thread::spawn(move || serve(conn, tx));
+            }
+        });
+        (addr, rx)
+    }
+
+    fn serve(conn: TcpStream, tx: tokio::sync::mpsc::UnboundedSender<Received>) {
+        let Ok(mut writer) = conn.try_clone() else {
+            return;
+        };
+        let mut reader = BufReader::new(conn);
+        loop {
+            let mut length = 0usize;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    return;
+                }
+                if line == "\r\n" {
+                    break;
+                }
+                if let Some((k, v)) = line.split_once(':')
+                    && k.eq_ignore_ascii_case("content-length")
+                {
+                    length = v.trim().parse().unwrap_or(0);
+                }
+            }
+            let mut body = vec![0; length];
+            if reader.read_exact(&mut body).is_err() {
+                return;
+            }
+            let call: v1::executor::Call = prost::Message::decode(body.as_slice()).expect("a Call");
+            let Some(update) = call.update else {
+                // SUBSCRIBE: an open stream with no events.
+                let _ = writer.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nTransfer-Encoding: chunked\r\n\r\n",
+                );
+                continue;
+            };
+            let (answer, answered) = std::sync::mpsc::channel();
+            let received = (update.status.task_id.value, update.status.state, answer);
+            if tx.send(received).is_err() || answered.recv().is_err() {
+                return;
+            }
+            let _ = writer.write_all(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
+        }
+    }
+
+    struct Sink;
+    impl Actor for Sink {
+        type Context = actix::Context<Self>;
+    }
+    impl Handler<Event> for Sink {
+        type Result = ();
+        fn handle(&mut self, _: Event, _: &mut actix::Context<Self>) {}
+    }
+
+    fn env(agent: SocketAddr) -> ExecutorEnv {
+        let vars = [
+            ("MESOS_FRAMEWORK_ID", "F".to_string()),
+            ("MESOS_EXECUTOR_ID", "E".to_string()),
+            ("MESOS_SLAVE_PID", format!("slave(1)@{agent}")),
+            ("MESOS_DIRECTORY", "/tmp".to_string()),
+        ];
+        ExecutorEnv::from_vars(vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
+            .expect("valid environment")
+    }
+
+    const WAIT: Duration = Duration::from_secs(20);
+
+    #[test]
+    fn one_tasks_unanswered_update_holds_back_its_own_next_update_only() {
+        let (agent, mut updates) = fake_agent();
+        actix_rt::System::new().block_on(async move {
+            let exec = Executor::start(env(agent), Sink.start().recipient());
+            let a = "task-a".to_string();
+            let b = (0..1000)
+                .map(|i| format!("task-b{i}"))
+                .find(|b| lane_of(b, CALL_CONNECTIONS) != lane_of(&a, CALL_CONNECTIONS))
+                .expect("a task on another lane");
+            let update = |task: &str, state: v1::TaskState| {
+                let exec = exec.clone();
+                let status = exec.status(&v1::TaskId { value: task.into() }, state);
+                tokio::spawn(async move { exec.update(status).await })
+            };
+            let mut next = async || {
+                tokio::time::timeout(WAIT, updates.recv())
+                    .await
+                    .expect("an update within the wait")
+                    .expect("the fake agent runs")
+            };
+            let running_a = update(&a, v1::TaskState::TaskRunning);
+            let (task, _, answer_running_a) = next().await;
+            assert_eq!(task, a);
+            // The second update of task a waits behind the first (same lane)...
+            let finished_a = update(&a, v1::TaskState::TaskFinished);
+            // ...while task b's update is not held back by a's unanswered one
+            // (with one connection for all calls it would be).
+            let running_b = update(&b, v1::TaskState::TaskRunning);
+            let (task, _, answer_b) = next().await;
+            assert_eq!(task, b, "task b's update overtook nothing but a's wait");
+            answer_b.send(()).expect("answer b");
+            assert!(running_b.await.expect("joined").is_ok());
+            answer_running_a.send(()).expect("answer a");
+            assert!(running_a.await.expect("joined").is_ok());
+            let (task, state, answer) = next().await;
+            assert_eq!((task, state), (a, v1::TaskState::TaskFinished as i32));
+            answer.send(()).expect("answer a's second update");
+            assert!(finished_a.await.expect("joined").is_ok());
+        });
+    }
 }

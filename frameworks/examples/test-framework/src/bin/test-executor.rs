@@ -25,7 +25,10 @@ impl Handler<Event> for TestExecutor {
             Event::Launch(task) => {
                 let executor = self.executor.clone();
                 let id = task.task_id;
-                ctx.wait(
+                // Tasks run side by side, as Mesos's test executor sends
+                // its updates without waiting; each task's two updates stay
+                // in order (the second is sent once the first is accepted).
+                ctx.spawn(
                     async move {
                         println!("Starting task {}", id.value);
                         let running = executor.status(&id, v1::TaskState::TaskRunning);
