@@ -3,7 +3,7 @@
 //! the order they were sent (the agent replays them into each task's
 //! stream in that order).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use mesos_common::proto::v1;
 
@@ -16,7 +16,12 @@ pub const TASKS_PENDING_MAX: usize = 10_000;
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Pending {
     tasks: BTreeMap<String, v1::TaskInfo>,
-    updates: Vec<(Vec<u8>, v1::executor::call::Update)>,
+    /// By the order they were added (`next` numbers them), indexed by uuid
+    /// in `by_uuid`: an executor with thousands of updates in flight adds
+    /// and acknowledges each without scanning the others.
+    updates: BTreeMap<u64, (Vec<u8>, v1::executor::call::Update)>,
+    by_uuid: HashMap<Vec<u8>, u64>,
+    next: u64,
 }
 
 impl Pending {
@@ -31,25 +36,32 @@ impl Pending {
 
     /// Remembers an update until its acknowledgement (by uuid).
     pub fn add_update(&mut self, uuid: Vec<u8>, update: v1::executor::call::Update) {
-        if self.updates.iter().any(|(u, _)| *u == uuid) {
+        if self.by_uuid.contains_key(&uuid) {
             return;
         }
-        if self.updates.len() >= UPDATES_PENDING_MAX {
-            let (_, dropped) = self.updates.remove(0);
+        if self.updates.len() >= UPDATES_PENDING_MAX
+            && let Some((_, (oldest, dropped))) = self.updates.pop_first()
+        {
+            self.by_uuid.remove(&oldest);
             tracing::warn!(task = %dropped.status.task_id.value, "too many unacknowledged updates; dropped the oldest");
         }
-        self.updates.push((uuid, update));
+        let seq = self.next;
+        self.next += 1;
+        self.by_uuid.insert(uuid.clone(), seq);
+        self.updates.insert(seq, (uuid, update));
     }
 
     /// An acknowledgement: forgets the update and, as Mesos does, the task.
     pub fn acknowledged(&mut self, task_id: &str, uuid: &[u8]) {
-        self.updates.retain(|(u, _)| u != uuid);
+        if let Some(seq) = self.by_uuid.remove(uuid) {
+            self.updates.remove(&seq);
+        }
         self.tasks.remove(task_id);
     }
 
     /// The unacknowledged updates, oldest first.
     pub fn updates(&self) -> impl Iterator<Item = &v1::executor::call::Update> {
-        self.updates.iter().map(|(_, u)| u)
+        self.updates.values().map(|(_, u)| u)
     }
 
     pub fn tasks(&self) -> impl Iterator<Item = &v1::TaskInfo> {
@@ -114,5 +126,14 @@ mod tests {
             p.add_update(uuid, update("a", 0).1);
         }
         assert_eq!(p.updates().count(), UPDATES_PENDING_MAX);
+        // The oldest three left, the index with them: acknowledging one of
+        // them changes nothing, re-adding it counts as new.
+        p.acknowledged("a", &0u64.to_be_bytes());
+        assert_eq!(p.updates().count(), UPDATES_PENDING_MAX);
+        p.acknowledged("a", &3u64.to_be_bytes());
+        assert_eq!(p.updates().count(), UPDATES_PENDING_MAX - 1);
+        p.add_update(0u64.to_be_bytes().to_vec(), update("a", 0).1);
+        assert_eq!(p.updates().count(), UPDATES_PENDING_MAX);
+        assert_eq!(p.by_uuid.len(), p.updates.len());
     }
 }
