@@ -28,6 +28,14 @@
 //! cargo bench -p mesos-master --bench failover -- --agents 1000,10000 --runs 3 --etcd-perf
 //! cargo bench -p mesos-master --bench failover -- --agents 40000 --runs 1
 //! ```
+//!
+//! Per run it also prints where the time went: when the new leader had
+//! recovered its registry, the CPU it and this program (the emulated
+//! agents) used until every agent was back, how many reregistrations the
+//! agents sent (first attempts and retries), and the leader's counters
+//! (messages dropped while recovering, ReregisterSlaveMessages handled).
+//! `--keep-logs` keeps the masters' logs; `FAILOVER_MASTER_BIN=<path>`
+//! runs another `mesos-master` build (to compare two).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -39,6 +47,10 @@ use std::time::{Duration, Instant};
 use libprocess::{Context, Install, LocalPid, Process, Runtime, RuntimeConfig, Upid};
 use mesos_common::proto::{internal, v0};
 use mesos_common::resources::{ResourceFormat, parse_resources, proto};
+use prost::{Message, Name};
+
+#[path = "support/http.rs"]
+mod http;
 
 const RUNNING_PER_AGENT: usize = 10;
 const FRAMEWORKS: usize = 10;
@@ -73,6 +85,8 @@ struct Progress {
     awaited: std::sync::atomic::AtomicU16,
     /// Links to the leader that broke under the agents and the framework.
     links_lost: AtomicUsize,
+    /// ReregisterSlaveMessages the agents sent (first attempts and retries).
+    attempts: AtomicUsize,
     agents: usize,
 }
 
@@ -86,6 +100,11 @@ struct EmulatedAgent {
     registered_with: Option<Upid>,
     agent_resources: Vec<v0::Resource>,
     task_resources: Vec<v0::Resource>,
+    /// The encoded ReregisterSlaveMessage (it never changes): retries
+    /// resend these bytes, so the emulation spends little of the 2 cores
+    /// it shares with the masters (building and encoding 10 tasks per
+    /// attempt cost this program about as much CPU as the leader used).
+    encoded: Option<bytes::Bytes>,
     progress: Arc<Progress>,
 }
 
@@ -126,6 +145,20 @@ impl EmulatedAgent {
         let Some(master) = self.master.clone() else {
             return;
         };
+        if self.encoded.is_none() {
+            self.encoded = Some(self.message().encode_to_vec().into());
+        }
+        let body = self.encoded.clone().unwrap_or_default();
+        ctx.link(&master);
+        self.progress.attempts.fetch_add(1, Ordering::AcqRel);
+        ctx.send_raw(
+            &master,
+            &internal::ReregisterSlaveMessage::full_name(),
+            body,
+        );
+    }
+
+    fn message(&self) -> internal::ReregisterSlaveMessage {
         let id = v0::SlaveId {
             value: format!("bench-agent-S{}", self.index),
         };
@@ -145,28 +178,24 @@ impl EmulatedAgent {
                 ..Default::default()
             })
             .collect();
-        ctx.link(&master);
-        ctx.send(
-            &master,
-            &internal::ReregisterSlaveMessage {
-                slave: v0::SlaveInfo {
-                    hostname: format!("agent-{}.bench", self.index),
-                    port: Some(5051),
-                    resources: self.agent_resources.clone(),
-                    id: Some(id),
-                    checkpoint: Some(true),
-                    ..Default::default()
-                },
-                checkpointed_resources: Vec::new(),
-                executor_infos: Vec::new(),
-                tasks,
-                frameworks: vec![framework],
-                completed_frameworks: Vec::new(),
-                version: Some("1.11.0".into()),
-                agent_capabilities: Vec::new(),
-                resource_version_uuid: None,
+        internal::ReregisterSlaveMessage {
+            slave: v0::SlaveInfo {
+                hostname: format!("agent-{}.bench", self.index),
+                port: Some(5051),
+                resources: self.agent_resources.clone(),
+                id: Some(id),
+                checkpoint: Some(true),
+                ..Default::default()
             },
-        );
+            checkpointed_resources: Vec::new(),
+            executor_infos: Vec::new(),
+            tasks,
+            frameworks: vec![framework],
+            completed_frameworks: Vec::new(),
+            version: Some("1.11.0".into()),
+            agent_capabilities: Vec::new(),
+            resource_version_uuid: None,
+        }
     }
 
     fn new_master(&mut self, master: Upid, ctx: &mut Context<Self>) {
@@ -328,10 +357,10 @@ impl Process for Framework {
 }
 
 /// A child process whose stderr lines go to a file; `wait_line` waits for
-/// one containing a needle.
+/// one containing a needle. Each line comes with the time it was read.
 struct Proc {
     child: Child,
-    lines: std::sync::mpsc::Receiver<String>,
+    lines: std::sync::mpsc::Receiver<(Instant, String)>,
 }
 
 fn spawn(cmd: &mut Command, log: &Path) -> Proc {
@@ -351,7 +380,7 @@ fn spawn(cmd: &mut Command, log: &Path) -> Proc {
             if let Some(f) = file.as_mut() {
                 let _ = writeln!(f, "{line}");
             }
-            let _ = tx.send(line);
+            let _ = tx.send((Instant::now(), line));
         }
     });
     Proc { child, lines }
@@ -363,7 +392,7 @@ impl Proc {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match self.lines.recv_timeout(left) {
-                Ok(l) if l.contains(needle) => return,
+                Ok((_, l)) if l.contains(needle) => return,
                 Ok(_) => {}
                 Err(_) => panic!("no '{needle}' in time"),
             }
@@ -374,6 +403,78 @@ impl Proc {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+
+    /// When the first line containing `needle` among those read so far was
+    /// read (the lines before it are consumed).
+    fn line_time(&self, needle: &str) -> Option<Instant> {
+        while let Ok((at, l)) = self.lines.try_recv() {
+            if l.contains(needle) {
+                return Some(at);
+            }
+        }
+        None
+    }
+
+    /// User plus system CPU time the process has used.
+    fn cpu(&self) -> Duration {
+        cpu_of(&format!("/proc/{}/stat", self.child.id()))
+    }
+}
+
+/// User plus system CPU time from a `/proc/<pid>/stat` file (fields 14
+/// and 15, in clock ticks of 1/100 s on Linux).
+fn cpu_of(stat: &str) -> Duration {
+    let text = std::fs::read_to_string(stat).unwrap_or_default();
+    // The command name (field 2) may hold spaces: count from its ')'.
+    let rest = text.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<u64> = rest
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+/// The master's counters that tell how reregistrations fared.
+#[derive(Debug, Default, Clone, Copy)]
+struct MasterCounts {
+    /// Messages dropped while not elected or not recovered.
+    dropped: u64,
+    /// ReregisterSlaveMessages handled (after recovery).
+    reregister_messages: u64,
+    /// Agents actually reregistered (first or repeated).
+    reregistrations: u64,
+}
+
+/// `/metrics/snapshot` of the master at `port`.
+fn master_counts(port: u16) -> Option<MasterCounts> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    write!(
+        s,
+        "GET /metrics/snapshot HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut r = BufReader::new(s);
+    let (status, chunked, length) = http::read_head(&mut r);
+    if status != 200 {
+        return None;
+    }
+    let body = if chunked {
+        http::read_body(&mut r, true, length)
+    } else {
+        let mut b = Vec::new();
+        r.read_to_end(&mut b).ok()?;
+        b
+    };
+    let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
+    let get = |k: &str| v.get(k).and_then(serde_json::Value::as_f64).unwrap_or(0.0) as u64;
+    Some(MasterCounts {
+        dropped: get("master/dropped_messages"),
+        reregister_messages: get("master/messages_reregister_slave"),
+        reregistrations: get("master/slave_reregistrations"),
+    })
 }
 
 fn free_ports(n: usize) -> Vec<u16> {
@@ -429,13 +530,17 @@ struct MasterProc {
 fn start_master(dir: &Path, url: &str, n: usize) -> MasterProc {
     let port = free_ports(1)[0];
     let proc = spawn(
-        Command::new(env!("CARGO_BIN_EXE_mesos-master"))
-            .arg("--ip=127.0.0.1")
-            .arg(format!("--port={port}"))
-            .arg("--hostname=localhost")
-            .arg(format!("--etcd={url}"))
-            .arg("--registry=etcd")
-            .env("RUST_LOG", "info"),
+        Command::new(
+            // Another build of the master (A/B comparisons) when set.
+            std::env::var_os("FAILOVER_MASTER_BIN")
+                .unwrap_or_else(|| env!("CARGO_BIN_EXE_mesos-master").into()),
+        )
+        .arg("--ip=127.0.0.1")
+        .arg(format!("--port={port}"))
+        .arg("--hostname=localhost")
+        .arg(format!("--etcd={url}"))
+        .arg("--registry=etcd")
+        .env("RUST_LOG", "info"),
         &dir.join(format!("master-{n}-{port}.log")),
     );
     proc.wait_line("contending for leadership");
@@ -476,7 +581,7 @@ fn registry_stores(master: &Proc, entries: usize) -> (u64, Duration) {
     let deadline = Instant::now() + Duration::from_secs(5);
     while (written as usize) < entries {
         let left = deadline.saturating_duration_since(Instant::now());
-        let Ok(line) = master.lines.recv_timeout(left) else {
+        let Ok((_, line)) = master.lines.recv_timeout(left) else {
             break;
         };
         let line = plain(&line);
@@ -603,6 +708,8 @@ fn main() {
         .collect();
     let runs: usize = arg("--runs").and_then(|s| s.parse().ok()).unwrap_or(5);
     let perf = args.iter().any(|a| a == "--etcd-perf");
+    // Keeps the masters' and etcd's logs (the scratch dir is printed).
+    let keep_logs = args.iter().any(|a| a == "--keep-logs");
     // The emulated agents' runtime logs (e.g. why a connection closed) with
     // RUST_LOG set.
     if std::env::var_os("RUST_LOG").is_some() {
@@ -653,6 +760,7 @@ fn main() {
                         registered_with: None,
                         agent_resources: agent_resources.clone(),
                         task_resources: task_resources.clone(),
+                        encoded: None,
                         progress: progress.clone(),
                     },
                 )
@@ -753,17 +861,34 @@ fn main() {
             progress.awaited.store(0, Ordering::Release);
             *progress.all_back.lock().unwrap() = None;
             *progress.first_offer.lock().unwrap() = None;
+            progress.attempts.store(0, Ordering::Release);
+            let bench_cpu = cpu_of("/proc/self/stat");
             let killed = Instant::now();
             masters[index].proc.kill();
-            let elected = poll(|| {
+            let (elected, new_port) = poll(|| {
                 leader
                     .lock()
                     .unwrap()
                     .as_ref()
                     .filter(|(_, i)| i.id != current.id)
-                    .map(|(t, _)| *t)
+                    .map(|(t, i)| {
+                        let port = mesos_detector::master_info::socket_addr(i)
+                            .expect("address")
+                            .port();
+                        (*t, port)
+                    })
             });
+            let new = masters
+                .iter()
+                .position(|m| m.port == new_port)
+                .expect("new leader is ours");
             let back = poll_within(RUN_LIMIT, || *progress.all_back.lock().unwrap());
+            // Where the CPU went until every agent was back: the new
+            // leader (idle as a standby before) and this program (the
+            // emulated agents, the framework and the detector).
+            let master_cpu = masters[new].proc.cpu();
+            let bench_cpu = cpu_of("/proc/self/stat").saturating_sub(bench_cpu);
+            let attempts = progress.attempts.load(Ordering::Acquire);
             let offer = poll_within(RUN_LIMIT, || *progress.first_offer.lock().unwrap());
             let ms = |d: Duration| d.as_secs_f64() * 1000.0;
             let (Some(back), Some(offer)) = (back, offer) else {
@@ -786,6 +911,11 @@ fn main() {
             to_back.push(ms(back - killed));
             back_after_election.push(ms(back.saturating_duration_since(elected)));
             to_offer.push(ms(offer - killed));
+            let counts = master_counts(new_port).unwrap_or_default();
+            let recovered = masters[new]
+                .proc
+                .line_time("recovered the registry")
+                .map_or(-1.0, |t| ms(t.saturating_duration_since(elected)));
             println!(
                 "run {run}: new leader {:.0} ms, all {size} agents back {:.0} ms ({:.0} ms after the election), first offer {:.0} ms after the kill; links to the leader lost and redone: {}",
                 ms(elected - killed),
@@ -793,6 +923,23 @@ fn main() {
                 ms(back.saturating_duration_since(elected)),
                 ms(offer - killed),
                 progress.links_lost.swap(0, Ordering::AcqRel)
+            );
+            println!(
+                "run {run}: the new leader recovered {recovered:.0} ms after the election; until all were back it used {:.2} s of CPU, this program (agents) {:.2} s; agents sent {attempts} reregistrations, the master dropped {} messages while recovering, handled {} ReregisterSlaveMessages, {} reregistrations",
+                master_cpu.as_secs_f64(),
+                bench_cpu.as_secs_f64(),
+                counts.dropped,
+                counts.reregister_messages,
+                counts.reregistrations,
+            );
+            println!(
+                "{{\"bench\":\"failover_run\",\"agents\":{size},\"run\":{run},\"reregistered_after_election_ms\":{:.0},\"recovered_after_election_ms\":{recovered:.0},\"master_cpu_s\":{:.2},\"agents_cpu_s\":{:.2},\"reregister_sent\":{attempts},\"dropped\":{},\"reregister_handled\":{},\"reregistrations\":{}}}",
+                ms(back.saturating_duration_since(elected)),
+                master_cpu.as_secs_f64(),
+                bench_cpu.as_secs_f64(),
+                counts.dropped,
+                counts.reregister_messages,
+                counts.reregistrations,
             );
             // The killed master comes back as a standby for the next run.
             masters[index] = start_master(&dir, &url, 10 + run);
@@ -838,6 +985,10 @@ fn main() {
         for e in &mut etcd {
             e.kill();
         }
-        let _ = std::fs::remove_dir_all(&dir);
+        if keep_logs {
+            println!("logs kept in {}", dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
     }
 }

@@ -58,3 +58,25 @@ pub fn discard_body(r: &mut impl BufRead, chunked: bool, length: usize) -> usize
         total += n;
     }
 }
+
+/// Reads a body framed as the head said.
+pub fn read_body(r: &mut impl BufRead, chunked: bool, length: usize) -> Vec<u8> {
+    let mut body = Vec::new();
+    if !chunked {
+        body.resize(length, 0);
+        r.read_exact(&mut body).expect("body");
+        return body;
+    }
+    loop {
+        let mut size = String::new();
+        r.read_line(&mut size).expect("chunk size");
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        let start = body.len();
+        body.resize(start + n + 2, 0);
+        r.read_exact(&mut body[start..]).expect("chunk");
+        body.truncate(start + n);
+        if n == 0 {
+            return body;
+        }
+    }
+}
