@@ -204,7 +204,7 @@ impl Master {
         let pid = agent.pid.clone();
         ctx.link(&pid);
         self.agents.by_pid.insert(pid.clone(), id.clone());
-        self.agents.registered.insert(id.clone(), agent);
+        self.agents.registered.insert(id.clone(), Box::new(agent));
         self.maintenance_agent_added(&id);
         self.spawn_observer(&id, &pid, ctx);
         self.alloc_add_agent(&id);
@@ -542,7 +542,7 @@ impl Master {
                 .insert(tid.clone());
             let added = (!self.subscribers.is_empty()).then(|| t.clone());
             self.task_states.added(t.state);
-            if let Some(old) = f.tasks.insert(tid, TaskEntry::new(t, resources)) {
+            if let Some(old) = f.tasks.insert(tid, Box::new(TaskEntry::new(t, resources))) {
                 self.task_states.removed(old.task.state);
             }
             if let Some(t) = added {

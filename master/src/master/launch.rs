@@ -626,7 +626,10 @@ impl Master {
         if let Some(f) = self.frameworks.get_mut(fid) {
             f.add_used(agent_id, &resources);
             self.task_states.added(record.state);
-            if let Some(old) = f.tasks.insert(tid, TaskEntry::new(record, resources)) {
+            if let Some(old) = f
+                .tasks
+                .insert(tid, Box::new(TaskEntry::new(record, resources)))
+            {
                 self.task_states.removed(old.task.state);
             }
         }

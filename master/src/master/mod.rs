@@ -75,7 +75,10 @@ pub enum Leadership {
 /// Agents in every state the master tracks.
 #[derive(Default)]
 pub struct Agents {
-    pub registered: HashMap<AgentId, Agent>,
+    /// Boxed: an `Agent` is large inline, and growing a map of 40k of
+    /// them (agents reregistering after a failover) moved every entry at
+    /// each doubling.
+    pub registered: HashMap<AgentId, Box<Agent>>,
     pub by_pid: HashMap<Upid, AgentId>,
     /// Registrations waiting for the registry.
     pub registering: HashSet<Upid>,

@@ -276,7 +276,10 @@ pub struct Framework {
     /// Bumped on every (re)subscription, so a failover timer set before it
     /// can tell it is stale (Mesos compares `reregisteredTime`).
     pub generation: u64,
-    pub tasks: HashMap<TaskId, TaskEntry>,
+    /// Boxed: a `v0::Task` is 1.3 KiB inline, and growing a map of 40k
+    /// unboxed entries (one framework's tasks coming back with its agents
+    /// after a failover) moved every entry at each doubling.
+    pub tasks: HashMap<TaskId, Box<TaskEntry>>,
     pub completed_tasks: VecDeque<Arc<ArchivedTask>>,
     pub unreachable_tasks: VecDeque<Arc<ArchivedTask>>,
     pub offers: HashSet<OfferId>,

@@ -682,7 +682,7 @@ mod tests {
         let mut dup = framework();
         dup.tasks.insert(
             TaskId::new("t").unwrap(),
-            TaskEntry::new(v0::Task::default(), Resources::new()),
+            Box::new(TaskEntry::new(v0::Task::default(), Resources::new())),
         );
         assert_eq!(
             validate_task(&task("t"), &dup, &a, &o).unwrap_err().0,
