@@ -469,9 +469,10 @@ impl Master {
         });
     }
 
-    fn recovered(&mut self, registry: internal::Registry, ctx: &mut Context<Self>) {
+    fn recovered(&mut self, registry: Arc<internal::Registry>, ctx: &mut Context<Self>) {
         let mut expected = 0usize;
         if let Some(slaves) = &registry.slaves {
+            self.agents.recovered.reserve(slaves.slaves.len());
             for s in &slaves.slaves {
                 if let Some(id) = s.info.id.as_ref().and_then(|i| AgentId::new(&i.value).ok()) {
                     self.agents.recovered.insert(id, s.info.clone());

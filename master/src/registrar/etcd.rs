@@ -157,6 +157,16 @@ impl RegistryBackend for EtcdBackend {
         self.spawn_write(registry, None)
     }
 
+    /// Recovery changed the master record only: encoding and comparing
+    /// 40k agents' entries to find that out took 0.3 s of the new leader's
+    /// recovery, while agents' reregistrations were being dropped.
+    fn store_master(&mut self, registry: Arc<Registry>) -> BackendFuture<()> {
+        self.spawn_write(
+            registry,
+            Some(vec![Touched::Collection(Collection::Master)]),
+        )
+    }
+
     fn store_batch(&mut self, registry: Arc<Registry>, batch: &[Operation]) -> BackendFuture<()> {
         let hints = batch
             .iter()

@@ -71,6 +71,12 @@ pub trait RegistryBackend: Send + 'static {
         let _ = batch;
         self.store(registry)
     }
+    /// Stores `registry`, which differs from the one just fetched only in
+    /// its master record (recovery); backends that store entries
+    /// separately write that one entry instead of comparing them all.
+    fn store_master(&mut self, registry: Arc<Registry>) -> BackendFuture<()> {
+        self.store(registry)
+    }
 }
 
 /// Bounds on backend calls (`--registry_fetch_timeout`,
@@ -172,7 +178,7 @@ impl Registrar {
     fn recover(
         &mut self,
         info: v0::MasterInfo,
-        reply: oneshot::Sender<Result<Registry, RegistryError>>,
+        reply: oneshot::Sender<Result<Arc<Registry>, RegistryError>>,
         ctx: &mut Context<Self>,
     ) {
         let fetch = bounded("fetch", self.timeouts.fetch, self.backend.fetch());
@@ -189,12 +195,15 @@ impl Registrar {
             let store = bounded(
                 "store",
                 this.timeouts.store,
-                this.backend.store(registry.clone()),
+                this.backend.store_master(registry.clone()),
             );
             ctx.spawn(store, move |this: &mut Self, stored, ctx| match stored {
                 Ok(()) => {
                     this.registry = Some(registry.clone());
-                    let _ = reply.send(Ok((*registry).clone()));
+                    // Shared, not copied: a deep copy of 40k agents took
+                    // the new leader hundreds of milliseconds while agents'
+                    // reregistrations were being dropped.
+                    let _ = reply.send(Ok(registry.clone()));
                     this.start_batch(ctx);
                 }
                 Err(e) => {
@@ -287,7 +296,7 @@ impl RegistrarHandle {
     pub fn recover(
         &self,
         info: v0::MasterInfo,
-    ) -> impl Future<Output = Result<Registry, RegistryError>> + Send + 'static {
+    ) -> impl Future<Output = Result<Arc<Registry>, RegistryError>> + Send + 'static {
         let (tx, rx) = oneshot::channel();
         self.pid.dispatch(move |r, ctx| r.recover(info, tx, ctx));
         async move { rx.await.unwrap_or(Err(RegistryError::Gone)) }
