@@ -397,7 +397,28 @@ impl Process for Master {
         gated::<internal::ReconcileTasksMessage>(t, Master::reconcile_tasks);
         // Agents.
         gated::<internal::RegisterSlaveMessage>(t, Master::register_agent);
-        gated::<internal::ReregisterSlaveMessage>(t, Master::reregister_agent);
+        t.raw(
+            &<internal::ReregisterSlaveMessage as prost::Name>::full_name(),
+            |m: &mut Master, from, body, ctx| {
+                if !m.ready() {
+                    m.metrics.counters.dropped_messages.inc();
+                    tracing::debug!(%from, "dropping ReregisterSlaveMessage: not elected or not recovered");
+                    return;
+                }
+                // A retry queued while the agent's reregistration is under
+                // way costs a look at its id, not a full decode.
+                if let Some(id) = agents::peek_agent_id(&body)
+                    && m.reregistration_in_progress(id)
+                {
+                    m.metrics.counters.messages_reregister_slave.inc();
+                    tracing::debug!(agent = %id, %from, "ignoring reregistration: one is already in progress");
+                    return;
+                }
+                if let Some(msg) = m.decode::<internal::ReregisterSlaveMessage>(&from, &body) {
+                    m.reregister_agent(from, msg, ctx);
+                }
+            },
+        );
         gated::<internal::UnregisterSlaveMessage>(t, Master::unregister_agent);
         gated::<internal::StatusUpdateMessage>(t, Master::status_update);
         gated::<internal::ExecutorToFrameworkMessage>(t, Master::executor_message);
