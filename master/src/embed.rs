@@ -41,6 +41,10 @@ pub struct MasterOptions {
     pub on_leadership_lost: LostAction,
     /// Timeouts and retries of etcd traffic (with `--etcd`).
     pub etcd_options: mesos_detector::EtcdOptions,
+    /// Events a v1 scheduler's stream buffers before the master disconnects
+    /// the scheduler for not reading (not a Mesos flag: Mesos's streams have
+    /// no bound). Default `SCHEDULER_STREAM_CHUNKS_MAX`.
+    pub scheduler_stream_chunks_max: usize,
 }
 
 impl MasterOptions {
@@ -51,6 +55,7 @@ impl MasterOptions {
             registry: None,
             on_leadership_lost: LostAction::Terminate,
             etcd_options: mesos_detector::EtcdOptions::default(),
+            scheduler_stream_chunks_max: crate::http::scheduler::SCHEDULER_STREAM_CHUNKS_MAX,
         }
     }
 
@@ -206,6 +211,7 @@ pub fn start_master(
         registrar,
         metrics,
     );
+    master.scheduler_stream_chunks_max = options.scheduler_stream_chunks_max;
     if election.is_some() {
         // Elected later, by the contender.
         master.leadership = Leadership::Standby { leader: None };

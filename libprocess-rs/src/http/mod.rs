@@ -182,7 +182,18 @@ impl Response {
     /// A streaming response and the writer that feeds it. Chunks are sent with
     /// chunked transfer encoding; dropping every writer ends the stream.
     pub fn stream(status: u16, content_type: &str) -> (Self, StreamWriter) {
-        let (tx, rx) = mpsc::channel(STREAM_CHUNKS_MAX);
+        Self::stream_with_capacity(status, content_type, STREAM_CHUNKS_MAX)
+    }
+
+    /// [`stream`](Self::stream) buffering up to `chunks` chunks (at least one)
+    /// before [`StreamWriter::try_send`] reports `Full`: for streams that can
+    /// burst far past the default (a master's scheduler event streams).
+    pub fn stream_with_capacity(
+        status: u16,
+        content_type: &str,
+        chunks: usize,
+    ) -> (Self, StreamWriter) {
+        let (tx, rx) = mpsc::channel(chunks.max(1));
         let mut response = Self::new(status);
         response.headers.set("Content-Type", content_type);
         response.body = Body::Stream(rx);
@@ -208,7 +219,7 @@ pub struct StreamWriter {
 pub enum StreamError {
     #[error("the client went away")]
     Closed,
-    #[error("the client is not reading fast enough ({STREAM_CHUNKS_MAX} chunks queued)")]
+    #[error("the client is not reading fast enough (the stream's buffer is full)")]
     Full,
 }
 

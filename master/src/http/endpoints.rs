@@ -8,7 +8,9 @@ use mesos_common::ids::FrameworkId;
 use mesos_common::json::JsonWriter;
 use mesos_common::resources::Resources;
 
-use super::state::{off_actor, write_agent, write_framework, write_state_summary};
+use super::state::{
+    off_actor, write_agent, write_completed_framework, write_framework, write_state_summary,
+};
 use super::{ApiError, json};
 use crate::master::{Leadership, MESOS_VERSION, Master, PROJECT_VERSION};
 
@@ -283,7 +285,11 @@ pub(crate) fn frameworks(m: &mut Master, r: Request, _c: &mut Context<Master>) -
             write_framework(&mut w, f);
         }
         w.end_array();
-        w.key("completed_frameworks").begin_array().end_array();
+        w.key("completed_frameworks").begin_array();
+        for f in &snapshot.completed_frameworks {
+            write_completed_framework(&mut w, f);
+        }
+        w.end_array();
         w.key("unregistered_frameworks").begin_array().end_array();
         w.end_object();
         w.into_bytes()

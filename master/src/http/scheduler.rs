@@ -18,6 +18,13 @@ use mesos_common::proto::v0::scheduler::call::Type;
 /// stays far below; libprocess's own `body_bytes_max` still applies first).
 pub const CALL_BODY_BYTES_MAX: usize = 16 << 20;
 
+/// Events a scheduler's stream buffers when the scheduler reads slower than
+/// the master writes (Mesos's stream has no bound). A framework launching
+/// thousands of tasks a second gets as many updates and offers; this holds
+/// seconds of them. A subscriber that falls further behind is disconnected
+/// (`Master::scheduler_stream_overflowed`). `MasterOptions` can change it.
+pub const SCHEDULER_STREAM_CHUNKS_MAX: usize = 65_536;
+
 pub(crate) fn scheduler(m: &mut Master, request: Request, ctx: &mut Context<Master>) -> Reply {
     match handle(m, request, ctx) {
         Ok(r) => Reply::Now(r),
@@ -94,7 +101,8 @@ fn handle(
         }
         let accept = accept.unwrap_or(ContentType::Json);
         let stream_id = uuid::Uuid::new_v4().to_string();
-        let (response, writer) = Response::stream(200, accept.as_str());
+        let (response, writer) =
+            Response::stream_with_capacity(200, accept.as_str(), m.scheduler_stream_chunks_max);
         let response = response.with_header("Mesos-Stream-Id", stream_id.clone());
         m.stream_count += 1;
         let Some(subscribe) = call.subscribe.take() else {

@@ -346,7 +346,7 @@ fn write_framework_with(
     w.end_object();
 }
 
-fn write_completed_framework(w: &mut JsonWriter, f: &CompletedFramework) {
+pub fn write_completed_framework(w: &mut JsonWriter, f: &CompletedFramework) {
     w.begin_object();
     w.field_str(
         "id",

@@ -84,6 +84,19 @@ pub fn send_on(connection: &Connection, out: &Outgoing, ctx: &Context<Master>) -
             };
             match http.writer.try_send(record) {
                 Ok(()) => true,
+                Err(e @ libprocess::http::StreamError::Full) => {
+                    // Dropping this one event and going on would lose it for
+                    // good (an offer nobody sees holds its resources; an update
+                    // waits for the agent's retry). Instead the subscriber that
+                    // fell this far behind is disconnected, as if its stream had
+                    // closed: it resubscribes and Mesos's failover rules apply.
+                    tracing::debug!(stream = %http.stream_id, error = %e, "scheduler event not sent");
+                    let stream = http.stream_id.clone();
+                    ctx.local_pid().dispatch(move |m: &mut Master, ctx| {
+                        m.scheduler_stream_overflowed(&stream, ctx)
+                    });
+                    false
+                }
                 Err(e) => {
                     tracing::warn!(stream = %http.stream_id, error = %e, "scheduler event not sent");
                     false

@@ -449,6 +449,26 @@ impl Master {
         }
     }
 
+    /// A v1 subscriber stopped reading: its stream's buffer
+    /// ([`SCHEDULER_STREAM_CHUNKS_MAX`](crate::http::scheduler::SCHEDULER_STREAM_CHUNKS_MAX)
+    /// events) is full. Its stream is ended and it is disconnected, rather
+    /// than events it would never see being dropped one by one.
+    pub(crate) fn scheduler_stream_overflowed(&mut self, stream: &str, ctx: &mut Context<Self>) {
+        let owner = self
+            .frameworks
+            .iter()
+            .find(|(_, f)| f.http().is_some_and(|h| h.stream_id == stream))
+            .map(|(id, _)| id.clone());
+        if let Some(id) = owner {
+            tracing::error!(
+                framework = %id,
+                stream,
+                "the framework is not reading its event stream; disconnecting it"
+            );
+            self.http_stream_closed(&id, stream, ctx);
+        }
+    }
+
     pub(crate) fn framework_pid_exited(&mut self, id: &FrameworkId, ctx: &mut Context<Self>) {
         if let Some(f) = self.frameworks.get(id) {
             events::send(

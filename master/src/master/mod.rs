@@ -150,6 +150,8 @@ pub struct Master {
     pub(crate) removal_timer_armed: bool,
     /// `--whitelist`: the agents' hostnames last read (`whitelist`).
     pub(crate) whitelist: Option<std::collections::BTreeSet<String>>,
+    /// Events a v1 scheduler stream buffers (`MasterOptions`).
+    pub(crate) scheduler_stream_chunks_max: usize,
 }
 
 impl Master {
@@ -194,6 +196,7 @@ impl Master {
                 .map(|(permits, per)| removal_limit::RemovalLimiter::new(permits, per)),
             removal_timer_armed: false,
             whitelist: None,
+            scheduler_stream_chunks_max: crate::http::scheduler::SCHEDULER_STREAM_CHUNKS_MAX,
             derived,
         }
     }
