@@ -283,6 +283,14 @@ impl Master {
         {
             return;
         }
+        if self.agents.reregistration_window.insert(id.clone()) {
+            // Closes once the messages queued now are handled: a retry
+            // queued meanwhile costs a look at its id.
+            let queued = id.clone();
+            ctx.local_pid().dispatch(move |m: &mut Master, _| {
+                m.agents.reregistration_window.remove(&queued);
+            });
+        }
         self.continue_reregistration(id, from, msg, ctx);
     }
 
@@ -291,18 +299,20 @@ impl Master {
     /// way (Mesos's first checks in `reregisterSlave`).
     pub(crate) fn reregistration_in_progress(&self, id: &str) -> bool {
         self.agents.reregistering.contains(id)
+            || self.agents.reregistration_window.contains(id)
             || self.agents.marking_unreachable.contains(id)
             || self.agents.marking_gone.contains(id)
     }
 
     /// `_reregisterSlave`: a validated reregistration. It runs at once,
     /// not deferred behind the queued messages as Mesos's continuation of
-    /// the agent's authorization is: deferring it let the retries queued
-    /// meanwhile be dropped (`reregistration_in_progress`), but it doubled
-    /// the time agents waited for their acknowledgement, so they retried
-    /// more, and 40k agents took longer to be back (two A/B pairs: 15.9
-    /// and 22.2 s at once, 18.6 and 23.2 s deferred; 112-129k against
-    /// 145-165k messages sent).
+    /// the agent's authorization is: deferring it doubled the time agents
+    /// waited for their acknowledgement, so they retried more, and 40k
+    /// agents took longer to be back (two A/B pairs: 15.9 and 22.2 s at
+    /// once, 18.6 and 23.2 s deferred; 112-129k against 145-165k messages
+    /// sent). The retries Mesos ignores in that time, those queued before
+    /// the reregistration finished, are ignored here too
+    /// (`Agents::reregistration_window`).
     fn continue_reregistration(
         &mut self,
         id: AgentId,
@@ -1393,6 +1403,78 @@ mod tests {
                 a.reregistered.fetch_add(1, Ordering::AcqRel);
             });
         }
+    }
+
+    /// After a failover an agent's retries are often queued behind its
+    /// first attempt: those are ignored (Mesos ignores them until it has
+    /// finished the reregistration after the queued messages); one sent
+    /// after they were handled is a reregistration again.
+    #[test]
+    fn retries_queued_behind_a_reregistration_are_ignored() {
+        let backend = InMemoryBackend::new();
+        let stored = Registry {
+            slaves: Some(registry::Slaves {
+                slaves: vec![registry::Slave {
+                    info: agent_info("S1"),
+                    drain_info: None,
+                    deactivated: None,
+                }],
+            }),
+            ..Default::default()
+        };
+        libprocess::block_on(backend.clone().store(Arc::new(stored))).expect("seed");
+        let rt = Runtime::bind(RuntimeConfig::local()).expect("runtime");
+        let master = start_master(
+            &rt.handle(),
+            MasterOptions::new(MasterFlags::default()).with_registry(backend),
+        )
+        .expect("master");
+        let ready = (0..100).any(|_| {
+            libprocess::block_on(rt.settle());
+            libprocess::block_on(master.call(|m, _| m.ready())).unwrap_or(false)
+        });
+        assert!(ready, "the master recovered the seeded registry");
+        let reregistered = Arc::new(AtomicUsize::new(0));
+        let agent = rt
+            .spawn(
+                "slave(1)",
+                Agent {
+                    reregistered: reregistered.clone(),
+                },
+            )
+            .expect("agent");
+        let counts = || {
+            libprocess::block_on(master.call(|m, _| {
+                (
+                    m.metrics.counters.messages_reregister_slave.get(),
+                    m.metrics.counters.slave_reregistrations.get(),
+                )
+            }))
+            .expect("master")
+        };
+        let to = master.upid().clone();
+        let body = bytes::Bytes::from(reregistration("S1").encode_to_vec());
+        let (first, again) = (body.clone(), body.clone());
+        agent.dispatch(move |_, ctx| {
+            for _ in 0..3 {
+                ctx.send_raw(&to, "mesos.internal.ReregisterSlaveMessage", first.clone());
+            }
+        });
+        for _ in 0..5 {
+            libprocess::block_on(rt.settle());
+        }
+        assert_eq!(counts(), (3, 1), "retries queued behind were handled");
+        assert_eq!(reregistered.load(Ordering::Acquire), 1);
+        let to = master.upid().clone();
+        agent.dispatch(move |_, ctx| {
+            ctx.send_raw(&to, "mesos.internal.ReregisterSlaveMessage", again);
+        });
+        for _ in 0..5 {
+            libprocess::block_on(rt.settle());
+        }
+        assert_eq!(counts(), (4, 2));
+        assert_eq!(reregistered.load(Ordering::Acquire), 2);
+        rt.shutdown();
     }
 
     /// An agent whose SlaveInfo changed is reregistered after a registry

@@ -83,6 +83,11 @@ pub struct Agents {
     /// Registrations waiting for the registry.
     pub registering: HashSet<Upid>,
     pub reregistering: HashSet<AgentId>,
+    /// Agents reregistered since the messages now queued arrived. A retry
+    /// among those is ignored: Mesos finishes a reregistration after the
+    /// messages queued before it and ignores the agent's retries until
+    /// then; this master answers at once and keeps the same window.
+    pub reregistration_window: HashSet<AgentId>,
     /// Admitted in the registry before this master started, not yet back.
     pub recovered: HashMap<AgentId, v0::SlaveInfo>,
     pub unreachable: BTreeMap<AgentId, v0::TimeInfo>,
