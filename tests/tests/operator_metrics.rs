@@ -54,8 +54,22 @@ fn sample(text: &str, name: &str) -> Option<f64> {
 /// Every Mesos name of the snapshot has its sanitised family with a `# TYPE`
 /// line, and values that do not move between two reads agree.
 fn check_same_registry(addr: SocketAddr, stable: &[(&str, f64)]) {
-    let snapshot = snapshot(addr);
-    let text = prometheus(addr);
+    // Some metrics appear on first use (the allocator's per-resource ones
+    // once it has taken the agent in): compare reads with no metric added
+    // in between, the same names before and after the Prometheus read.
+    let deadline = std::time::Instant::now() + cluster_tests::http::WAIT;
+    let (snapshot, text) = loop {
+        let before = snapshot(addr);
+        let text = prometheus(addr);
+        let after = snapshot(addr);
+        if before.keys().eq(after.keys()) {
+            break (after, text);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the metric names never stopped changing"
+        );
+    };
     for name in snapshot.keys() {
         let family = libprocess::metrics::prometheus_name(name);
         assert!(
