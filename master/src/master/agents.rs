@@ -1346,14 +1346,16 @@ mod tests {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    use libprocess::{Install, Process, Runtime, RuntimeConfig};
+    use libprocess::{Install, LocalPid, Process, Runtime, RuntimeConfig};
     use mesos_common::proto::internal::{Registry, registry};
     use mesos_common::proto::{internal, v0};
     use mesos_common::resources::{ResourceFormat, parse_resources, proto};
     use prost::Message;
 
     use super::peek_agent_id;
-    use crate::{InMemoryBackend, MasterFlags, MasterOptions, RegistryBackend, start_master};
+    use crate::{
+        InMemoryBackend, MasterFlags, MasterHandle, MasterOptions, RegistryBackend, start_master,
+    };
 
     fn agent_info(id: &str) -> v0::SlaveInfo {
         v0::SlaveInfo {
@@ -1405,17 +1407,16 @@ mod tests {
         }
     }
 
-    /// After a failover an agent's retries are often queued behind its
-    /// first attempt: those are ignored (Mesos ignores them until it has
-    /// finished the reregistration after the queued messages); one sent
-    /// after they were handled is a reregistration again.
-    #[test]
-    fn retries_queued_behind_a_reregistration_are_ignored() {
+    /// A master recovered from a registry holding one agent (`info`), and a
+    /// `slave(1)` process counting the SlaveReregisteredMessages it gets.
+    fn seeded_master(
+        info: v0::SlaveInfo,
+    ) -> (Runtime, MasterHandle, LocalPid<Agent>, Arc<AtomicUsize>) {
         let backend = InMemoryBackend::new();
         let stored = Registry {
             slaves: Some(registry::Slaves {
                 slaves: vec![registry::Slave {
-                    info: agent_info("S1"),
+                    info,
                     drain_info: None,
                     deactivated: None,
                 }],
@@ -1443,6 +1444,16 @@ mod tests {
                 },
             )
             .expect("agent");
+        (rt, master, agent, reregistered)
+    }
+
+    /// After a failover an agent's retries are often queued behind its
+    /// first attempt: those are ignored (Mesos ignores them until it has
+    /// finished the reregistration after the queued messages); one sent
+    /// after they were handled is a reregistration again.
+    #[test]
+    fn retries_queued_behind_a_reregistration_are_ignored() {
+        let (rt, master, agent, reregistered) = seeded_master(agent_info("S1"));
         let counts = || {
             libprocess::block_on(master.call(|m, _| {
                 (
@@ -1483,43 +1494,11 @@ mod tests {
     /// required field), as Mesos drops them while `reregistering`.
     #[test]
     fn a_retry_during_a_registry_update_is_dropped_on_its_id() {
-        let backend = InMemoryBackend::new();
-        let stored = Registry {
-            slaves: Some(registry::Slaves {
-                slaves: vec![registry::Slave {
-                    // Another port: reregistering updates the registry.
-                    info: v0::SlaveInfo {
-                        port: Some(5052),
-                        ..agent_info("S1")
-                    },
-                    drain_info: None,
-                    deactivated: None,
-                }],
-            }),
-            ..Default::default()
-        };
-        libprocess::block_on(backend.clone().store(Arc::new(stored))).expect("seed");
-        let rt = Runtime::bind(RuntimeConfig::local()).expect("runtime");
-        let master = start_master(
-            &rt.handle(),
-            MasterOptions::new(MasterFlags::default()).with_registry(backend),
-        )
-        .expect("master");
-        let ready = (0..100).any(|_| {
-            libprocess::block_on(rt.settle());
-            libprocess::block_on(master.call(|m, _| m.ready())).unwrap_or(false)
+        // Another port: reregistering updates the registry.
+        let (rt, master, agent, reregistered) = seeded_master(v0::SlaveInfo {
+            port: Some(5052),
+            ..agent_info("S1")
         });
-        assert!(ready, "the master recovered the seeded registry");
-
-        let reregistered = Arc::new(AtomicUsize::new(0));
-        let agent = rt
-            .spawn(
-                "slave(1)",
-                Agent {
-                    reregistered: reregistered.clone(),
-                },
-            )
-            .expect("agent");
         let to = master.upid().clone();
         let body = reregistration("S1").encode_to_vec();
         // `tasks` (field 3) holding an empty Task.
