@@ -8,7 +8,7 @@ use mesos_common::convert;
 use mesos_common::proto::{internal, v1};
 
 use super::Master;
-use crate::state::{Connection, Framework};
+use crate::state::{Connection, Framework, HttpConnection};
 
 /// Something the master sends a framework (built once, sent once: the
 /// size difference between variants does not matter).
@@ -82,26 +82,7 @@ pub fn send_on(connection: &Connection, out: &Outgoing, ctx: &Context<Master>) -
                     return false;
                 }
             };
-            match http.writer.try_send(record) {
-                Ok(()) => true,
-                Err(e @ libprocess::http::StreamError::Full) => {
-                    // Dropping this one event and going on would lose it for
-                    // good (an offer nobody sees holds its resources; an update
-                    // waits for the agent's retry). Instead the subscriber that
-                    // fell this far behind is disconnected, as if its stream had
-                    // closed: it resubscribes and Mesos's failover rules apply.
-                    tracing::debug!(stream = %http.stream_id, error = %e, "scheduler event not sent");
-                    let stream = http.stream_id.clone();
-                    ctx.local_pid().dispatch(move |m: &mut Master, ctx| {
-                        m.scheduler_stream_overflowed(&stream, ctx)
-                    });
-                    false
-                }
-                Err(e) => {
-                    tracing::warn!(stream = %http.stream_id, error = %e, "scheduler event not sent");
-                    false
-                }
-            }
+            write_record(http, record, ctx)
         }
     }
 }
@@ -113,6 +94,29 @@ pub fn send(framework: &Framework, out: &Outgoing, ctx: &Context<Master>) -> boo
         Some(c) if framework.state.connected() => send_on(c, out, ctx),
         _ => {
             tracing::debug!(framework = %framework.id, "not connected; event dropped");
+            false
+        }
+    }
+}
+
+/// Queues an encoded event on a v1 scheduler's stream.
+pub fn write_record(http: &HttpConnection, record: Vec<u8>, ctx: &Context<Master>) -> bool {
+    match http.writer.try_send(record) {
+        Ok(()) => true,
+        Err(e @ libprocess::http::StreamError::Full) => {
+            // Dropping this one event and going on would lose it for
+            // good (an offer nobody sees holds its resources; an update
+            // waits for the agent's retry). Instead the subscriber that
+            // fell this far behind is disconnected, as if its stream had
+            // closed: it resubscribes and Mesos's failover rules apply.
+            tracing::debug!(stream = %http.stream_id, error = %e, "scheduler event not sent");
+            let stream = http.stream_id.clone();
+            ctx.local_pid()
+                .dispatch(move |m: &mut Master, ctx| m.scheduler_stream_overflowed(&stream, ctx));
+            false
+        }
+        Err(e) => {
+            tracing::warn!(stream = %http.stream_id, error = %e, "scheduler event not sent");
             false
         }
     }

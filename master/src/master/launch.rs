@@ -120,7 +120,7 @@ impl Master {
         fid: &FrameworkId,
         op: &v0::offer::Operation,
         message: &str,
-        _ctx: &Context<Self>,
+        ctx: &Context<Self>,
     ) {
         tracing::warn!(framework = %fid, operation = ?op.r#type, %message, "dropping operation");
         let c = &self.metrics.counters;
@@ -158,7 +158,7 @@ impl Master {
             if let Some(h) = f.http()
                 && let Ok(record) = h.content_type.encode_record(&event)
             {
-                let _ = h.writer.try_send(record);
+                events::write_record(h, record, ctx);
             }
         }
     }
