@@ -33,6 +33,14 @@ pub fn python() -> PathBuf {
 /// takes longer than the harness's wait, kills it and panics with the lines
 /// so far and `context()` (e.g. the agent's state).
 pub fn json_steps(cmd: &mut Command, context: impl FnOnce() -> String) -> Vec<serde_json::Value> {
+    json_steps_and_status(cmd, context).0
+}
+
+/// [`json_steps`], with how the script exited.
+pub fn json_steps_and_status(
+    cmd: &mut Command,
+    context: impl FnOnce() -> String,
+) -> (Vec<serde_json::Value>, std::process::ExitStatus) {
     let mut child = cmd
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -64,6 +72,6 @@ pub fn json_steps(cmd: &mut Command, context: impl FnOnce() -> String) -> Vec<se
             break;
         }
     }
-    let _ = child.wait();
-    steps
+    let status = child.wait().expect("the script exits");
+    (steps, status)
 }

@@ -6,12 +6,11 @@
 //! (ci/setup installs pymesos there); without either the test fails with a
 //! message saying so, as the libprocess interop tests do.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use cluster_tests::agent::TaskBehaviour;
 use cluster_tests::cluster::test_flags;
-use cluster_tests::python::python;
+use cluster_tests::python::{json_steps_and_status, python};
 use cluster_tests::{Cluster, eventually};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/interop/pymesos_scheduler.py");
@@ -22,37 +21,12 @@ fn pymesos_subscribes_launches_acknowledges_reconciles_and_tears_down() {
     let cluster = Cluster::start(test_flags());
     let agent = cluster.add_agent("cpus:2;mem:1024", TaskBehaviour::RunAndFinish);
     let agent_id = agent.id().unwrap();
-    let mut child = Command::new(python())
-        .arg(SCRIPT)
-        .arg(cluster.address().to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start python");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if tx.send(line).is_err() {
-                return;
-            }
-        }
-    });
-    let mut steps: Vec<serde_json::Value> = Vec::new();
-    loop {
-        let Ok(line) = rx.recv_timeout(cluster_tests::http::WAIT) else {
-            let _ = child.kill();
-            panic!("pymesos stopped answering; so far: {steps:?}");
-        };
-        let v: serde_json::Value =
-            serde_json::from_str(&line).unwrap_or_else(|_| panic!("bad line {line}"));
-        let last = v[0] == "stopped" || v[0] == "error";
-        steps.push(v);
-        if last {
-            break;
-        }
-    }
-    let status = child.wait().expect("python exits");
+    let (steps, status) = json_steps_and_status(
+        Command::new(python())
+            .arg(SCRIPT)
+            .arg(cluster.address().to_string()),
+        || "pymesos stopped answering".into(),
+    );
     assert!(status.success(), "{steps:?}");
     let find = |name: &str| steps.iter().find(|s| s[0] == name).cloned();
     let registered = find("registered").expect("registered");
