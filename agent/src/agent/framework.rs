@@ -601,10 +601,16 @@ mod tests {
     }
 
     fn executor() -> Executor {
+        executor_with(Vec::new())
+    }
+
+    /// Executor `e` of framework `f` with its own `resources`.
+    fn executor_with(resources: Vec<Resource>) -> Executor {
         Executor::new(
             "f",
             ExecutorInfo {
                 executor_id: ExecutorId { value: "e".into() },
+                resources,
                 ..Default::default()
             },
             "c".into(),
@@ -636,19 +642,7 @@ mod tests {
     #[test]
     fn allocated_resources_merge_like_scalars_and_keep_volumes_apart() {
         use mesos_common::proto::v0::resource::{DiskInfo, disk_info::Persistence};
-        let mut e = Executor::new(
-            "f",
-            ExecutorInfo {
-                executor_id: ExecutorId { value: "e".into() },
-                resources: vec![scalar("cpus", 0.1), scalar("mem", 32.0)],
-                ..Default::default()
-            },
-            "c".into(),
-            PathBuf::from("/tmp"),
-            false,
-            false,
-            None,
-        );
+        let mut e = executor_with(vec![scalar("cpus", 0.1), scalar("mem", 32.0)]);
         let volume = |id: &str| Resource {
             disk: Some(DiskInfo {
                 persistence: Some(Persistence {
