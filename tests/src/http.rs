@@ -251,6 +251,23 @@ impl EventStream {
         }
     }
 
+    /// The framework id of the next SUBSCRIBED event (panics without one).
+    pub fn subscribed_framework_id(&self) -> String {
+        self.next_of(v1::scheduler::event::Type::Subscribed)
+            .and_then(|e| e.subscribed)
+            .expect("a SUBSCRIBED event")
+            .framework_id
+            .value
+    }
+
+    /// The offers of the next OFFERS event (panics without one).
+    pub fn next_offers(&self) -> Vec<v1::Offer> {
+        self.next_of(v1::scheduler::event::Type::Offers)
+            .and_then(|e| e.offers)
+            .expect("an OFFERS event")
+            .offers
+    }
+
     /// Closes the connection.
     pub fn close(self) {
         let _ = self.socket.shutdown(std::net::Shutdown::Both);

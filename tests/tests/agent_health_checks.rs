@@ -44,20 +44,8 @@ fn command_executor_runs_health_checks() {
         ContentType::Json,
     );
     let sid = stream.stream_id.clone().unwrap();
-    let fid = stream
-        .next_of(E::Subscribed)
-        .unwrap()
-        .subscribed
-        .unwrap()
-        .framework_id
-        .value;
-    let offer = stream
-        .next_of(E::Offers)
-        .unwrap()
-        .offers
-        .unwrap()
-        .offers
-        .remove(0);
+    let fid = stream.subscribed_framework_id();
+    let offer = stream.next_offers().remove(0);
     let tasks = vec![
         // The check looks at a file the task's sandbox has.
         checked_task("fine", &agent.id(), "test -d \"$MESOS_SANDBOX\"", 3),

@@ -154,13 +154,7 @@ fn scheduler_api_refusals_have_mesos_status_codes() {
         &scheduler::subscribe(scheduler::framework_info("ok")),
         ContentType::Json,
     );
-    let fid = stream
-        .next_of(E::Subscribed)
-        .unwrap()
-        .subscribed
-        .unwrap()
-        .framework_id
-        .value;
+    let fid = stream.subscribed_framework_id();
     let revive = scheduler::simple(v1::scheduler::call::Type::Revive, &fid);
     let r = scheduler_call(cluster.address(), &revive, None);
     assert_eq!(
@@ -290,13 +284,7 @@ fn invalid_launches_are_answered_and_valid_ones_survive() {
         &scheduler::subscribe(scheduler::framework_info("launch")),
         ContentType::Json,
     );
-    let fid = stream
-        .next_of(E::Subscribed)
-        .unwrap()
-        .subscribed
-        .unwrap()
-        .framework_id
-        .value;
+    let fid = stream.subscribed_framework_id();
     let sid = stream.stream_id.clone().unwrap();
     let mut offers = Vec::new();
     while offers.len() < 2 {

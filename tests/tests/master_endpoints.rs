@@ -26,20 +26,8 @@ fn state_documents_have_mesos_shapes() {
         &scheduler::subscribe(scheduler::framework_info("shapes")),
         ContentType::Json,
     );
-    let fid = stream
-        .next_of(E::Subscribed)
-        .unwrap()
-        .subscribed
-        .unwrap()
-        .framework_id
-        .value;
-    let offer = stream
-        .next_of(E::Offers)
-        .unwrap()
-        .offers
-        .unwrap()
-        .offers
-        .remove(0);
+    let fid = stream.subscribed_framework_id();
+    let offer = stream.next_offers().remove(0);
     // Rendered now (and cached), offered but not used...
     let before = get(&cluster, "/master/state");
     assert_eq!(before["slaves"][0]["used_resources"]["cpus"], 0.0);

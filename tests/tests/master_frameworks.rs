@@ -119,13 +119,7 @@ fn update_framework_and_kill() {
         &scheduler::subscribe(info.clone()),
         ContentType::Json,
     );
-    let fid = stream
-        .next_of(E::Subscribed)
-        .unwrap()
-        .subscribed
-        .unwrap()
-        .framework_id
-        .value;
+    let fid = stream.subscribed_framework_id();
     let sid = stream.stream_id.clone().unwrap();
 
     // UPDATE_FRAMEWORK: 200 when valid, 400 naming the problem otherwise.
@@ -158,13 +152,7 @@ fn update_framework_and_kill() {
     );
 
     // KILL reaches the agent; its TASK_KILLED comes back.
-    let offer = stream
-        .next_of(E::Offers)
-        .unwrap()
-        .offers
-        .unwrap()
-        .offers
-        .remove(0);
+    let offer = stream.next_offers().remove(0);
     let task = scheduler::command_task("victim", &agent_id, "cpus:1;mem:64", "sleep 100");
     assert_eq!(
         scheduler_call(

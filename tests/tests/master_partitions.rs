@@ -60,21 +60,9 @@ fn an_unreachable_agent_comes_back_with_its_tasks() {
         &scheduler::subscribe(info),
         ContentType::Json,
     );
-    let fid = stream
-        .next_of(E::Subscribed)
-        .unwrap()
-        .subscribed
-        .unwrap()
-        .framework_id
-        .value;
+    let fid = stream.subscribed_framework_id();
     let sid = stream.stream_id.clone().unwrap();
-    let offer = stream
-        .next_of(E::Offers)
-        .unwrap()
-        .offers
-        .unwrap()
-        .offers
-        .remove(0);
+    let offer = stream.next_offers().remove(0);
     let task = scheduler::command_task("t", &agent_id, "cpus:0.5;mem:64", "sleep 1000");
     let r = scheduler_call(
         cluster.address(),
