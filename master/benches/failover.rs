@@ -49,6 +49,8 @@ use mesos_common::proto::{internal, v0};
 use mesos_common::resources::{ResourceFormat, parse_resources, proto};
 use prost::{Message, Name};
 
+#[path = "support/emulated.rs"]
+mod emulated;
 #[path = "support/http.rs"]
 mod http;
 
@@ -108,19 +110,6 @@ struct EmulatedAgent {
     progress: Arc<Progress>,
 }
 
-fn bench_framework(i: usize) -> v0::FrameworkInfo {
-    v0::FrameworkInfo {
-        user: "bench".into(),
-        name: format!("tasks-{i}"),
-        id: Some(v0::FrameworkId {
-            value: format!("bench-framework-{i:04}"),
-        }),
-        failover_timeout: Some(7.0 * 24.0 * 3600.0),
-        checkpoint: Some(true),
-        ..Default::default()
-    }
-}
-
 impl EmulatedAgent {
     /// Waits a random part of `bound`, then reregisters with the current
     /// leader, retrying with the bound doubled (up to
@@ -162,7 +151,7 @@ impl EmulatedAgent {
         let id = v0::SlaveId {
             value: format!("bench-agent-S{}", self.index),
         };
-        let framework = bench_framework(self.index % FRAMEWORKS);
+        let framework = emulated::framework_info(self.index % FRAMEWORKS);
         let fid = framework.id.clone().unwrap_or_default();
         let tasks = (0..RUNNING_PER_AGENT)
             .map(|n| v0::Task {
@@ -178,8 +167,8 @@ impl EmulatedAgent {
                 ..Default::default()
             })
             .collect();
-        internal::ReregisterSlaveMessage {
-            slave: v0::SlaveInfo {
+        emulated::reregister_message(
+            v0::SlaveInfo {
                 hostname: format!("agent-{}.bench", self.index),
                 port: Some(5051),
                 resources: self.agent_resources.clone(),
@@ -187,15 +176,9 @@ impl EmulatedAgent {
                 checkpoint: Some(true),
                 ..Default::default()
             },
-            checkpointed_resources: Vec::new(),
-            executor_infos: Vec::new(),
             tasks,
-            frameworks: vec![framework],
-            completed_frameworks: Vec::new(),
-            version: Some("1.11.0".into()),
-            agent_capabilities: Vec::new(),
-            resource_version_uuid: None,
-        }
+            framework,
+        )
     }
 
     fn new_master(&mut self, master: Upid, ctx: &mut Context<Self>) {

@@ -67,6 +67,26 @@ pub fn framework_info(i: usize) -> v0::FrameworkInfo {
     }
 }
 
+/// The ReregisterSlaveMessage of an agent running `tasks` of one framework,
+/// as a Mesos 1.11 agent sends it (no executors: command tasks).
+pub fn reregister_message(
+    slave: v0::SlaveInfo,
+    tasks: Vec<v0::Task>,
+    framework: v0::FrameworkInfo,
+) -> internal::ReregisterSlaveMessage {
+    internal::ReregisterSlaveMessage {
+        slave,
+        checkpointed_resources: Vec::new(),
+        executor_infos: Vec::new(),
+        tasks,
+        frameworks: vec![framework],
+        completed_frameworks: Vec::new(),
+        version: Some("1.11.0".into()),
+        agent_capabilities: Vec::new(),
+        resource_version_uuid: None,
+    }
+}
+
 impl EmulatedAgent {
     pub fn new(master: Upid, index: usize, resources: AgentResources) -> EmulatedAgent {
         EmulatedAgent {
@@ -154,20 +174,7 @@ impl Process for EmulatedAgent {
             domain: None,
         };
         ctx.link(&self.master);
-        ctx.send(
-            &self.master,
-            &internal::ReregisterSlaveMessage {
-                slave,
-                checkpointed_resources: Vec::new(),
-                executor_infos: Vec::new(),
-                tasks,
-                frameworks: vec![framework],
-                completed_frameworks: Vec::new(),
-                version: Some("1.11.0".into()),
-                agent_capabilities: Vec::new(),
-                resource_version_uuid: None,
-            },
-        );
+        ctx.send(&self.master, &reregister_message(slave, tasks, framework));
     }
 }
 
