@@ -76,6 +76,34 @@ impl Drop for SystemThread {
     }
 }
 
+/// Serves a REST API with one worker on `ip:port` (port 0: any free one),
+/// each request handler seeing `data`; returns the address it listens on.
+/// Call it inside a [`SystemThread`]'s start closure: the server runs on
+/// that system and stops with it.
+#[cfg(feature = "rest")]
+pub fn serve_rest<T: Send + Sync + 'static>(
+    data: actix_web::web::Data<T>,
+    routes: fn(&mut actix_web::web::ServiceConfig),
+    ip: &str,
+    port: u16,
+) -> Result<std::net::SocketAddr, String> {
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(data.clone())
+            .configure(routes)
+    })
+    .workers(1)
+    .bind((ip, port))
+    .map_err(|e| format!("REST API on {ip}:{port}: {e}"))?;
+    let address = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or("REST API: no address")?;
+    actix::spawn(server.run());
+    Ok(address)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

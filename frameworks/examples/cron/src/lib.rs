@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 use mesos_common::define_flags;
-use mesos_framework::app::SystemThread;
+use mesos_framework::app::{SystemThread, serve_rest};
 use mesos_framework::builders::framework_info_for_role;
 use mesos_framework::{Config, Scheduler};
 
@@ -70,21 +70,12 @@ pub fn start(flags: CronFlags, clock: Arc<dyn Clock>) -> Result<Running, String>
         )
         .map_err(|e| e.to_string())?;
         cron.do_send(SetDriver(driver));
-        let data = actix_web::web::Data::new(cron.clone());
-        let server = actix_web::HttpServer::new(move || {
-            actix_web::App::new()
-                .app_data(data.clone())
-                .configure(api::routes)
-        })
-        .workers(1)
-        .bind((flags.http_ip.as_str(), flags.http_port))
-        .map_err(|e| format!("REST API on {}:{}: {e}", flags.http_ip, flags.http_port))?;
-        let http = server
-            .addrs()
-            .first()
-            .copied()
-            .ok_or("REST API: no address")?;
-        actix::spawn(server.run());
+        let http = serve_rest(
+            actix_web::web::Data::new(cron.clone()),
+            api::routes,
+            &flags.http_ip,
+            flags.http_port,
+        )?;
         Ok((http, cron))
     })?;
     Ok(Running { http, cron, app })
