@@ -205,14 +205,7 @@ fn a_containers_processes_are_in_its_v2_cgroup_and_destroy_kills_them_all() {
         .expect("the task's line");
     assert_eq!(line.trim(), "forked");
     let running = master.wait_update("t", TaskState::TaskRunning);
-    let container = running
-        .status
-        .container_status
-        .as_ref()
-        .and_then(|c| c.container_id.as_ref())
-        .expect("container id")
-        .value
-        .clone();
+    let container = container_of(&running);
     let v2 = root.v2().join(&container);
     let expected = format!("0::/{}/{container}", root.name);
     let v1_pids = format!(":pids:/{}/{container}", root.name);
@@ -242,12 +235,7 @@ fn a_containers_processes_are_in_its_v2_cgroup_and_destroy_kills_them_all() {
         },
     );
     master.wait_update("t", TaskState::TaskKilled);
-    agent.wait_state(|s| {
-        s["frameworks"].as_array().is_some_and(|fws| {
-            fws.iter()
-                .all(|f| f["executors"].as_array().is_none_or(|e| e.is_empty()))
-        })
-    });
+    agent.wait_no_executors();
     for (pid, fd) in &fds {
         assert!(
             exited_within(fd, WAIT),
@@ -317,14 +305,7 @@ fn an_orphan_v2_cgroup_is_killed_and_removed_on_recovery() {
         },
     );
     let running = master.wait_update("o", TaskState::TaskRunning);
-    let container = running
-        .status
-        .container_status
-        .as_ref()
-        .and_then(|c| c.container_id.as_ref())
-        .expect("container id")
-        .value
-        .clone();
+    let container = container_of(&running);
     let container_v2 = root.v2().join(&container);
     let mut pids = procs(&container_v2);
     assert!(pids.len() >= 2, "{pids:?}");

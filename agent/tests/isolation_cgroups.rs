@@ -58,42 +58,12 @@ fn run(master: &Master, agent: &TestAgent, fw: &str, checkpoint: bool, task: Tas
     );
 }
 
-fn container_of(update: &mesos_common::proto::internal::StatusUpdate) -> String {
-    update
-        .status
-        .container_status
-        .as_ref()
-        .and_then(|c| c.container_id.as_ref())
-        .expect("container id")
-        .value
-        .clone()
-}
-
 fn with_resources(mut task: TaskInfo, cpus: f64, mem: f64) -> TaskInfo {
     task.resources = vec![
         mesos_agent::protobuf_utils::scalar_resource("cpus", cpus, None),
         mesos_agent::protobuf_utils::scalar_resource("mem", mem, None),
     ];
     task
-}
-
-/// Waits until the agent has no running executor left (its container was
-/// terminated and cleaned up, which happens before the executor is removed).
-fn wait_no_executors(agent: &TestAgent) {
-    block(async {
-        tokio::time::timeout(
-            WAIT,
-            agent.handle.wait_state(|s| {
-                s["frameworks"].as_array().is_some_and(|fws| {
-                    fws.iter()
-                        .all(|f| f["executors"].as_array().is_none_or(|e| e.is_empty()))
-                })
-            }),
-        )
-        .await
-        .expect("executors gone")
-        .expect("alive");
-    });
 }
 
 /// Removes a test's cgroups roots (v1 and v2), and whatever a failed test
@@ -189,7 +159,7 @@ fn limits_are_written_as_mesos_computes_them_and_removed_with_the_container() {
         },
     );
     master.wait_update("t", TaskState::TaskKilled);
-    wait_no_executors(&agent);
+    agent.wait_no_executors();
     for controller in ["cpu", "cpuacct", "memory", "pids"] {
         let d = dir(controller, &root, &container);
         assert!(!d.exists(), "{} left behind", d.display());
@@ -250,7 +220,7 @@ fn a_container_over_its_memory_limit_fails_with_the_memory_reason() {
     assert!(message.contains("MEMORY STATISTICS"), "{message}");
     let limitation = failed.status.limitation.expect("limitation");
     assert_eq!(limitation.resources[0].name, "mem");
-    wait_no_executors(&agent);
+    agent.wait_no_executors();
     agent.crash();
 }
 

@@ -335,6 +335,17 @@ impl TestAgent {
         })
     }
 
+    /// Waits until the agent has no running executor left (its container was
+    /// terminated and cleaned up, which happens before the executor is removed).
+    pub fn wait_no_executors(&self) {
+        self.wait_state(|s| {
+            s["frameworks"].as_array().is_some_and(|fws| {
+                fws.iter()
+                    .all(|f| f["executors"].as_array().is_none_or(|e| e.is_empty()))
+            })
+        });
+    }
+
     /// The id the master gave the agent (waits for the registration).
     pub fn id(&self) -> String {
         self.wait_state(|s| s["id"].is_string())["id"]
@@ -477,4 +488,16 @@ pub fn http_request(
         .map(|(_, b)| b.to_string())
         .unwrap_or_default();
     (status, body)
+}
+
+/// The container id a status update names.
+pub fn container_of(update: &mesos_common::proto::internal::StatusUpdate) -> String {
+    update
+        .status
+        .container_status
+        .as_ref()
+        .and_then(|c| c.container_id.as_ref())
+        .expect("container id")
+        .value
+        .clone()
 }
