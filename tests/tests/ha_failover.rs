@@ -338,7 +338,11 @@ fn kill_the_leader_then_the_etcd_raft_leader() {
     let addr: SocketAddr = format!("127.0.0.1:{}", masters[standby].port)
         .parse()
         .unwrap();
-    let r = cluster_tests::http::request(addr, "GET", "/master/redirect", &[], b"");
+    // It learns the leader from its own watch of etcd, moments after the
+    // election: until then it answers 503, as a Mesos standby does.
+    let redirect = || cluster_tests::http::request(addr, "GET", "/master/redirect", &[], b"");
+    cluster_tests::eventually(|| redirect().status != 503);
+    let r = redirect();
     assert_eq!(r.status, 307);
     assert_eq!(
         r.header("Location"),
