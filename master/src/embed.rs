@@ -189,15 +189,20 @@ pub fn start_master(
     };
     let backend: Box<dyn RegistryBackend> = match (options.registry, &election) {
         (Some(b), _) => b,
-        (None, Some((etcd, link))) if flags.registry == "etcd" => Box::new(EtcdBackend::new(
-            etcd.clone(),
-            link.clone(),
-            EtcdRegistryLimits {
-                max_txn_ops: usize::try_from(flags.etcd_max_txn_ops).unwrap_or(usize::MAX),
-                fetch_timeout: timeouts.fetch,
-                store_timeout: timeouts.store,
-            },
-        )),
+        (None, Some((etcd, link))) if flags.registry == "etcd" => Box::new(
+            EtcdBackend::new(
+                etcd.clone(),
+                link.clone(),
+                EtcdRegistryLimits {
+                    max_txn_ops: usize::try_from(flags.etcd_max_txn_ops).unwrap_or(usize::MAX),
+                    fetch_timeout: timeouts.fetch,
+                    store_timeout: timeouts.store,
+                },
+            )
+            // Standbys follow the registry, so that an elected one need
+            // not read it all while agents' reregistrations are dropped.
+            .with_standby_copy(runtime.metrics()),
+        ),
         (None, _) => Box::new(InMemoryBackend::new()),
     };
     let registrar = RegistrarHandle::spawn_with(runtime, backend, timeouts)?;

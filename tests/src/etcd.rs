@@ -245,14 +245,34 @@ impl EtcdCluster {
 
     /// Starts every member and waits until each serves clients.
     pub fn launch(&mut self) {
+        let token = format!("t{}", uuid::Uuid::new_v4().simple());
+        for i in 0..self.members.len() {
+            self.spawn_member(i, &token, "");
+        }
+        for i in 0..self.members.len() {
+            self.wait_serving(i);
+        }
+    }
+
+    /// Starts member `i` again (after [`kill`](Self::kill)) on its data
+    /// and waits until it serves clients, which it does only once it has
+    /// caught up with the cluster's log.
+    pub fn restart(&mut self, i: usize) {
+        assert!(self.members[i].child.is_none(), "member {i} is running");
+        // The token and initial cluster only matter to a new member.
+        self.spawn_member(i, "restart", "-restarted");
+        self.wait_serving(i);
+    }
+
+    fn spawn_member(&mut self, i: usize, token: &str, log_suffix: &str) {
         let initial = self
             .members
             .iter()
             .map(|m| format!("{}=http://127.0.0.1:{}", m.name, m.peer_port))
             .collect::<Vec<_>>()
             .join(",");
-        let token = format!("t{}", uuid::Uuid::new_v4().simple());
-        for m in &mut self.members {
+        {
+            let m = &mut self.members[i];
             let mut child = Command::new("etcd")
                 .arg(format!("--name={}", m.name))
                 .arg(format!("--data-dir={}", self.dir.join(&m.name).display()))
@@ -285,20 +305,22 @@ impl EtcdCluster {
             let stderr = child.stderr.take().expect("piped stderr");
             m.log = Some(LogLines::capture(
                 stderr,
-                self.dir.join(format!("{}.log", m.name)),
+                self.dir.join(format!("{}{log_suffix}.log", m.name)),
             ));
             m.child = Some(child);
         }
-        for m in &self.members {
-            let log = m.log.as_ref().expect("started");
-            assert!(
-                log.wait_for(|l| l.contains("serving client traffic"), ETCD_START_WAIT)
-                    .is_some(),
-                "etcd member {} did not start:\n{}",
-                m.name,
-                log.tail(20)
-            );
-        }
+    }
+
+    fn wait_serving(&self, i: usize) {
+        let m = &self.members[i];
+        let log = m.log.as_ref().expect("started");
+        assert!(
+            log.wait_for(|l| l.contains("serving client traffic"), ETCD_START_WAIT)
+                .is_some(),
+            "etcd member {} did not start:\n{}",
+            m.name,
+            log.tail(20)
+        );
     }
 
     /// `127.0.0.1:p1,127.0.0.1:p2,...`

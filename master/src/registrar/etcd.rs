@@ -19,6 +19,12 @@
 //! then fail, the entries are read back, and if they hold what was written
 //! (and the fence stands) the earlier attempt had committed.
 //!
+//! Recovery. An elected master that stood by takes its warm copy of the
+//! registry ([`super::standby`]) once the copy shows every earlier leader's
+//! writes (within [`super::standby::CATCH_UP_TIMEOUT`]); otherwise — no
+//! standby period, a copy being read, one that lags — it reads every entry
+//! at one store revision, in pages of [`FETCH_PAGE_KEYS`].
+//!
 //! Anything else — a conflict, a fence gone, a store that cannot complete
 //! within `--registry_store_timeout`, a fetch that cannot within
 //! `--registry_fetch_timeout`, a corrupt entry — steps the master down, as
@@ -41,6 +47,7 @@ use mesos_detector::layout;
 use parking_lot::Mutex;
 
 use super::keyed::{self, Collection, Lookup, StoredEntry, Touched};
+use super::standby::{self, StandbyCopy};
 use super::{BackendFuture, Operation, RegistryBackend, RegistryError};
 use crate::leader::{Fence, LeaderLink};
 
@@ -77,12 +84,12 @@ impl Default for EtcdRegistryLimits {
 
 /// What this master last read or wrote for an entry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Known {
-    mod_revision: i64,
-    hash: u64,
+pub(super) struct Known {
+    pub(super) mod_revision: i64,
+    pub(super) hash: u64,
 }
 
-fn hash_of(value: &[u8]) -> u64 {
+pub(super) fn hash_of(value: &[u8]) -> u64 {
     let mut h = DefaultHasher::new();
     value.hash(&mut h);
     h.finish()
@@ -93,6 +100,8 @@ pub struct EtcdBackend {
     etcd: Arc<EtcdRuntime>,
     link: Arc<LeaderLink>,
     shared: Arc<Shared>,
+    /// The warm copy kept while standing by, taken by the first fetch.
+    standby: Option<StandbyCopy>,
 }
 
 struct Shared {
@@ -116,7 +125,15 @@ impl EtcdBackend {
                 },
                 known: Mutex::new(HashMap::new()),
             }),
+            standby: None,
         }
+    }
+
+    /// Keeps a warm copy of the registry while this master stands by
+    /// (see [`super::standby`]), counted in `metrics`.
+    pub fn with_standby_copy(mut self, metrics: &libprocess::Metrics) -> Self {
+        self.standby = Some(StandbyCopy::start(&self.etcd, self.link.clone(), metrics));
+        self
     }
 
     fn spawn_write(
@@ -142,8 +159,9 @@ impl EtcdBackend {
 impl RegistryBackend for EtcdBackend {
     fn fetch(&mut self) -> BackendFuture<Option<Registry>> {
         let (client, link, shared) = (self.etcd.client(), self.link.clone(), self.shared.clone());
+        let standby = self.standby.take();
         let task = self.etcd.spawn(async move {
-            let result = fetch(&client, &link, &shared).await;
+            let result = fetch(&client, &link, &shared, standby).await;
             if let Err(e) = &result {
                 link.step_down(&client, format!("registry recovery failed: {e}"))
                     .await;
@@ -219,14 +237,44 @@ where
     }
 }
 
-/// Reads every entry at one store revision.
+/// The registry as the leader holding the fence finds it: from the warm
+/// copy when there is one that holds every earlier leader's write in
+/// time, else read from etcd.
 async fn fetch(
     client: &EtcdClient,
     link: &LeaderLink,
     shared: &Shared,
+    standby: Option<StandbyCopy>,
 ) -> Result<Option<Registry>, RegistryError> {
-    leading_fence(link)?;
+    let fence = leading_fence(link)?;
     let started = Instant::now();
+    if let Some(copy) = standby {
+        let metrics = copy.metrics();
+        let wait = standby::CATCH_UP_TIMEOUT.min(shared.limits.fetch_timeout / 4);
+        match copy.take(&fence, wait).await {
+            Ok(mirror) => {
+                let revision = mirror.revision();
+                let (entries, known) = mirror.into_entries();
+                let registry =
+                    recovered(shared, entries, known, revision, started, "standby_cache")?;
+                metrics.recoveries.inc();
+                return Ok(registry);
+            }
+            Err(reason) => {
+                metrics.fallbacks.inc();
+                tracing::info!(%reason, "registry: the standby copy cannot be used; reading the registry from etcd");
+            }
+        }
+    }
+    fetch_from_etcd(client, shared, started).await
+}
+
+/// Reads every entry at one store revision.
+async fn fetch_from_etcd(
+    client: &EtcdClient,
+    shared: &Shared,
+    started: Instant,
+) -> Result<Option<Registry>, RegistryError> {
     let deadline = started + shared.limits.fetch_timeout;
     let end = layout::prefix_end(shared.prefix.as_bytes());
     let mut entries = Vec::new();
@@ -280,23 +328,44 @@ async fn fetch(
             _ => break,
         }
     }
+    recovered(shared, entries, known, revision, started, "etcd")
+}
+
+/// Decodes the fetched entries (a corrupt one named by its full key) and
+/// remembers what was read; `source` says where they came from.
+fn recovered(
+    shared: &Shared,
+    entries: Vec<StoredEntry>,
+    known: HashMap<String, Known>,
+    revision: i64,
+    started: Instant,
+    source: &'static str,
+) -> Result<Option<Registry>, RegistryError> {
     let count = entries.len();
     let registry = if entries.is_empty() {
         None
     } else {
-        Some(keyed::decode(entries).map_err(|e| match e {
+        let decoded = keyed::decode(entries).map_err(|e| match e {
             RegistryError::Corrupt { key, reason } => RegistryError::Corrupt {
                 key: format!("{}{key}", shared.prefix),
                 reason,
             },
             other => other,
-        })?)
+        });
+        match decoded {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::error!(error = %e, source, "registry: cannot decode the registry read");
+                return Err(e);
+            }
+        }
     };
     *shared.known.lock() = known;
     tracing::info!(
         entries = count,
         revision,
         elapsed = ?started.elapsed(),
+        source,
         "registry: fetched from etcd"
     );
     Ok(registry)

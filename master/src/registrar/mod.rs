@@ -13,14 +13,19 @@
 //! store, so a test can restart a master on the same registry) and
 //! [`etcd::EtcdBackend`] (`--registry=etcd`: one key per entry, every write
 //! a compare-and-swap transaction fenced by the leader's election key;
-//! [`keyed`] is its pure mapping). Fetches and stores are bounded by
-//! `--registry_fetch_timeout` and `--registry_store_timeout`
-//! ([`RegistrarTimeouts`]).
+//! [`keyed`] is its pure mapping; a standby keeps a warm copy of it,
+//! [`standby`], so that it recovers without reading it all once elected).
+//! Fetches and stores are bounded by `--registry_fetch_timeout` and
+//! `--registry_store_timeout` ([`RegistrarTimeouts`]).
+//!
+//! HTTP: `/registrar(N)/registry`, the registry as JSON (`{}` until it is
+//! recovered), as Mesos serves it.
 
 pub mod etcd;
 pub mod gc;
 pub mod keyed;
 pub mod operations;
+pub mod standby;
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -156,7 +161,11 @@ pub struct Registrar {
 /// Operations that may wait for a store before new ones are refused.
 pub const PENDING_OPERATIONS_MAX: usize = 100_000;
 
-impl Process for Registrar {}
+impl Process for Registrar {
+    fn install(t: &mut libprocess::Install<Self>) {
+        t.route("/registry", Self::registry_json);
+    }
+}
 
 impl Registrar {
     pub fn new(backend: Box<dyn RegistryBackend>) -> Self {
@@ -173,6 +182,19 @@ impl Registrar {
     pub fn with_timeouts(mut self, timeouts: RegistrarTimeouts) -> Self {
         self.timeouts = timeouts;
         self
+    }
+
+    /// `GET /registrar(N)/registry`.
+    fn registry_json(
+        &mut self,
+        req: libprocess::http::Request,
+        _ctx: &mut Context<Self>,
+    ) -> libprocess::http::Response {
+        let body = match &self.registry {
+            Some(r) => mesos_common::json::to_string(r.as_ref()),
+            None => "{}".to_string(),
+        };
+        libprocess::http::Response::json(&req, body)
     }
 
     fn recover(
