@@ -253,6 +253,13 @@ async fn fetch(
         let wait = standby::CATCH_UP_TIMEOUT.min(shared.limits.fetch_timeout / 4);
         match copy.take(&fence, wait).await {
             Ok(mirror) => {
+                // Once per election: how long the copy took to show it (the
+                // rest of the fetch is decoding).
+                tracing::info!(
+                    revision = mirror.revision(),
+                    waited = ?started.elapsed(),
+                    "registry: the standby copy holds every earlier leader's writes"
+                );
                 let revision = mirror.revision();
                 let (entries, known) = mirror.into_entries();
                 let registry =
