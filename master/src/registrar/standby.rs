@@ -305,7 +305,8 @@ pub(super) struct CopyMetrics {
 pub struct StandbyCopy {
     shared: Arc<Shared>,
     metrics: CopyMetrics,
-    _task: Task<()>,
+    /// `None` only in unit tests, which drive the copy by hand.
+    _task: Option<Task<()>>,
 }
 
 impl StandbyCopy {
@@ -313,21 +314,27 @@ impl StandbyCopy {
     /// thread; a master that already leads skips it.
     pub fn start(etcd: &EtcdRuntime, link: Arc<LeaderLink>, metrics: &Metrics) -> StandbyCopy {
         let prefix = etcd.url().prefix().to_string();
-        let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                phase: Phase::Reading,
-                mirror: Mirror::new(&prefix),
-            }),
-            changed: tokio::sync::watch::Sender::new(0),
-        });
-        let task = etcd.spawn(follow(etcd.client(), shared.clone(), link, prefix));
+        let mut copy = StandbyCopy::idle(&prefix, metrics);
+        let task = etcd.spawn(follow(etcd.client(), copy.shared.clone(), link, prefix));
+        copy._task = Some(task);
+        copy
+    }
+
+    /// A copy in `Reading` with no task yet.
+    fn idle(prefix: &str, metrics: &Metrics) -> StandbyCopy {
         StandbyCopy {
-            shared,
+            shared: Arc::new(Shared {
+                state: Mutex::new(State {
+                    phase: Phase::Reading,
+                    mirror: Mirror::new(prefix),
+                }),
+                changed: tokio::sync::watch::Sender::new(0),
+            }),
             metrics: CopyMetrics {
                 recoveries: metrics.counter(RECOVERIES_METRIC),
                 fallbacks: metrics.counter(FALLBACKS_METRIC),
             },
-            _task: task,
+            _task: None,
         }
     }
 
@@ -604,6 +611,74 @@ mod tests {
         assert!(!inside("/mesos/election_sequence"));
         assert!(!inside("/mesos/registryx"));
         assert!(!inside("/mesos2/registry/master"));
+    }
+
+    fn block_on<T>(f: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap()
+            .block_on(f)
+    }
+
+    /// A copy that has read the registry: the old leader's key 1, ours 2.
+    fn loaded_copy() -> StandbyCopy {
+        let copy = StandbyCopy::idle("/mesos", &Metrics::new());
+        let mut m = Mirror::new("/mesos");
+        m.put(b"/mesos/json.info_0000000001", b"{}", 10, 10);
+        m.put(b"/mesos/json.info_0000000002", b"{}", 20, 20);
+        m.put(b"/mesos/registry/slaves/a", b"A", 15, 15);
+        m.read_at(21);
+        assert!(copy.shared.transition(PhaseEvent::Loaded, Some(m)));
+        copy
+    }
+
+    #[test]
+    fn a_copy_being_read_is_not_used() {
+        let copy = StandbyCopy::idle("/mesos", &Metrics::new());
+        let own = fence("/mesos/json.info_0000000002", 20);
+        let err = block_on(copy.take(&own, Duration::from_secs(60))).unwrap_err();
+        assert!(err.contains("being read"), "{err}");
+    }
+
+    #[test]
+    fn a_copy_that_has_not_seen_the_election_is_not_used() {
+        let copy = loaded_copy();
+        let own = fence("/mesos/json.info_0000000002", 20);
+        // The old leader's key is still in the copy; no time to catch up.
+        let err = block_on(copy.take(&own, Duration::ZERO)).unwrap_err();
+        assert!(err.contains("did not see"), "{err}");
+    }
+
+    #[test]
+    fn a_waiting_leader_takes_the_copy_once_it_shows_the_election() {
+        let copy = loaded_copy();
+        let shared = copy.shared.clone();
+        let own = fence("/mesos/json.info_0000000002", 20);
+        let watch = shared.clone();
+        let taken = block_on(async move {
+            let shared = watch;
+            let take = copy.take(&own, Duration::from_secs(60));
+            let change = async {
+                // Runs once `take` waits: the watch reports the old
+                // leader's key deleted.
+                tokio::task::yield_now().await;
+                shared
+                    .state
+                    .lock()
+                    .mirror
+                    .delete(b"/mesos/json.info_0000000001", 30);
+                shared.changed.send_modify(|n| *n += 1);
+            };
+            let (taken, ()) = tokio::join!(take, change);
+            taken
+        })
+        .unwrap();
+        assert_eq!(taken.revision(), 30);
+        let (entries, _) = taken.into_entries();
+        assert_eq!(entries.len(), 1);
+        // The task sees the copy taken and ends.
+        assert!(!shared.transition(PhaseEvent::Cancelled, None));
     }
 
     #[test]
