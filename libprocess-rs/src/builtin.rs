@@ -4,7 +4,8 @@
 
 use crate::context::Context;
 use crate::error::Error;
-use crate::http::{Request, Response};
+use crate::http::{Reply, Request, Response};
+use crate::metrics::REFRESH_TIMEOUT;
 use crate::process::{Install, Process};
 use crate::runtime::RuntimeHandle;
 
@@ -20,15 +21,23 @@ impl Process for MetricsProcess {
 }
 
 impl MetricsProcess {
-    fn prometheus(&mut self, _req: Request, ctx: &mut Context<Self>) -> Response {
-        Response::ok().with_body(
-            crate::metrics::PROMETHEUS_CONTENT_TYPE,
-            ctx.metrics().prometheus_text(),
-        )
+    fn prometheus(&mut self, _req: Request, ctx: &mut Context<Self>) -> Reply {
+        let metrics = ctx.metrics().clone();
+        Reply::later(async move {
+            metrics.refresh(REFRESH_TIMEOUT).await;
+            Response::ok().with_body(
+                crate::metrics::PROMETHEUS_CONTENT_TYPE,
+                metrics.prometheus_text(),
+            )
+        })
     }
 
-    fn snapshot(&mut self, req: Request, ctx: &mut Context<Self>) -> Response {
-        Response::json(&req, ctx.metrics().snapshot_json())
+    fn snapshot(&mut self, req: Request, ctx: &mut Context<Self>) -> Reply {
+        let metrics = ctx.metrics().clone();
+        Reply::later(async move {
+            metrics.refresh(REFRESH_TIMEOUT).await;
+            Response::json(&req, metrics.snapshot_json())
+        })
     }
 }
 

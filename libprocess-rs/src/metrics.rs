@@ -6,12 +6,27 @@
 //! Each [`Runtime`](crate::Runtime) owns one registry, so several runtimes in one
 //! test binary do not mix their figures. Counters and value gauges are atomics and
 //! cost one relaxed add or store; pull gauges are closures read at snapshot time.
+//!
+//! A process whose gauges summarise a large state (the master's agents and
+//! tasks) registers a [`Refresher`]: the snapshot endpoints ask it to bring its
+//! gauges up to date first, as Mesos's master computes its gauges in its own
+//! process when a snapshot asks (`defer`ed pull gauges), instead of after every
+//! event.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
+use futures::future::BoxFuture;
 use parking_lot::RwLock;
+
+/// How long a snapshot waits for the refreshers (a process busy with a long
+/// backlog answers late); after it the snapshot shows the values as they are.
+pub const REFRESH_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Brings some gauges up to date; the future completes when they are.
+pub type Refresher = Arc<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// A monotonically increasing count. Clones share the value.
 #[derive(Clone, Default)]
@@ -89,6 +104,8 @@ impl Metric {
 #[derive(Clone, Default)]
 pub struct Metrics {
     entries: Arc<RwLock<BTreeMap<String, Metric>>>,
+    refreshers: Arc<RwLock<BTreeMap<u64, Refresher>>>,
+    next_refresher: Arc<AtomicU64>,
 }
 
 impl Metrics {
@@ -135,6 +152,34 @@ impl Metrics {
         self.entries
             .write()
             .insert(name.to_owned(), Metric::Pull(Arc::new(read)));
+    }
+
+    /// Registers `refresh`, run (all refreshers side by side) before the
+    /// snapshot endpoints read the registry; returns its id for
+    /// [`remove_refresher`](Self::remove_refresher).
+    pub fn add_refresher(&self, refresh: Refresher) -> u64 {
+        let id = self.next_refresher.fetch_add(1, Ordering::Relaxed);
+        self.refreshers.write().insert(id, refresh);
+        id
+    }
+
+    pub fn remove_refresher(&self, id: u64) {
+        self.refreshers.write().remove(&id);
+    }
+
+    /// Runs every refresher, waiting at most `timeout` for them.
+    pub async fn refresh(&self, timeout: Duration) {
+        let pending: Vec<_> = self.refreshers.read().values().map(|r| r()).collect();
+        if pending.is_empty() {
+            return;
+        }
+        let all = futures::future::join_all(pending);
+        if tokio::time::timeout(timeout, all).await.is_err() {
+            tracing::warn!(
+                ?timeout,
+                "metrics: a refresher did not answer in time; serving the gauges as they are"
+            );
+        }
     }
 
     /// Removes a metric (e.g. when the framework or agent it describes is gone).
@@ -302,6 +347,28 @@ impl RuntimeCounters {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A refresher that never answers delays a snapshot by the timeout only.
+    #[test]
+    fn a_stuck_refresher_is_waited_for_until_the_timeout() {
+        let m = Metrics::new();
+        let g = m.gauge("x/g");
+        m.add_refresher(Arc::new(|| Box::pin(futures::future::pending())));
+        m.add_refresher(Arc::new(move || {
+            g.set(3.0);
+            Box::pin(async {})
+        }));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        let started = std::time::Instant::now();
+        rt.block_on(m.refresh(Duration::from_millis(50)));
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_millis(50), "{waited:?}");
+        assert!(waited < REFRESH_TIMEOUT, "{waited:?}");
+        assert_eq!(m.snapshot()["x/g"], 3.0);
+    }
 
     #[test]
     fn snapshot_is_sorted_json_of_numbers() {

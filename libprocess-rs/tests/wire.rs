@@ -525,6 +525,42 @@ fn routes_delegation_prefixes_and_encodings() {
     assert!(procs.contains(r#"{"id":"web"}"#), "{procs}");
 }
 
+/// A refresher brings its gauges up to date before `/metrics/snapshot` and
+/// `/metrics` read them (the master computes its state gauges this way).
+#[test]
+fn snapshots_run_the_refreshers_first() {
+    let (rt, web) = web_runtime();
+    let a = rt.address();
+    let gauge = rt.metrics().gauge("web/refreshed");
+    let refreshes = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let id = rt.metrics().add_refresher(std::sync::Arc::new({
+        let (gauge, refreshes, web) = (gauge.clone(), refreshes.clone(), web.clone());
+        move || {
+            let (gauge, refreshes) = (gauge.clone(), refreshes.clone());
+            // Computed inside a process, as the master does.
+            let done = web.call(move |_, _| {
+                let n = refreshes.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                gauge.set(n as f64);
+            });
+            Box::pin(async move {
+                let _ = done.await;
+            })
+        }
+    }));
+    let snapshot: serde_json::Value =
+        serde_json::from_slice(&get(a, "/metrics/snapshot", "").body).unwrap();
+    assert_eq!(snapshot["web/refreshed"], 1);
+    assert!(
+        get(a, "/metrics", "")
+            .text()
+            .contains("\nweb_refreshed 2\n")
+    );
+    rt.metrics().remove_refresher(id);
+    let snapshot: serde_json::Value =
+        serde_json::from_slice(&get(a, "/metrics/snapshot", "").body).unwrap();
+    assert_eq!(snapshot["web/refreshed"], 2);
+}
+
 #[test]
 fn http10_without_host_is_answered_and_closed() {
     let (rt, _web) = web_runtime();

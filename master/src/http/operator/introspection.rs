@@ -68,7 +68,7 @@ pub(crate) fn get_version(accept: ContentType) -> Reply {
 }
 
 /// Every metric of this master's runtime (`/metrics/snapshot`'s registry;
-/// our gauges are read synchronously, so `timeout` never cuts anything).
+/// the caller refreshed our gauges, so `timeout` never cuts anything).
 pub(crate) fn get_metrics(
     m: &Master,
     accept: ContentType,

@@ -232,7 +232,11 @@ fn handle(
         Type::GetHealth => i::get_health(accept),
         Type::GetFlags => i::get_flags(m, accept, principal)?,
         Type::GetVersion => i::get_version(accept),
-        Type::GetMetrics => i::get_metrics(m, accept, principal, ctx)?,
+        Type::GetMetrics => {
+            // Our gauges are computed on demand (see `Master::mark_gauges_dirty`).
+            m.refresh_gauges_if_dirty();
+            i::get_metrics(m, accept, principal, ctx)?
+        }
         Type::GetLoggingLevel => i::get_logging_level(accept),
         Type::SetLoggingLevel => i::set_logging_level(
             m,
