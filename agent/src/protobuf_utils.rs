@@ -115,9 +115,9 @@ pub fn create_task(info: &TaskInfo, state: TaskState, framework_id: &FrameworkId
         state: state as i32,
         resources: info.resources.clone(),
         labels: info.labels.clone(),
-        discovery: info.discovery.clone(),
-        container: info.container.clone(),
-        health_check: info.health_check.clone(),
+        discovery: info.discovery.clone().map(Box::new),
+        container: info.container.clone().map(Box::new),
+        health_check: info.health_check.clone().map(Box::new),
         kill_policy: info.kill_policy,
         limits: info.limits.clone(),
         ..Default::default()

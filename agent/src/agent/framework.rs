@@ -644,13 +644,13 @@ mod tests {
         use mesos_common::proto::v0::resource::{DiskInfo, disk_info::Persistence};
         let mut e = executor_with(vec![scalar("cpus", 0.1), scalar("mem", 32.0)]);
         let volume = |id: &str| Resource {
-            disk: Some(DiskInfo {
+            disk: Some(Box::new(DiskInfo {
                 persistence: Some(Persistence {
                     id: id.into(),
                     ..Default::default()
                 }),
                 ..Default::default()
-            }),
+            })),
             ..scalar("disk", 1.0)
         };
         let mut revocable = scalar("cpus", 0.5);

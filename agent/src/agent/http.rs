@@ -73,10 +73,10 @@ fn task_json(t: &Task) -> Json {
             mesos_common::json::to_value(l)["labels"].clone(),
         );
     }
-    if let Some(d) = &t.discovery {
+    if let Some(d) = t.discovery.as_deref() {
         o.insert("discovery".into(), mesos_common::json::to_value(d));
     }
-    if let Some(c) = &t.container {
+    if let Some(c) = t.container.as_deref() {
         o.insert("container".into(), mesos_common::json::to_value(c));
     }
     Json::Object(o)

@@ -190,7 +190,7 @@ macro_rules! proto_conversions {
                             .allocation_info
                             .as_ref()
                             .map(|a| AllocationInfo { role: a.role.as_deref().map(Into::into) }),
-                        disk: r.disk.as_ref().map(disk_from).transpose()?,
+                        disk: r.disk.as_deref().map(disk_from).transpose()?,
                         revocable: r.revocable.is_some(),
                         shared: r.shared.is_some(),
                         provider_id: r.provider_id.as_ref().map(|p| p.value.clone()),
@@ -228,7 +228,7 @@ macro_rules! proto_conversions {
                             .allocation_info
                             .as_ref()
                             .map(|a| pb::resource::AllocationInfo { role: a.role.as_deref().map(Into::into) }),
-                        disk: spec.disk.as_ref().map(disk_to),
+                        disk: spec.disk.as_ref().map(|d| Box::new(disk_to(d))),
                         revocable: spec.revocable.then(Default::default),
                         shared: spec.shared.then(Default::default),
                         provider_id: spec.provider_id.clone().map(|value| pb::ResourceProviderId { value }),

@@ -153,13 +153,13 @@ pub fn task(w: &mut JsonWriter, t: &v0::Task) {
         w.key("labels");
         labels(w, l);
     }
-    if let Some(d) = &t.discovery {
+    if let Some(d) = t.discovery.as_deref() {
         w.field_message("discovery", d);
     }
-    if let Some(c) = &t.container {
+    if let Some(c) = t.container.as_deref() {
         w.field_message("container", c);
     }
-    if let Some(h) = &t.health_check {
+    if let Some(h) = t.health_check.as_deref() {
         w.field_message("health_check", h);
     }
     w.end_object();

@@ -221,13 +221,13 @@ mod tests {
     #[test]
     fn quota_counts_sandbox_disk_only_and_du_measures() {
         let mut volume = scalar_resource("disk", 100.0, None);
-        volume.disk = Some(mesos_common::proto::v0::resource::DiskInfo {
+        volume.disk = Some(Box::new(mesos_common::proto::v0::resource::DiskInfo {
             persistence: Some(mesos_common::proto::v0::resource::disk_info::Persistence {
                 id: "v".into(),
                 ..Default::default()
             }),
             ..Default::default()
-        });
+        }));
         let resources = vec![
             scalar_resource("disk", 2.0, None),
             volume,
