@@ -19,6 +19,7 @@
 //! | [`flags`] | `MasterFlags` with Mesos's names, defaults and validation |
 //! | [`embed`] | `start_master`, `runtime_config`: embedding a master |
 //! | [`logging`] | `--logging_level`, `--quiet`, `--log_dir` |
+//! | [`malloc`] | the mimalloc settings `mesos-master` runs with |
 //! | [`error`] | the crate's `MasterError` |
 
 pub mod allocator;
@@ -28,6 +29,7 @@ pub mod flags;
 pub mod http;
 pub mod leader;
 pub mod logging;
+pub mod malloc;
 pub mod master;
 pub mod observer;
 pub mod registrar;
