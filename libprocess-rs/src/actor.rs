@@ -28,6 +28,7 @@ pub(crate) enum Event {
         from: Upid,
         name: String,
         body: Bytes,
+        pre: Option<Predecoded>,
     },
     /// Messages read from one connection in one go (one mailbox operation for all).
     Messages(Vec<Msg>),
@@ -48,6 +49,48 @@ pub(crate) struct Msg {
     pub from: Upid,
     pub name: String,
     pub body: Bytes,
+    pub pre: Option<Predecoded>,
+}
+
+impl Msg {
+    pub(crate) fn new(from: Upid, name: String, body: Bytes) -> Self {
+        Self {
+            from,
+            name,
+            body,
+            pre: None,
+        }
+    }
+}
+
+/// What a process's predecoder made of a message body, handed to the
+/// message's handler (see [`Context::predecode`]).
+pub type Predecoded = Box<dyn std::any::Any + Send>;
+
+/// A predecoder: runs on the thread that delivers the message.
+pub(crate) type PredecodeFn = Arc<dyn Fn(&Bytes) -> Option<Predecoded> + Send + Sync>;
+
+/// A process's predecoders, by message name. The flag spares every other
+/// process the lock on each delivery.
+#[derive(Default)]
+pub(crate) struct Predecoders {
+    any: AtomicBool,
+    by_name: parking_lot::RwLock<std::collections::HashMap<String, PredecodeFn>>,
+}
+
+impl Predecoders {
+    pub(crate) fn set(&self, name: String, f: PredecodeFn) {
+        self.by_name.write().insert(name, f);
+        self.any.store(true, Ordering::Release);
+    }
+
+    fn apply(&self, name: &str, body: &Bytes) -> Option<Predecoded> {
+        if !self.any.load(Ordering::Acquire) {
+            return None;
+        }
+        let f = self.by_name.read().get(name).cloned()?;
+        f(body)
+    }
 }
 
 /// A closure run inside the process (from `LocalPid::dispatch`/`call`).
@@ -121,6 +164,7 @@ pub(crate) struct SlotImpl<P: Process> {
     pub upid: Upid,
     pub addr: Addr<ProcessActor<P>>,
     pub backlog: Backlog,
+    pub predecoders: Predecoders,
 }
 
 impl<P: Process> Slot for SlotImpl<P> {
@@ -128,9 +172,15 @@ impl<P: Process> Slot for SlotImpl<P> {
         &self.upid
     }
 
-    fn post(&self, event: Event) -> bool {
+    fn post(&self, mut event: Event) -> bool {
         if !self.addr.connected() {
             return false;
+        }
+        if let Event::Message {
+            name, body, pre, ..
+        } = &mut event
+        {
+            *pre = self.predecoders.apply(name, body);
         }
         let counted = matches!(event, Event::Message { .. } | Event::Http { .. });
         if counted {
@@ -144,9 +194,12 @@ impl<P: Process> Slot for SlotImpl<P> {
         &self.backlog
     }
 
-    fn post_messages(&self, batch: Vec<Msg>) -> bool {
+    fn post_messages(&self, mut batch: Vec<Msg>) -> bool {
         if !self.addr.connected() {
             return false;
+        }
+        for m in &mut batch {
+            m.pre = self.predecoders.apply(&m.name, &m.body);
         }
         self.backlog
             .queued
@@ -274,7 +327,7 @@ impl<P: Process> ProcessActor<P> {
         }
     }
 
-    fn on_message(&mut self, from: Upid, name: String, body: Bytes) {
+    fn on_message(&mut self, from: Upid, name: String, body: Bytes, pre: Option<Predecoded>) {
         self.ctx.core.counters.messages_received.inc();
         let Some(handler) = self.table.messages.get(&name) else {
             self.ctx.core.counters.messages_unhandled.inc();
@@ -286,7 +339,7 @@ impl<P: Process> ProcessActor<P> {
         };
         let keep = crate::filters::handled_active().then(|| body.clone());
         self.ctx.from = Some(from.clone());
-        let result = handler(&mut self.process, from, body, &mut self.ctx);
+        let result = handler(&mut self.process, from, body, pre, &mut self.ctx);
         let from = self.ctx.from.take();
         if let (Err(e), Some(from)) = (&result, &from) {
             self.ctx.core.counters.messages_decode_failures.inc();
@@ -372,16 +425,27 @@ impl<P: Process> ProcessActor<P> {
         }
         let low_water = self.ctx.core.limits.mailbox_messages_max / 2;
         match event {
-            Event::Message { from, name, body } => {
-                self.on_message(from, name, body);
+            Event::Message {
+                from,
+                name,
+                body,
+                pre,
+            } => {
+                self.on_message(from, name, body, pre);
                 self.slot.backlog.done(low_water);
             }
             Event::Messages(batch) => {
-                for Msg { from, name, body } in batch {
+                for Msg {
+                    from,
+                    name,
+                    body,
+                    pre,
+                } in batch
+                {
                     // A handler may terminate the process mid-batch: the rest is
                     // dropped, like any event after terminate.
                     if !self.ctx.terminating {
-                        self.on_message(from, name, body);
+                        self.on_message(from, name, body, pre);
                         self.after(actx);
                     }
                     self.slot.backlog.done(low_water);

@@ -55,6 +55,28 @@ impl<P: Process> Context<P> {
         self.local.clone().expect("set before the process starts")
     }
 
+    /// Runs `f` on each body of message `name` on the thread that delivers
+    /// it (a connection's I/O thread for messages from the network) before
+    /// it is queued, and hands what it returns to the handler installed with
+    /// [`Install::raw_predecoded`](crate::Install::raw_predecoded). For
+    /// messages whose decoding is a large part of their handling: the
+    /// process's own thread then only handles them. `f` may return `None`
+    /// (nothing done ahead, e.g. a retry the process will ignore); the
+    /// handler must then do the work itself, as it must for a message
+    /// queued before `f` was set. Replaces an earlier predecoder for `name`.
+    pub fn predecode(
+        &self,
+        name: &str,
+        f: impl Fn(&bytes::Bytes) -> Option<crate::Predecoded> + Send + Sync + 'static,
+    ) {
+        if let Some(local) = &self.local {
+            local
+                .slot
+                .predecoders
+                .set(name.to_owned(), std::sync::Arc::new(f));
+        }
+    }
+
     /// The sender of the message being handled; `None` outside message handlers.
     pub fn sender(&self) -> Option<&Upid> {
         self.from.as_ref()

@@ -69,7 +69,7 @@ pub mod process;
 pub mod runtime;
 pub mod upid;
 
-pub use actor::{LocalPid, ProcessGone};
+pub use actor::{LocalPid, Predecoded, ProcessGone};
 pub use bytes::Bytes;
 pub use clock::{Clock, TimerId};
 pub use context::Context;

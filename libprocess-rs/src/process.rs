@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use bytes::Bytes;
 
+use crate::actor::Predecoded;
 use crate::context::Context;
 use crate::http::{Reply, Request, Response};
 use crate::upid::Upid;
@@ -54,8 +55,9 @@ pub trait Process: Sized + Send + 'static {
     }
 }
 
-pub(crate) type MessageFn<P> =
-    Box<dyn Fn(&mut P, Upid, Bytes, &mut Context<P>) -> Result<(), MessageError>>;
+pub(crate) type MessageFn<P> = Box<
+    dyn Fn(&mut P, Upid, Bytes, Option<Predecoded>, &mut Context<P>) -> Result<(), MessageError>,
+>;
 
 /// Why a protobuf message was dropped before its handler ran.
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +98,7 @@ impl<P: Process> Install<P> {
     {
         self.insert_message(
             M::full_name(),
-            Box::new(move |p, from, body, ctx| {
+            Box::new(move |p, from, body, _pre, ctx| {
                 if let Some(validator) = &ctx.core.message_validator {
                     validator
                         .check(full_name::<M>(), &body)
@@ -118,8 +120,25 @@ impl<P: Process> Install<P> {
     {
         self.insert_message(
             name.to_owned(),
-            Box::new(move |p, from, body, ctx| {
+            Box::new(move |p, from, body, _pre, ctx| {
                 handler(p, from, body, ctx);
+                Ok(())
+            }),
+        );
+        self
+    }
+
+    /// Like [`raw`](Self::raw), and the handler also gets what the process's
+    /// predecoder for `name` made of the body on the delivering thread, if
+    /// it made anything (see [`Context::predecode`]).
+    pub fn raw_predecoded<F>(&mut self, name: &str, handler: F) -> &mut Self
+    where
+        F: Fn(&mut P, Upid, Bytes, Option<Predecoded>, &mut Context<P>) + 'static,
+    {
+        self.insert_message(
+            name.to_owned(),
+            Box::new(move |p, from, body, pre, ctx| {
+                handler(p, from, body, pre, ctx);
                 Ok(())
             }),
         );

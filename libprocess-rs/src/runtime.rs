@@ -273,7 +273,12 @@ impl Core {
             return;
         };
         if self.admit(&from, slot.as_ref(), &name, &body)
-            && !slot.post(Event::Message { from, name, body })
+            && !slot.post(Event::Message {
+                from,
+                name,
+                body,
+                pre: None,
+            })
         {
             self.counters.messages_dropped_unknown_process.inc();
         }
@@ -455,6 +460,7 @@ impl Core {
             upid,
             addr,
             backlog: Default::default(),
+            predecoders: Default::default(),
         });
         let _ = slot_tx.send(slot.clone());
         processes.insert(Arc::from(id), slot.clone());

@@ -961,3 +961,73 @@ fn a_stream_for_a_connection_close_request_lasts_until_the_client_leaves() {
     drop(s);
     block_on(writer.closed());
 }
+
+/// Records what its predecoder made of each `n` message and on which thread.
+#[derive(Default)]
+struct Predecoding {
+    got: Vec<(Option<u64>, Bytes)>,
+    decoded_on: std::sync::Arc<std::sync::Mutex<Vec<std::thread::ThreadId>>>,
+    handled_on: Option<std::thread::ThreadId>,
+}
+
+impl Process for Predecoding {
+    fn install(t: &mut libprocess::Install<Self>) {
+        t.raw_predecoded("n", |p: &mut Self, _from, body, pre, _ctx| {
+            p.handled_on = Some(std::thread::current().id());
+            let value = pre.map(|v| *v.downcast::<u64>().expect("a u64"));
+            p.got.push((value, body));
+        });
+    }
+
+    fn initialize(&mut self, ctx: &mut libprocess::Context<Self>) {
+        let decoded_on = self.decoded_on.clone();
+        ctx.predecode("n", move |body| {
+            decoded_on.lock().unwrap().push(std::thread::current().id());
+            // Nothing decoded ahead for what it cannot read.
+            let n: u64 = std::str::from_utf8(body).ok()?.parse().ok()?;
+            Some(Box::new(n))
+        });
+    }
+}
+
+/// A predecoder runs on the I/O thread that read the message, and its
+/// result reaches the handler on the process's thread; a body it declines
+/// reaches the handler undecoded.
+#[test]
+fn a_predecoder_runs_on_the_io_thread_and_its_result_reaches_the_handler() {
+    let rt = common::runtime();
+    let pid = rt.spawn("pre", Predecoding::default()).unwrap();
+    let host = rt.address();
+    let message = |body: &str| {
+        format!(
+            "POST /pre/n HTTP/1.1\r\nLibprocess-From: a@10.0.0.1:5050\r\nHost: {host}\r\n\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let wire = format!("{}{}{}", message("41"), message("x"), message("42"));
+    let mut s = connect(host);
+    s.write_all(wire.as_bytes()).unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).unwrap();
+    assert_eq!(parse_responses(&out).len(), 3);
+    let (got, decoded_on, handled_on) = libprocess::block_on(pid.call(|p, _| {
+        (
+            p.got.clone(),
+            p.decoded_on.lock().unwrap().clone(),
+            p.handled_on,
+        )
+    }))
+    .unwrap();
+    assert_eq!(
+        got,
+        vec![
+            (Some(41), Bytes::from("41")),
+            (None, Bytes::from("x")),
+            (Some(42), Bytes::from("42")),
+        ]
+    );
+    assert_eq!(decoded_on.len(), 3);
+    assert!(decoded_on.iter().all(|t| Some(*t) != handled_on));
+}

@@ -384,6 +384,19 @@ fn invalid_launches_are_answered_and_valid_ones_survive() {
         )
     });
     eventually(|| cluster.metric("master/invalid_messages") > before + 1.0);
+    // A reregistration the master decodes ahead on its I/O thread: an agent
+    // id but no hostname (required) is refused the same way.
+    let master = cluster.upid();
+    a1.call(move |_, ctx| {
+        // ReregisterSlaveMessage { slave: SlaveInfo { id: SlaveID { value: "bad" } } }
+        let id = [0x0a, 3, b'b', b'a', b'd'];
+        let mut slave = vec![0x32, id.len() as u8];
+        slave.extend_from_slice(&id);
+        let mut body = vec![0x12, slave.len() as u8];
+        body.extend_from_slice(&slave);
+        ctx.send_raw(&master, "mesos.internal.ReregisterSlaveMessage", body)
+    });
+    eventually(|| cluster.metric("master/invalid_messages") > before + 2.0);
     still_serving(&cluster);
     let f = fid.clone();
     assert_eq!(

@@ -286,14 +286,7 @@ fn message(state: &ConnState, m: fast::Message, out: &mut BytesMut, answers: &mu
         return;
     };
     let framed_body = m.framed_body;
-    state.deliver(
-        slot,
-        Msg {
-            from,
-            name,
-            body: m.body,
-        },
-    );
+    state.deliver(slot, Msg::new(from, name, m.body));
     if framed_body {
         fast::encode_accepted_chunked(out, &answers.date());
     } else {

@@ -845,14 +845,7 @@ fn message(core: &Arc<Core>, conn: Rc<ConnState>, mut req: HttpRequest) -> Call 
     let name = name.to_owned();
     let payload = req.take_payload();
     if matches!(payload, Payload::None) {
-        conn.deliver(
-            slot,
-            Msg {
-                from,
-                name,
-                body: Bytes::new(),
-            },
-        );
+        conn.deliver(slot, Msg::new(from, name, Bytes::new()));
         return now(empty(202, false));
     }
     let http10 = req.version() == Version::HTTP_10;
@@ -860,7 +853,7 @@ fn message(core: &Arc<Core>, conn: Rc<ConnState>, mut req: HttpRequest) -> Call 
     Call::Later(Box::pin(async move {
         match read_body(payload, core.limits.body_bytes_max).await {
             Ok(body) => {
-                conn.deliver(slot, Msg { from, name, body });
+                conn.deliver(slot, Msg::new(from, name, body));
                 // HTTP/1.0 has no chunked framing.
                 if http10 {
                     empty(202, false)

@@ -41,7 +41,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use libprocess::{Context, Install, LocalPid, Process, Upid};
 use mesos_common::ids::{AgentId, FrameworkId, IdGenerator, MasterId, OfferId, TaskId};
-use mesos_common::proto::{decode_strict, internal, v0};
+use mesos_common::proto::{ProtoDecodeError, decode_strict, internal, v0};
 
 use crate::allocator::Allocator;
 use crate::flags::{DerivedFlags, MasterFlags};
@@ -99,6 +99,10 @@ pub struct Agents {
     /// Tasks that became unreachable with their agent, to forget them from
     /// the frameworks' unreachable lists when the agent returns.
     pub unreachable_tasks: HashMap<AgentId, HashMap<FrameworkId, Vec<TaskId>>>,
+    /// Agents with a ReregisterSlaveMessage decoded ahead on the I/O thread
+    /// and not handled yet: their retries meanwhile are not decoded ahead
+    /// (see `Master::predecode_reregistrations`).
+    pub predecoded: Arc<parking_lot::Mutex<HashSet<String>>>,
 }
 
 impl Agents {
@@ -366,7 +370,12 @@ impl Master {
         from: &Upid,
         body: &Bytes,
     ) -> Option<M> {
-        match decode_strict::<M>(body) {
+        self.decoded(from, decode_strict::<M>(body))
+    }
+
+    /// [`decode`](Self::decode) for a body decoded elsewhere.
+    fn decoded<M>(&self, from: &Upid, decoded: Result<M, ProtoDecodeError>) -> Option<M> {
+        match decoded {
             Ok(m) => Some(m),
             Err(e) => {
                 self.metrics.counters.invalid_messages.inc();
@@ -374,6 +383,39 @@ impl Master {
                 None
             }
         }
+    }
+}
+
+/// A ReregisterSlaveMessage decoded on the I/O thread.
+type PredecodedReregistration = Result<internal::ReregisterSlaveMessage, ProtoDecodeError>;
+
+/// Bound on the agents with a reregistration decoded ahead and not yet
+/// handled (a process that stops before handling them leaves their ids).
+const PREDECODED_MAX: usize = 200_000;
+
+impl Master {
+    /// Decodes agents' reregistrations on the I/O thread that reads them:
+    /// after a failover every agent sends one (with all its tasks) within
+    /// a second, and decoding them was a fifth of the new leader's actor
+    /// thread, which runs the master, the allocator and every agent
+    /// observer. A message from an agent whose earlier one is still queued
+    /// is left to the handler (a retry it ignores after a look at its id).
+    fn predecode_reregistrations(&self, ctx: &Context<Self>) {
+        let pending = self.agents.predecoded.clone();
+        ctx.predecode(
+            &<internal::ReregisterSlaveMessage as prost::Name>::full_name(),
+            move |body| {
+                let id = agents::peek_agent_id(body)?;
+                {
+                    let mut pending = pending.lock();
+                    if pending.len() >= PREDECODED_MAX || !pending.insert(id.to_owned()) {
+                        return None;
+                    }
+                }
+                let decoded: PredecodedReregistration = decode_strict(body);
+                Some(Box::new(decoded))
+            },
+        );
     }
 }
 
@@ -417,9 +459,17 @@ impl Process for Master {
         gated::<internal::ReconcileTasksMessage>(t, Master::reconcile_tasks);
         // Agents.
         gated::<internal::RegisterSlaveMessage>(t, Master::register_agent);
-        t.raw(
+        t.raw_predecoded(
             &<internal::ReregisterSlaveMessage as prost::Name>::full_name(),
-            |m: &mut Master, from, body, ctx| {
+            |m: &mut Master, from, body, pre, ctx| {
+                let predecoded = pre
+                    .and_then(|p| p.downcast::<PredecodedReregistration>().ok())
+                    .map(|p| *p);
+                if predecoded.is_some()
+                    && let Some(id) = agents::peek_agent_id(&body)
+                {
+                    m.agents.predecoded.lock().remove(id);
+                }
                 if !m.ready() {
                     m.metrics.counters.dropped_messages.inc();
                     tracing::debug!(%from, "dropping ReregisterSlaveMessage: not elected or not recovered");
@@ -434,7 +484,11 @@ impl Process for Master {
                     tracing::debug!(agent = %id, %from, "ignoring reregistration: one is already in progress");
                     return;
                 }
-                if let Some(msg) = m.decode::<internal::ReregisterSlaveMessage>(&from, &body) {
+                let msg = match predecoded {
+                    Some(decoded) => m.decoded(&from, decoded),
+                    None => m.decode::<internal::ReregisterSlaveMessage>(&from, &body),
+                };
+                if let Some(msg) = msg {
                     m.reregister_agent(from, msg, ctx);
                 }
             },
@@ -460,6 +514,7 @@ impl Process for Master {
                 "master bound to loopback interface: remote schedulers and agents cannot reach it"
             );
         }
+        self.predecode_reregistrations(ctx);
         let pid = ctx.local_pid();
         self.gauges_refresher = Some(ctx.metrics().add_refresher(std::sync::Arc::new(move || {
             let refreshed = pid.call(|m: &mut Master, _| m.refresh_gauges_if_dirty());
