@@ -25,6 +25,13 @@
 //!   `cpus:4;mem:4096;disk:4096` (guarantees = limits), one framework each,
 //!   3,000 agents `cpus:2;mem:2048;disk:2048`, min allocatable `cpus:0.01` or
 //!   `mem:32`: the first cycle (Mesos: 15-17 s).
+//! - `reregister`: what a new leader's allocator does in a reregistration
+//!   storm after a failover (`failover` bench, issue 8): 10 frameworks in 4
+//!   roles, then 40k agents `cpus:8;mem:16384;disk:100000` are added, each
+//!   running 10 tasks `cpus:0.1;mem:32`, one of each framework (`add_agent`
+//!   with `used`); one allocation cycle offers every agent; every offer is
+//!   declined with the default filter (`recover_resources`). Each phase is
+//!   timed; the figure per agent is the add phase divided by the agents.
 //!
 //! Each figure is the median of several runs of the allocation call, in CPU
 //! time of the benchmark thread (the machine is shared with builds; CPU time
@@ -279,10 +286,103 @@ fn quota(small: usize, large: usize, runs: usize) {
     );
 }
 
+/// Frameworks and roles of the `reregister` scenario.
+const REREGISTER_FRAMEWORKS: usize = 10;
+const REREGISTER_ROLES: [&str; 4] = ["*", "eng", "ops", "eng/batch"];
+const REREGISTER_TASKS_PER_AGENT: usize = 10;
+
+/// The `used` map of agent `i`: one task of each framework (rotated so the
+/// maps differ between agents), allocated to the framework's role.
+fn reregister_used(ids: &[(FrameworkId, &str)], i: usize) -> HashMap<FrameworkId, Resources> {
+    let task = parse_resources("cpus:0.1;mem:32", "*").unwrap();
+    let mut used: HashMap<FrameworkId, Resources> = HashMap::new();
+    for n in 0..REREGISTER_TASKS_PER_AGENT {
+        let (id, role) = &ids[(i + n) % ids.len()];
+        let mut r = task.clone();
+        r.allocate(role);
+        used.entry(id.clone()).or_default().add_all(&r);
+    }
+    used
+}
+
+fn reregister(agents: usize, runs: usize) {
+    let mut add_times = Vec::new();
+    let mut cycle_times = Vec::new();
+    let mut recover_times = Vec::new();
+    let mut offered = 0;
+    for _ in 0..runs {
+        let mut core = AllocatorCore::new(AllocatorOptions {
+            seed: Some(1),
+            ..Default::default()
+        });
+        let ids: Vec<(FrameworkId, &str)> = (0..REREGISTER_FRAMEWORKS)
+            .map(|i| {
+                (
+                    FrameworkId::new(&format!("framework-{i}")).unwrap(),
+                    REREGISTER_ROLES[i % REREGISTER_ROLES.len()],
+                )
+            })
+            .collect();
+        for (id, role) in &ids {
+            core.add_framework(
+                id.clone(),
+                FrameworkSpec {
+                    roles: [role.to_string()].into(),
+                    ..Default::default()
+                },
+                HashMap::new(),
+                true,
+            );
+        }
+        let total = parse_resources("cpus:8;mem:16384;disk:100000", "*").unwrap();
+        // The inputs are built before the clock starts: the master hands
+        // them over, the allocator's work starts at `add_agent`.
+        let inputs: Vec<(AgentId, AgentSpec, HashMap<FrameworkId, Resources>)> = (0..agents)
+            .map(|i| {
+                (
+                    AgentId::new(&format!("agent-{i}")).unwrap(),
+                    AgentSpec {
+                        hostname: format!("agent-{i}"),
+                        ..Default::default()
+                    },
+                    reregister_used(&ids, i),
+                )
+            })
+            .collect();
+        let totals: Vec<Resources> = (0..agents).map(|_| total.clone()).collect();
+        let started = thread_cpu();
+        for ((id, spec, used), total) in inputs.into_iter().zip(totals) {
+            core.add_agent(id, spec, None, total, used);
+        }
+        add_times.push(ms(thread_cpu().saturating_sub(started)));
+        let now = Instant::now();
+        let (t, offers) = cycle(&mut core, now);
+        cycle_times.push(ms(t));
+        offered = offers.len();
+        let decline = v0::Filters::default();
+        let started = thread_cpu();
+        for (f, a, r) in &offers {
+            core.recover_resources(f, a, r, Some(&decline), false, now);
+        }
+        recover_times.push(ms(thread_cpu().saturating_sub(started)));
+    }
+    let add = median(add_times);
+    let cycle_ms = median(cycle_times);
+    let recover = median(recover_times);
+    let per_agent_us = add * 1000.0 / agents as f64;
+    let per_offer_us = recover * 1000.0 / offered.max(1) as f64;
+    println!(
+        "reregister    {agents:>6} agents {REREGISTER_FRAMEWORKS:>5} frameworks: add {add:9.2} ms ({per_agent_us:.2} us per agent), cycle {cycle_ms:.2} ms ({offered} offers), decline {recover:.2} ms ({per_offer_us:.2} us per offer); median of {runs}"
+    );
+    println!(
+        "{{\"bench\":\"reregister\",\"agents\":{agents},\"frameworks\":{REREGISTER_FRAMEWORKS},\"tasks_per_agent\":{REREGISTER_TASKS_PER_AGENT},\"add_ms\":{add:.2},\"add_per_agent_us\":{per_agent_us:.3},\"cycle_ms\":{cycle_ms:.2},\"decline_ms\":{recover:.2},\"decline_per_offer_us\":{per_offer_us:.3},\"offers\":{offered},\"runs\":{runs}}}"
+    );
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let quick = args.iter().any(|a| a == "--quick");
-    // `--only offer_all|decline_all|quota` runs one scenario.
+    // `--only offer_all|decline_all|quota|reregister` runs one scenario.
     let only = args
         .iter()
         .position(|a| a == "--only")
@@ -319,5 +419,8 @@ fn main() {
     }
     if wanted("quota") {
         quota(2500, 500, 3);
+    }
+    if wanted("reregister") {
+        reregister(if quick { 10_000 } else { 40_000 }, 5);
     }
 }

@@ -10,9 +10,11 @@ use mesos_common::proto::v0;
 use mesos_common::resources::{ResourceConversion, ResourceError, Resources};
 
 use super::agent::{Agent, Maintenance, OfferFilter, fw_role_key, split_key};
-use super::roles::RoleIdx;
+use super::qty::Names;
+use super::roles::{RoleIdx, RoleTree};
 use super::{
     AgentIdx, AgentSpec, AllocatorCore, AllocatorError, FwIdx, InverseOfferStatus, refuse_timeout,
+    sole_allocation_role,
 };
 
 impl AllocatorCore {
@@ -49,16 +51,17 @@ impl AllocatorCore {
         };
         self.agent_index.insert(id, idx);
         self.refresh_excluded();
-        let total = self.agent(idx).total.clone();
-        self.track_reservations(&total, true);
-        let q = self.agent(idx).total_qty.clone();
-        self.total_qty.add(&q);
+        // Borrowed in place: a reregistration storm adds tens of thousands
+        // of agents, and copying each total twice showed in profiles.
+        let agent = self.agents[idx as usize]
+            .as_ref()
+            .expect("the agent was stored above");
+        track_reservations(&mut self.roles, &mut self.names, &agent.total, true);
+        self.total_qty.add(&agent.total_qty);
         self.total_version += 1;
         for (framework_id, resources) in used {
             // Resources of frameworks not added yet are counted on the agent
             // only; `add_framework` tells the sorters later.
-            let mut plain = resources.clone();
-            plain.unallocate();
             match self.framework_idx(&framework_id) {
                 Some(fw) => {
                     self.track_allocation(idx, fw, &resources);
@@ -66,6 +69,8 @@ impl AllocatorCore {
                     self.track_allocated_in_roles(&resources);
                 }
                 None => {
+                    let mut plain = resources.clone();
+                    plain.unallocate();
                     let agent = self.agent_mut(idx);
                     agent.offered_or_allocated.add_all(&plain);
                     agent.allocated.add_all(&resources);
@@ -176,17 +181,7 @@ impl AllocatorCore {
     }
 
     pub(super) fn track_reservations(&mut self, resources: &Resources, add: bool) {
-        for (role, res) in resources.reservations() {
-            let q = self.names.scalars(&res);
-            if q.is_zero() {
-                continue;
-            }
-            if add {
-                self.roles.track_reservations(&role, &q);
-            } else {
-                self.roles.untrack_reservations(&role, &q);
-            }
-        }
+        track_reservations(&mut self.roles, &mut self.names, resources, add);
     }
 
     pub fn activate_agent(&mut self, id: &AgentId) {
@@ -435,18 +430,12 @@ impl AllocatorCore {
             tracing::debug!(%framework, %agent, "recovered resources of an unknown framework or agent");
             return;
         };
-        let allocations = resources.allocations();
-        if allocations.len() != 1
-            || allocations.values().map(Resources::len).sum::<usize>() != resources.len()
-        {
+        let Some(role) = sole_allocation_role(resources) else {
             self.ignored_calls += 1;
             tracing::warn!(%framework, %agent, %resources, "recovered resources must be allocated to exactly one role; ignored");
             return;
-        }
-        let Some(role) = allocations.keys().next().cloned() else {
-            return;
         };
-        let Some(r) = self.roles.get(&role) else {
+        let Some(r) = self.roles.get(role) else {
             self.ignored_calls += 1;
             tracing::warn!(%framework, %role, "recovered resources of an unknown role; ignored");
             return;
@@ -461,13 +450,11 @@ impl AllocatorCore {
             tracing::warn!(%framework, %agent, %resources, "recovered resources that were not offered or allocated; ignored");
             return;
         }
-        self.untrack_allocation(a, fw, r, resources);
+        let refused = self.untrack_allocation(a, fw, r, resources);
         let Some(timeout) = filters.and_then(refuse_timeout) else {
             return;
         };
         let timeout = timeout.max(self.options.allocation_interval);
-        let mut refused = resources.clone();
-        refused.unallocate();
         // Still tracked under the role? (It may have unsubscribed.)
         if self.roles.try_node(r).is_none() {
             return;
@@ -597,5 +584,21 @@ impl AllocatorCore {
     /// When the next decline filter expires, if any.
     pub fn next_filter_expiry(&self) -> Option<Instant> {
         self.filter_queue.keys().next().map(|(at, _)| *at)
+    }
+}
+
+/// Reservations of `resources` into or out of the role tree (a function of
+/// the fields it needs, so callers can lend an agent's total in place).
+fn track_reservations(roles: &mut RoleTree, names: &mut Names, resources: &Resources, add: bool) {
+    for (role, res) in resources.reservations() {
+        let q = names.scalars(&res);
+        if q.is_zero() {
+            continue;
+        }
+        if add {
+            roles.track_reservations(&role, &q);
+        } else {
+            roles.untrack_reservations(&role, &q);
+        }
     }
 }

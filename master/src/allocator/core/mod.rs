@@ -37,7 +37,7 @@ use mesos_common::ids::{AgentId, FrameworkId};
 use mesos_common::proto::v0;
 use mesos_common::resources::Resources;
 
-use self::agent::{Agent, fw_role_key, split_key};
+use self::agent::{Agent, IntMap, fw_role_key, split_key};
 use self::constraints::OfferConstraintsFilter;
 use self::qty::{Names, Qty};
 pub use self::quota::Quota;
@@ -109,7 +109,32 @@ pub(crate) struct Framework {
     /// Inverse offer filters: agent -> expiry.
     pub inverse_filters: HashMap<AgentIdx, Instant>,
     /// Per role: agents with something offered or allocated to this framework.
-    pub allocated_agents: HashMap<RoleIdx, usize>,
+    pub allocated_agents: IntMap<RoleIdx, usize>,
+}
+
+/// The allocation role of `resources` when every entry is allocated to
+/// the same one (what the master's calls carry, apart from a multi-role
+/// framework's tasks): callers then use the resources as they are instead
+/// of regrouping copies by role with `Resources::allocations`, which gives
+/// the same single group. `None` when empty, mixed or partly unallocated.
+pub(crate) fn sole_allocation_role(resources: &Resources) -> Option<&str> {
+    let mut entries = resources.iter();
+    let role = entries.next()?.allocation_role()?;
+    entries
+        .all(|r| r.allocation_role() == Some(role))
+        .then_some(role)
+}
+
+/// What adding or removing one role's resources changes in the role tree
+/// and the sorters (see `AllocatorCore::allocation_quantities`).
+struct AllocationQuantities {
+    reserved: Qty,
+    unreserved: Qty,
+    /// The framework sorter's delta.
+    fw: Qty,
+    /// The role sorter's delta when it differs from `fw` (shared volumes
+    /// count once per holder).
+    role: Option<Qty>,
 }
 
 /// What `recover` decided.
@@ -205,11 +230,16 @@ impl AllocatorCore {
         self.paused
     }
 
+    /// Extends the per-name fairness exclusion flags to names interned since
+    /// the last call. Names are never un-interned and the excluded set is
+    /// fixed at start, so flags already computed stay right; every agent
+    /// added calls this, so it must not cost a pass over all names.
     fn refresh_excluded(&mut self) {
         let excluded = self.options.fairness_excluded_resource_names.as_ref();
-        self.excluded = (0..self.names.len())
-            .map(|i| excluded.is_some_and(|set| set.contains(self.names.name(i))))
-            .collect();
+        for i in self.excluded.len()..self.names.len() {
+            let flag = excluded.is_some_and(|set| set.contains(self.names.name(i)));
+            self.excluded.push(flag);
+        }
     }
 
     fn ignore(&mut self, what: &str, id: &dyn std::fmt::Display) {
@@ -359,7 +389,7 @@ impl AllocatorCore {
             constraints,
             filtered: BTreeSet::new(),
             inverse_filters: HashMap::new(),
-            allocated_agents: HashMap::new(),
+            allocated_agents: IntMap::default(),
         };
         let idx = match self.framework_free.pop() {
             Some(i) => {
@@ -700,6 +730,10 @@ impl AllocatorCore {
     /// Adds `resources` (any allocation roles) of framework `fw` on agent `a`
     /// to the agent, role tree and sorters.
     fn track_allocation(&mut self, a: AgentIdx, fw: FwIdx, resources: &Resources) {
+        if let Some(role) = sole_allocation_role(resources) {
+            let r = self.ensure_tracked(fw, role);
+            return self.track_allocation_in_role(a, fw, r, resources);
+        }
         for (role, res) in resources.allocations() {
             let r = self.ensure_tracked(fw, &role);
             self.track_allocation_in_role(a, fw, r, &res);
@@ -723,7 +757,7 @@ impl AllocatorCore {
     ) {
         let mut plain = resources.clone();
         plain.unallocate();
-        let (fw_qty, role_qty) = self.sorter_quantities(a, fw, r, resources, true);
+        let quantities = self.allocation_quantities(a, fw, r, resources, true);
         let key = fw_role_key(fw, r);
         if self.agent_mut(a).add_allocation(key, resources, &plain) {
             *self
@@ -732,7 +766,39 @@ impl AllocatorCore {
                 .entry(r)
                 .or_default() += 1;
         }
-        self.account(fw, r, resources, &fw_qty, &role_qty, true);
+        self.account(fw, r, &quantities, true);
+    }
+
+    /// Everything the role tree and the sorters need to follow `resources`
+    /// of (fw, role r) on agent `a` being added or removed: one pass over
+    /// the resources when none is shared (then the sorters count exactly
+    /// the scalars), the shared-volume rules otherwise. Call it before the
+    /// agent's allocations change (shared volumes count per holder).
+    fn allocation_quantities(
+        &mut self,
+        a: AgentIdx,
+        fw: FwIdx,
+        r: RoleIdx,
+        resources: &Resources,
+        adding: bool,
+    ) -> AllocationQuantities {
+        if !resources.iter().any(|x| x.is_shared()) {
+            let (all, reserved, unreserved) = self.role_quantities(resources);
+            return AllocationQuantities {
+                reserved,
+                unreserved,
+                fw: all,
+                role: None,
+            };
+        }
+        let (fw_qty, role_qty) = self.sorter_quantities(a, fw, r, resources, adding);
+        let (_, reserved, unreserved) = self.role_quantities(resources);
+        AllocationQuantities {
+            reserved,
+            unreserved,
+            fw: fw_qty,
+            role: Some(role_qty),
+        }
     }
 
     /// Sorter quantity deltas of adding/removing `resources` of (fw, role) on
@@ -781,17 +847,9 @@ impl AllocatorCore {
         (fw_q, role_q)
     }
 
-    fn account(
-        &mut self,
-        fw: FwIdx,
-        r: RoleIdx,
-        resources: &Resources,
-        fw_qty: &Qty,
-        role_qty: &Qty,
-        adding: bool,
-    ) {
-        let (_, reserved, unreserved) = self.role_quantities(resources);
-        self.account_quantities(fw, r, &reserved, &unreserved, fw_qty, role_qty, adding);
+    fn account(&mut self, fw: FwIdx, r: RoleIdx, q: &AllocationQuantities, adding: bool) {
+        let role_qty = q.role.as_ref().unwrap_or(&q.fw);
+        self.account_quantities(fw, r, &q.reserved, &q.unreserved, &q.fw, role_qty, adding);
     }
 
     /// Role tree and sorters follow resources of (fw, role) added or removed.
@@ -878,7 +936,7 @@ impl AllocatorCore {
     fn track_in_roles_and_sorters(&mut self, a: AgentIdx, fw: FwIdx, resources: &Resources) {
         for (role, res) in resources.allocations() {
             let r = self.ensure_tracked(fw, &role);
-            let (fw_qty, role_qty) = self.sorter_quantities(a, fw, r, &res, true);
+            let quantities = self.allocation_quantities(a, fw, r, &res, true);
             let key = fw_role_key(fw, r);
             let agent = self.agent_mut(a);
             let new = match agent.allocations.get_mut(&key) {
@@ -898,22 +956,29 @@ impl AllocatorCore {
                     .entry(r)
                     .or_default() += 1;
             }
-            self.account(fw, r, &res, &fw_qty, &role_qty, true);
+            self.account(fw, r, &quantities, true);
         }
     }
 
-    /// Takes resources of (fw, role r) on agent `a` out of every account.
-    fn untrack_allocation(&mut self, a: AgentIdx, fw: FwIdx, r: RoleIdx, resources: &Resources) {
+    /// Takes resources of (fw, role r) on agent `a` out of every account;
+    /// returns them without allocation info (a decline filter keeps that).
+    fn untrack_allocation(
+        &mut self,
+        a: AgentIdx,
+        fw: FwIdx,
+        r: RoleIdx,
+        resources: &Resources,
+    ) -> Resources {
         let mut plain = resources.clone();
         plain.unallocate();
-        let (fw_qty, role_qty) = self.sorter_quantities(a, fw, r, resources, false);
+        let quantities = self.allocation_quantities(a, fw, r, resources, false);
         let key = fw_role_key(fw, r);
         if self.agent_mut(a).remove_allocation(key, resources, &plain)
             && let Some(n) = self.framework_mut(fw).allocated_agents.get_mut(&r)
         {
             *n = n.saturating_sub(1);
         }
-        self.account(fw, r, resources, &fw_qty, &role_qty, false);
+        self.account(fw, r, &quantities, false);
         if !self
             .framework(fw)
             .roles
@@ -921,9 +986,17 @@ impl AllocatorCore {
         {
             self.try_untrack_framework_under_role(fw, r);
         }
+        plain
     }
 
     fn track_allocated_in_roles(&mut self, resources: &Resources) {
+        if let Some(role) = sole_allocation_role(resources) {
+            if let Some(r) = self.roles.get(role) {
+                let (_, _, unreserved) = self.role_quantities(resources);
+                self.roles.track_allocated(r, &unreserved);
+            }
+            return;
+        }
         for (role, res) in resources.allocations() {
             if let Some(r) = self.roles.get(&role) {
                 let (_, _, unreserved) = self.role_quantities(&res);
@@ -933,6 +1006,13 @@ impl AllocatorCore {
     }
 
     fn untrack_allocated_in_roles(&mut self, resources: &Resources) {
+        if let Some(role) = sole_allocation_role(resources) {
+            if let Some(r) = self.roles.get(role) {
+                let (_, _, unreserved) = self.role_quantities(resources);
+                self.roles.untrack_allocated(r, &unreserved);
+            }
+            return;
+        }
         for (role, res) in resources.allocations() {
             if let Some(r) = self.roles.get(&role) {
                 let (_, _, unreserved) = self.role_quantities(&res);

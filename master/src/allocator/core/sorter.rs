@@ -29,6 +29,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::agent::IntMap;
 use super::qty::Qty;
 use super::rng::Rng;
 
@@ -99,7 +100,7 @@ pub struct Sorter {
     nodes: Vec<Node>,
     free: Vec<u32>,
     /// Client key -> leaf node.
-    clients: HashMap<u32, u32>,
+    clients: IntMap<u32, u32>,
     /// Weights by path, also for paths not in the tree (yet).
     weights: HashMap<Arc<str>, f64>,
     dirty: bool,
@@ -125,7 +126,7 @@ impl Sorter {
             kind,
             nodes: vec![Node::new("".into(), "".into(), Kind::Internal, NONE, NONE)],
             free: Vec::new(),
-            clients: HashMap::new(),
+            clients: IntMap::default(),
             weights: HashMap::new(),
             dirty: false,
             total_version: 0,
