@@ -1,6 +1,7 @@
 //! The allocator's view of one agent: total, what is offered or allocated to
 //! whom, what is available, maintenance, and the decline filters on it.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::time::Instant;
@@ -41,6 +42,12 @@ impl Hasher for IntHasher {
 }
 
 pub type IntMap<K, V> = HashMap<K, V, BuildHasherDefault<IntHasher>>;
+
+/// Map keyed by text that peers choose (agent, framework, role and
+/// resource names): foldhash with a per-process random seed, several times
+/// cheaper than SipHash on short ids and still not predictable from outside
+/// (these tables are looked up on every call during a reregistration storm).
+pub type IdMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 /// Key of per-(framework, role) maps.
 #[inline]
@@ -262,16 +269,22 @@ impl Agent {
         self.available_key
     }
 
-    /// Records `resources` (allocated to one role) as offered to `key`.
-    /// `plain` is `resources` without allocation info.
-    pub fn add_allocation(&mut self, key: u64, resources: &Resources, plain: &Resources) -> bool {
+    /// Records `resources` (allocated to one role) as offered to `key`
+    /// (kept without a copy when owned and new there). `plain` is
+    /// `resources` without allocation info.
+    pub fn add_allocation(
+        &mut self,
+        key: u64,
+        resources: Cow<'_, Resources>,
+        plain: &Resources,
+    ) -> bool {
         let new = match self.allocations.get_mut(&key) {
             Some(existing) => {
-                existing.add_all(resources);
+                existing.add_all(&resources);
                 false
             }
             None => {
-                self.allocations.insert(key, resources.clone());
+                self.allocations.insert(key, resources.into_owned());
                 true
             }
         };

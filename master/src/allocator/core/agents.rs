@@ -2,6 +2,7 @@
 //! or allocated resources (with decline filters): the second half of
 //! [`AllocatorCore`]'s events (frameworks and bookkeeping are in `mod.rs`).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
@@ -59,15 +60,13 @@ impl AllocatorCore {
         track_reservations(&mut self.roles, &mut self.names, &agent.total, true);
         self.total_qty.add(&agent.total_qty);
         self.total_version += 1;
+        // Each framework's entry is new on a new agent: room for all at once.
+        self.agent_mut(idx).allocations.reserve(used.len());
         for (framework_id, resources) in used {
             // Resources of frameworks not added yet are counted on the agent
             // only; `add_framework` tells the sorters later.
             match self.framework_idx(&framework_id) {
-                Some(fw) => {
-                    self.track_allocation(idx, fw, &resources);
-                    self.agent_mut(idx).allocated.add_all(&resources);
-                    self.track_allocated_in_roles(&resources);
-                }
+                Some(fw) => self.add_agent_allocation(idx, fw, resources),
                 None => {
                     let mut plain = resources.clone();
                     plain.unallocate();
@@ -89,6 +88,23 @@ impl AllocatorCore {
             self.resume();
         }
         self.request(Some(idx));
+    }
+
+    /// A reregistering agent's tasks of a known framework: the same
+    /// bookkeeping as `track_allocation`, `allocated` and
+    /// `track_allocated_in_roles`, with the resources moved into the agent
+    /// rather than copied when they belong to one role (the usual case).
+    fn add_agent_allocation(&mut self, a: AgentIdx, fw: FwIdx, resources: Resources) {
+        let Some(role) = sole_allocation_role(&resources) else {
+            self.track_allocation(a, fw, &resources);
+            self.agent_mut(a).allocated.add_all(&resources);
+            return self.track_allocated_in_roles(&resources);
+        };
+        let r = self.ensure_tracked(fw, role);
+        let quantities = self.allocation_quantities(a, fw, r, &resources, true);
+        self.agent_mut(a).allocated.add_all(&resources);
+        self.roles.track_allocated(r, &quantities.unreserved);
+        self.record_allocation(a, fw, r, Cow::Owned(resources), &quantities);
     }
 
     pub fn remove_agent(&mut self, id: &AgentId) {

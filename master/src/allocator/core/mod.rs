@@ -30,6 +30,7 @@ mod snapshot;
 #[cfg(test)]
 mod tests;
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
@@ -37,7 +38,7 @@ use mesos_common::ids::{AgentId, FrameworkId};
 use mesos_common::proto::v0;
 use mesos_common::resources::Resources;
 
-use self::agent::{Agent, IntMap, fw_role_key, split_key};
+use self::agent::{Agent, IdMap, IntMap, fw_role_key, split_key};
 use self::constraints::OfferConstraintsFilter;
 use self::qty::{Names, Qty};
 pub use self::quota::Quota;
@@ -157,10 +158,10 @@ pub struct AllocatorCore {
     excluded: Vec<bool>,
     pub(crate) frameworks: Vec<Option<Framework>>,
     framework_free: Vec<FwIdx>,
-    framework_index: HashMap<FrameworkId, FwIdx>,
+    framework_index: IdMap<FrameworkId, FwIdx>,
     pub(crate) agents: Vec<Option<Agent>>,
     agent_free: Vec<AgentIdx>,
-    agent_index: HashMap<AgentId, AgentIdx>,
+    agent_index: IdMap<AgentId, AgentIdx>,
     total_qty: Qty,
     total_version: u64,
     pub(crate) roles: RoleTree,
@@ -192,10 +193,10 @@ impl AllocatorCore {
             excluded: Vec::new(),
             frameworks: Vec::new(),
             framework_free: Vec::new(),
-            framework_index: HashMap::new(),
+            framework_index: IdMap::default(),
             agents: Vec::new(),
             agent_free: Vec::new(),
-            agent_index: HashMap::new(),
+            agent_index: IdMap::default(),
             total_qty: Qty::new(),
             total_version: 1,
             roles: RoleTree::default(),
@@ -755,9 +756,23 @@ impl AllocatorCore {
         r: RoleIdx,
         resources: &Resources,
     ) {
-        let mut plain = resources.clone();
-        plain.unallocate();
         let quantities = self.allocation_quantities(a, fw, r, resources, true);
+        self.record_allocation(a, fw, r, Cow::Borrowed(resources), &quantities);
+    }
+
+    /// The agent, role tree and sorters take `resources` of (fw, role r);
+    /// `quantities` come from `allocation_quantities` before the agent
+    /// changed.
+    fn record_allocation(
+        &mut self,
+        a: AgentIdx,
+        fw: FwIdx,
+        r: RoleIdx,
+        resources: Cow<'_, Resources>,
+        quantities: &AllocationQuantities,
+    ) {
+        let mut plain = resources.as_ref().clone();
+        plain.unallocate();
         let key = fw_role_key(fw, r);
         if self.agent_mut(a).add_allocation(key, resources, &plain) {
             *self
@@ -766,7 +781,7 @@ impl AllocatorCore {
                 .entry(r)
                 .or_default() += 1;
         }
-        self.account(fw, r, &quantities, true);
+        self.account(fw, r, quantities, true);
     }
 
     /// Everything the role tree and the sorters need to follow `resources`

@@ -7,9 +7,9 @@
 //! fixed-point thousandths indexed by it ([`Qty`]). Only scalars are counted, as
 //! Mesos's sorters and quota accounting do (`fromScalarResources`).
 
-use std::collections::HashMap;
-
 use mesos_common::resources::{Name, ResourceQuantities, ResourceValue, Resources, Scalar};
+
+use super::agent::IdMap;
 
 /// Scalar amounts in thousandths, indexed by interned name. Trailing entries
 /// may be missing (zero).
@@ -77,7 +77,7 @@ const SCAN_MAX: usize = 8;
 /// The resource-name interner of one allocator.
 #[derive(Debug, Default)]
 pub struct Names {
-    index: HashMap<Name, usize>,
+    index: IdMap<Name, usize>,
     names: Vec<Name>,
 }
 

@@ -9,9 +9,10 @@
 //! consumed) and actually allocated unreserved non-revocable quantities.
 //! A role with frameworks also owns its framework sorter.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use super::agent::IdMap;
 use super::qty::{Names, Qty};
 use super::sorter::Sorter;
 use super::{FwIdx, Quota};
@@ -129,7 +130,7 @@ impl RoleNode {
 pub struct RoleTree {
     nodes: Vec<Option<RoleNode>>,
     free: Vec<RoleIdx>,
-    index: HashMap<Arc<str>, RoleIdx>,
+    index: IdMap<Arc<str>, RoleIdx>,
     /// Top-level roles.
     pub top: BTreeSet<RoleIdx>,
     /// Reserved scalars of the whole cluster.

@@ -635,7 +635,7 @@ fn maintenance_sends_one_inverse_offer_until_answered() {
     assert_eq!(c.allocate(at(33)).inverse_offers.len(), 1, "filter expired");
 }
 
-fn shared_volume(role: &str) -> mesos_common::resources::Resource {
+pub(super) fn shared_volume(role: &str) -> mesos_common::resources::Resource {
     use mesos_common::resources::{
         DiskInfo, Persistence, RawValue, ReservationKind, ReservationSpec, ResourceSpec, Volume,
     };

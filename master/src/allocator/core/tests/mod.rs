@@ -4,6 +4,7 @@
 
 mod allocation;
 mod quota;
+mod reregistration;
 mod sorting;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
