@@ -94,7 +94,10 @@ struct RunState {
     fw_cursor: Cursor,
 }
 
-type Offerable = IntMap<FwIdx, BTreeMap<String, BTreeMap<mesos_common::ids::AgentId, Resources>>>;
+/// Offers of one run per framework and role, in the order they were made
+/// (sorted and merged into `Allocation`'s maps once, at the end: inserting
+/// each into a map keyed by agent id cost a dozen id comparisons per offer).
+type Offerable = IntMap<FwIdx, BTreeMap<String, Vec<(mesos_common::ids::AgentId, Resources)>>>;
 
 impl AllocatorCore {
     /// Runs the allocation over the agents events asked for (all of them for
@@ -158,9 +161,12 @@ impl AllocatorCore {
         let mut offers: Vec<Allocation> = run
             .offerable
             .into_iter()
-            .map(|(fw, resources)| Allocation {
+            .map(|(fw, roles)| Allocation {
                 framework_id: self.framework(fw).id.clone(),
-                resources,
+                resources: roles
+                    .into_iter()
+                    .map(|(role, offers)| (role, merge_offers(offers)))
+                    .collect(),
             })
             .collect();
         offers.sort_by(|a, b| a.framework_id.cmp(&b.framework_id));
@@ -400,12 +406,7 @@ impl AllocatorCore {
                     Some(agents) => agents,
                     None => roles.entry(role_name.to_string()).or_default(),
                 };
-                match agents.get_mut(&agent_id) {
-                    Some(existing) => existing.add_all(&offered),
-                    None => {
-                        agents.insert(agent_id, offered);
-                    }
-                }
+                agents.push((agent_id, offered));
             }
         }
         if memo && !offered_any {
@@ -780,4 +781,22 @@ fn shrink_to_limits(resources: &Resources, room: &[i64], names: &Names) -> Resou
 fn shrink_one(r: &Resource, room: i64) -> Option<Resource> {
     let mut r = r.clone();
     r.shrink(Scalar::from_fixed(room)).then_some(r)
+}
+
+/// One (framework, role)'s offers of a run by agent: an agent offered twice
+/// (stage 1 and stage 2) gets one offer holding both, added in the order
+/// they were made (the sort is stable).
+pub(super) fn merge_offers(
+    mut offers: Vec<(mesos_common::ids::AgentId, Resources)>,
+) -> BTreeMap<mesos_common::ids::AgentId, Resources> {
+    offers.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut merged: Vec<(mesos_common::ids::AgentId, Resources)> = Vec::with_capacity(offers.len());
+    for (agent, resources) in offers {
+        match merged.last_mut() {
+            Some((last, existing)) if *last == agent => existing.add_all(&resources),
+            _ => merged.push((agent, resources)),
+        }
+    }
+    // Sorted and unique: the map is built in one pass.
+    merged.into_iter().collect()
 }

@@ -181,3 +181,23 @@ fn a_fairness_excluded_name_first_seen_on_a_later_agent_is_excluded() {
         assert_eq!(c.role_order()[0], first, "excluded: {excluded}");
     }
 }
+
+#[test]
+fn offers_of_a_run_are_merged_per_agent_in_the_order_made() {
+    use super::super::allocate::merge_offers;
+    let merged = merge_offers(vec![
+        (aid("b"), allocated("cpus:1", "r")),
+        (aid("a"), allocated("cpus:2", "r")),
+        (aid("b"), allocated("mem:5;ports:[1-2]", "r")),
+        (aid("c"), allocated("cpus:3", "r")),
+        (aid("b"), allocated("cpus:1;ports:[3-4]", "r")),
+    ]);
+    let agents: Vec<String> = merged.keys().map(|a| a.to_string()).collect();
+    assert_eq!(agents, ["a", "b", "c"]);
+    assert_eq!(merged[&aid("a")], allocated("cpus:2", "r"));
+    assert_eq!(
+        merged[&aid("b")].to_string(),
+        allocated("cpus:2;mem:5;ports:[1-4]", "r").to_string()
+    );
+    assert_eq!(merged[&aid("c")], allocated("cpus:3", "r"));
+}
