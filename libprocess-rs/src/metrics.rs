@@ -167,13 +167,20 @@ impl Metrics {
         self.refreshers.write().remove(&id);
     }
 
-    /// Runs every refresher, waiting at most `timeout` for them.
+    /// Runs every refresher, waiting at most `timeout` for them (on a tokio
+    /// runtime; elsewhere until they finish).
     pub async fn refresh(&self, timeout: Duration) {
         let pending: Vec<_> = self.refreshers.read().values().map(|r| r()).collect();
         if pending.is_empty() {
             return;
         }
         let all = futures::future::join_all(pending);
+        // Outside a tokio runtime (a test's `block_on`) there is no timer:
+        // wait for them all.
+        if tokio::runtime::Handle::try_current().is_err() {
+            all.await;
+            return;
+        }
         if tokio::time::timeout(timeout, all).await.is_err() {
             tracing::warn!(
                 ?timeout,

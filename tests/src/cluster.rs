@@ -98,9 +98,15 @@ impl Cluster {
         agent
     }
 
-    /// A counter or gauge from `/metrics/snapshot`'s registry.
+    /// A counter or gauge as `/metrics/snapshot` shows it: the master's gauges are
+    /// computed when a snapshot asks (its refresher runs first).
     pub fn metric(&self, name: &str) -> f64 {
         let runtime = self.runtime.as_ref().expect("running");
+        libprocess::block_on(
+            runtime
+                .metrics()
+                .refresh(libprocess::metrics::REFRESH_TIMEOUT),
+        );
         runtime
             .metrics()
             .snapshot()
