@@ -124,3 +124,30 @@ fn an_unreachable_agent_comes_back_with_its_tasks() {
     assert!(!unreachable);
     assert_eq!(task, Some(v0::TaskState::TaskRunning));
 }
+
+/// A ReregisterSlaveMessage from the pid an agent just reregistered from is
+/// a retry sent before our acknowledgement reached it: it is counted and
+/// ignored for `REREGISTRATION_RETRY_WINDOW`, then handled in full again.
+#[test]
+fn a_retry_right_after_a_reregistration_is_ignored_for_the_window() {
+    let _serial = cluster_tests::serial();
+    let cluster = Cluster::start(test_flags());
+    let agent = cluster.add_agent("cpus:1;mem:256", TaskBehaviour::Run);
+    let reregistrations = || cluster.metric("master/slave_reregistrations");
+    let messages = || cluster.metric("master/messages_reregister_slave");
+    let before = reregistrations();
+    // A first reregistration (the agent only registered so far): handled.
+    agent.call(|a, ctx| a.register(ctx));
+    eventually(|| reregistrations() == before + 1.0);
+    // Its retry: counted as a message, not handled.
+    let seen = messages();
+    agent.call(|a, ctx| a.register(ctx));
+    eventually(|| messages() == seen + 1.0);
+    assert_eq!(reregistrations(), before + 1.0);
+    // After the window it is a reregistration again.
+    Clock::pause();
+    Clock::advance(mesos_master::master::REREGISTRATION_RETRY_WINDOW);
+    agent.call(|a, ctx| a.register(ctx));
+    eventually(|| reregistrations() == before + 2.0);
+    Clock::resume();
+}

@@ -112,7 +112,12 @@ impl Master {
         let (Some(a), Some(f)) = (&self.allocator, self.frameworks.get(id)) else {
             return;
         };
-        let used: HashMap<AgentId, Resources> = f.used.by_agent().clone();
+        let used: HashMap<AgentId, Resources> = f
+            .used
+            .by_agent()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         a.add_framework(id.clone(), Self::framework_spec(f), used, active);
     }
 

@@ -20,6 +20,7 @@
 //! frameworks through either door), `allocation` (the allocator contract).
 
 mod agents;
+pub use agents::REREGISTRATION_RETRY_WINDOW;
 mod allocation;
 mod calls;
 mod events;
@@ -47,7 +48,7 @@ use crate::allocator::Allocator;
 use crate::flags::{DerivedFlags, MasterFlags};
 use crate::observer::AgentObserver;
 use crate::registrar::RegistrarHandle;
-use crate::state::{Agent, CompletedFramework, Framework, OfferEntry};
+use crate::state::{Agent, CompletedFramework, Framework, IdMap, OfferEntry};
 
 pub use events::Outgoing;
 pub use metrics::MasterMetrics;
@@ -78,8 +79,8 @@ pub struct Agents {
     /// Boxed: an `Agent` is large inline, and growing a map of 40k of
     /// them (agents reregistering after a failover) moved every entry at
     /// each doubling.
-    pub registered: HashMap<AgentId, Box<Agent>>,
-    pub by_pid: HashMap<Upid, AgentId>,
+    pub registered: IdMap<AgentId, Box<Agent>>,
+    pub by_pid: IdMap<Upid, AgentId>,
     /// Registrations waiting for the registry.
     pub registering: HashSet<Upid>,
     pub reregistering: HashSet<AgentId>,
@@ -89,7 +90,7 @@ pub struct Agents {
     /// then; this master answers at once and keeps the same window.
     pub reregistration_window: HashSet<AgentId>,
     /// Admitted in the registry before this master started, not yet back.
-    pub recovered: HashMap<AgentId, v0::SlaveInfo>,
+    pub recovered: IdMap<AgentId, v0::SlaveInfo>,
     pub unreachable: BTreeMap<AgentId, v0::TimeInfo>,
     pub gone: BTreeMap<AgentId, v0::TimeInfo>,
     pub marking_unreachable: HashSet<AgentId>,
@@ -103,6 +104,10 @@ pub struct Agents {
     /// and not handled yet: their retries meanwhile are not decoded ahead
     /// (see `Master::predecode_reregistrations`).
     pub predecoded: Arc<parking_lot::Mutex<HashSet<String>>>,
+    /// Agents reregistered in the last `REREGISTRATION_RETRY_WINDOW`, with
+    /// the pid they reregistered from, oldest first in `recent_order`.
+    pub recently_reregistered: IdMap<AgentId, (Upid, std::time::Instant)>,
+    pub recent_order: VecDeque<(std::time::Instant, AgentId)>,
 }
 
 impl Agents {
@@ -133,7 +138,7 @@ pub struct Master {
     pub(crate) completed_frameworks: VecDeque<Arc<CompletedFramework>>,
     pub(crate) agents: Agents,
     pub(crate) offers: HashMap<OfferId, OfferEntry>,
-    pub(crate) observers: HashMap<AgentId, LocalPid<AgentObserver>>,
+    pub(crate) observers: IdMap<AgentId, LocalPid<AgentObserver>>,
     pub(crate) metrics: MasterMetrics,
     pub(crate) start_time: f64,
     pub(crate) elected_time: Option<f64>,
@@ -190,7 +195,7 @@ impl Master {
             completed_frameworks: VecDeque::new(),
             agents: Agents::default(),
             offers: HashMap::new(),
-            observers: HashMap::new(),
+            observers: IdMap::default(),
             metrics,
             start_time: crate::state::task::unix_now(),
             elected_time: None,
@@ -478,7 +483,7 @@ impl Process for Master {
                 // A retry queued while the agent's reregistration is under
                 // way costs a look at its id, not a full decode.
                 if let Some(id) = agents::peek_agent_id(&body)
-                    && m.reregistration_in_progress(id)
+                    && (m.reregistration_in_progress(id) || m.just_reregistered(id, &from))
                 {
                     m.metrics.counters.messages_reregister_slave.inc();
                     tracing::debug!(agent = %id, %from, "ignoring reregistration: one is already in progress");

@@ -206,7 +206,7 @@ impl ArchivedTask {
 /// `/master/state` at 20k agents.
 #[derive(Debug, Clone, Default)]
 pub struct ResourcesByAgent {
-    by_agent: HashMap<AgentId, Resources>,
+    by_agent: super::IdMap<AgentId, Resources>,
     total: Resources,
 }
 
@@ -254,7 +254,7 @@ impl ResourcesByAgent {
         &self.total
     }
 
-    pub fn by_agent(&self) -> &HashMap<AgentId, Resources> {
+    pub fn by_agent(&self) -> &super::IdMap<AgentId, Resources> {
         &self.by_agent
     }
 }
@@ -279,7 +279,7 @@ pub struct Framework {
     /// Boxed: a `v0::Task` is 1.3 KiB inline, and growing a map of 40k
     /// unboxed entries (one framework's tasks coming back with its agents
     /// after a failover) moved every entry at each doubling.
-    pub tasks: HashMap<TaskId, Box<TaskEntry>>,
+    pub tasks: super::IdMap<TaskId, Box<TaskEntry>>,
     pub completed_tasks: VecDeque<Arc<ArchivedTask>>,
     pub unreachable_tasks: VecDeque<Arc<ArchivedTask>>,
     pub offers: HashSet<OfferId>,
@@ -310,7 +310,7 @@ impl Framework {
             registered_time: now,
             reregistered_time: None,
             generation: 0,
-            tasks: HashMap::new(),
+            tasks: Default::default(),
             completed_tasks: VecDeque::new(),
             unreachable_tasks: VecDeque::new(),
             offers: HashSet::new(),
@@ -403,7 +403,7 @@ pub struct Agent {
     pub total: Resources,
     pub checkpointed: Vec<v0::Resource>,
     pub resource_version: Option<v0::Uuid>,
-    pub tasks: HashMap<FrameworkId, HashSet<TaskId>>,
+    pub tasks: HashMap<FrameworkId, super::IdSet<TaskId>>,
     pub killed_tasks: HashMap<FrameworkId, HashSet<TaskId>>,
     pub executors: HashMap<FrameworkId, HashMap<ExecutorId, v0::ExecutorInfo>>,
     pub used: HashMap<FrameworkId, Resources>,
