@@ -201,3 +201,35 @@ fn offers_of_a_run_are_merged_per_agent_in_the_order_made() {
     );
     assert_eq!(merged[&aid("c")], allocated("cpus:3", "r"));
 }
+
+#[test]
+fn unallocated_copies_match_clone_then_unallocate() {
+    use super::super::unallocated;
+    let two_roles = {
+        let mut r = allocated("cpus:1;mem:10;ports:[1-5]", "eng");
+        r.add_all(&allocated("cpus:2;ports:[6-9]", "ops"));
+        r
+    };
+    let with_volume = {
+        let mut r = Resources::from(shared_volume("eng"));
+        r.add(shared_volume("eng"));
+        r.add_all(&res("cpus:1"));
+        r.allocate("eng");
+        r
+    };
+    for resources in [
+        Resources::new(),
+        res("cpus:1;mem:2"),
+        allocated("cpus:1;mem:2;disk:3", "eng"),
+        two_roles,
+        with_volume,
+    ] {
+        let mut expected = resources.clone();
+        expected.unallocate();
+        let got = unallocated(&resources);
+        assert_eq!(got.to_string(), expected.to_string(), "{resources}");
+        let counts = |r: &Resources| r.iter_counted().map(|(_, n)| n).collect::<Vec<_>>();
+        assert_eq!(counts(&got), counts(&expected), "{resources}");
+        assert!(got.iter().all(|r| r.allocation_role().is_none()));
+    }
+}
