@@ -144,10 +144,14 @@ impl Master {
         if message.offers.is_empty() {
             return;
         }
-        tracing::info!(
+        // The count at info, as Mesos logs "Sending N offers": after a
+        // failover one cycle offers every agent back, and a line listing
+        // 27k offer ids was formatted on the leader's busy thread.
+        tracing::info!(framework = %fid, count = message.offers.len(), "sending offers");
+        tracing::debug!(
             framework = %fid,
             offers = ?message.offers.iter().map(|o| o.id.value.as_str()).collect::<Vec<_>>(),
-            "sending offers"
+            "offer ids"
         );
         events::send(&self.frameworks[&fid], &Outgoing::Offers(message), ctx);
     }
