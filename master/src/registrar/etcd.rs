@@ -276,6 +276,20 @@ async fn fetch(
     fetch_from_etcd(client, shared, started).await
 }
 
+/// One page of a paged range read up to `end`: at `revision` once the
+/// first page fixed it (0: the current one), so every page shows the
+/// same store.
+pub(super) fn page_options(end: &[u8], revision: i64) -> GetOptions {
+    let options = GetOptions::new()
+        .with_range(end.to_vec())
+        .with_limit(FETCH_PAGE_KEYS);
+    if revision > 0 {
+        options.with_revision(revision)
+    } else {
+        options
+    }
+}
+
 /// Reads every entry at one store revision.
 async fn fetch_from_etcd(
     client: &EtcdClient,
@@ -289,12 +303,7 @@ async fn fetch_from_etcd(
     let mut revision = 0i64;
     let mut from = shared.prefix.as_bytes().to_vec();
     loop {
-        let mut options = GetOptions::new()
-            .with_range(end.clone())
-            .with_limit(FETCH_PAGE_KEYS);
-        if revision > 0 {
-            options = options.with_revision(revision);
-        }
+        let options = page_options(&end, revision);
         let page = retrying(client, "fetch", deadline, || {
             let (options, from) = (options.clone(), from.clone());
             async move {

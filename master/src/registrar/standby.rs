@@ -43,14 +43,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use etcd_client::{EventType, GetOptions, WatchOptions, WatchResponse};
+use etcd_client::{EventType, WatchOptions, WatchResponse};
 use libprocess::metrics::{Counter, Metrics};
 use mesos_detector::EtcdRuntime;
 use mesos_detector::etcd::{Backoff, EtcdClient, EtcdError, Task};
 use mesos_detector::layout;
 use parking_lot::Mutex;
 
-use super::etcd::{FETCH_PAGE_KEYS, Known, hash_of};
+use super::etcd::{Known, hash_of, page_options};
 use super::keyed::StoredEntry;
 use crate::leader::{Fence, LeaderLink};
 
@@ -446,12 +446,7 @@ async fn read(client: &EtcdClient, prefix: &str) -> Result<Mirror, EtcdError> {
     let mut revision = 0i64;
     let mut from = start;
     loop {
-        let mut options = GetOptions::new()
-            .with_range(end.clone())
-            .with_limit(FETCH_PAGE_KEYS);
-        if revision > 0 {
-            options = options.with_revision(revision);
-        }
+        let options = page_options(&end, revision);
         let mut c = client.bounded("connect", client.get()).await?;
         let page = client
             .bounded(
