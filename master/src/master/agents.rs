@@ -262,10 +262,12 @@ impl Master {
             tracing::warn!(%from, "dropping reregistration without a valid agent id");
             return;
         };
-        if self.reregistration_in_progress(id.as_str())
-            || self.just_reregistered(id.as_str(), &from)
-        {
+        if self.reregistration_in_progress(id.as_str()) {
             tracing::info!(agent = %id, "ignoring reregistration: one is already in progress");
+            return;
+        }
+        if self.just_reregistered(id.as_str(), &from) {
+            tracing::info!(agent = %id, %from, "ignoring reregistration: a retry of the one just handled");
             return;
         }
         if self.agents.gone.contains_key(&id) {
@@ -307,9 +309,6 @@ impl Master {
         self.continue_reregistration(id, from, msg, ctx);
     }
 
-    /// Whether a ReregisterSlaveMessage from agent `id` is to be ignored
-    /// because a reregistration or a registry operation on it is under
-    /// way (Mesos's first checks in `reregisterSlave`).
     /// Whether agent `id` reregistered from `from` within
     /// [`REREGISTRATION_RETRY_WINDOW`] and is still connected there.
     pub(crate) fn just_reregistered(&self, id: &str, from: &Upid) -> bool {
@@ -358,6 +357,9 @@ impl Master {
         recent.recent_order.push_back((now, id.clone()));
     }
 
+    /// Whether a ReregisterSlaveMessage from agent `id` is to be ignored
+    /// because a reregistration or a registry operation on it is under
+    /// way (Mesos's first checks in `reregisterSlave`).
     pub(crate) fn reregistration_in_progress(&self, id: &str) -> bool {
         self.agents.reregistering.contains(id)
             || self.agents.reregistration_window.contains(id)

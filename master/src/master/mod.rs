@@ -481,12 +481,13 @@ impl Process for Master {
                     return;
                 }
                 // A retry queued while the agent's reregistration is under
-                // way costs a look at its id, not a full decode.
+                // way, or sent before its acknowledgement arrived, costs a
+                // look at its id, not a full decode.
                 if let Some(id) = agents::peek_agent_id(&body)
                     && (m.reregistration_in_progress(id) || m.just_reregistered(id, &from))
                 {
                     m.metrics.counters.messages_reregister_slave.inc();
-                    tracing::debug!(agent = %id, %from, "ignoring reregistration: one is already in progress");
+                    tracing::debug!(agent = %id, %from, "ignoring reregistration: one is in progress or was just handled");
                     return;
                 }
                 let msg = match predecoded {
