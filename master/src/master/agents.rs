@@ -18,17 +18,6 @@ use crate::state::task::{self, MasterUpdate};
 use crate::state::{Agent, AgentCapabilities, AgentEvent, AgentState, FrameworkState, TaskEntry};
 use crate::validation::{agent as av, task::parse_resources};
 
-/// How long after an agent reregistered a ReregisterSlaveMessage from the
-/// same pid is taken for a retry it sent before our acknowledgement reached
-/// it, and ignored. After a failover 40k agents retry on their backoff
-/// (random, from 2 s) while acknowledgements queue; handling each such
-/// retry as a new reregistration (all its tasks reconciled again) delayed
-/// the others further, and they retried more: up to 24k extra full
-/// reregistrations for 40k agents. An agent whose acknowledgement was lost
-/// retries after the window and is handled in full; one that restarted
-/// has a new pid.
-pub const REREGISTRATION_RETRY_WINDOW: std::time::Duration = std::time::Duration::from_secs(5);
-
 /// `MINIMUM_AGENT_VERSION`.
 const MINIMUM_AGENT_VERSION: (u64, u64, u64) = (1, 0, 0);
 
@@ -220,7 +209,7 @@ impl Master {
         self.spawn_observer(&id, &pid, ctx);
         self.alloc_add_agent(&id);
         self.publish_agent_added(&id, ctx);
-        self.mark_gauges_dirty(ctx);
+        self.mark_gauges_dirty();
     }
 
     fn spawn_observer(&mut self, id: &AgentId, pid: &Upid, ctx: &mut Context<Self>) {
@@ -307,64 +296,6 @@ impl Master {
             });
         }
         self.continue_reregistration(id, from, msg, ctx);
-    }
-
-    /// Whether agent `id` reregistered from `from` within
-    /// [`REREGISTRATION_RETRY_WINDOW`] and is still connected there.
-    pub(crate) fn just_reregistered(&self, id: &str, from: &Upid) -> bool {
-        let Ok(id) = AgentId::new(id) else {
-            return false;
-        };
-        let connected = self
-            .agents
-            .registered
-            .get(&id)
-            .is_some_and(|a| a.connected() && a.pid == *from);
-        connected
-            && self
-                .agents
-                .recently_reregistered
-                .get(&id)
-                .is_some_and(|(pid, at)| {
-                    pid == from
-                        && libprocess::Clock::now().duration_since(*at)
-                            < REREGISTRATION_RETRY_WINDOW
-                })
-    }
-
-    /// Remembers that agent `id` reregistered from `pid` now, forgetting
-    /// those older than the window (bounded by the agents that reregister
-    /// within one window).
-    fn remember_reregistered(&mut self, id: &AgentId, pid: &Upid) {
-        let now = libprocess::Clock::now();
-        let recent = &mut self.agents;
-        while let Some((at, _)) = recent.recent_order.front() {
-            if now.duration_since(*at) < REREGISTRATION_RETRY_WINDOW {
-                break;
-            }
-            if let Some((at, old)) = recent.recent_order.pop_front()
-                && recent
-                    .recently_reregistered
-                    .get(&old)
-                    .is_some_and(|(_, t)| *t == at)
-            {
-                recent.recently_reregistered.remove(&old);
-            }
-        }
-        recent
-            .recently_reregistered
-            .insert(id.clone(), (pid.clone(), now));
-        recent.recent_order.push_back((now, id.clone()));
-    }
-
-    /// Whether a ReregisterSlaveMessage from agent `id` is to be ignored
-    /// because a reregistration or a registry operation on it is under
-    /// way (Mesos's first checks in `reregisterSlave`).
-    pub(crate) fn reregistration_in_progress(&self, id: &str) -> bool {
-        self.agents.reregistering.contains(id)
-            || self.agents.reregistration_window.contains(id)
-            || self.agents.marking_unreachable.contains(id)
-            || self.agents.marking_gone.contains(id)
     }
 
     /// `_reregisterSlave`: a validated reregistration. It runs at once,
@@ -774,7 +705,7 @@ impl Master {
         if !self.agents.registered[&id].capabilities.resource_provider {
             self.send_checkpointed_resources(&id, ctx);
         }
-        self.mark_gauges_dirty(ctx);
+        self.mark_gauges_dirty();
         self.remember_reregistered(&id, &pid);
         tracing::info!(agent = %id, %pid, "agent reregistered");
     }
@@ -1009,7 +940,7 @@ impl Master {
         if let Some(agent) = self.agents.registered.get_mut(id) {
             agent.reregistration_timer = Some(timer);
         }
-        self.mark_gauges_dirty(ctx);
+        self.mark_gauges_dirty();
     }
 
     /// `removeFramework(Slave*, Framework*)`: a non-checkpointing
@@ -1281,7 +1212,7 @@ impl Master {
         self.maintenance_agent_removed(id, ctx);
         self.send_agent_lost(id, ctx);
         self.publish_agent_removed(id, ctx);
-        self.mark_gauges_dirty(ctx);
+        self.mark_gauges_dirty();
     }
 
     /// LostSlaveMessage to every connected framework.
@@ -1346,7 +1277,7 @@ impl Master {
                 self.rescind_offer(&o, None, ctx);
             }
         }
-        self.mark_gauges_dirty(ctx);
+        self.mark_gauges_dirty();
     }
 
     /// UpdateOperationStatusMessage: offer operations with feedback are not
@@ -1361,62 +1292,6 @@ impl Master {
     }
 }
 
-/// The agent id of an encoded ReregisterSlaveMessage (its `slave` is
-/// field 2, the SlaveInfo's `id` field 6, the SlaveID's `value` field 1),
-/// read without decoding the rest: a retry from an agent whose
-/// reregistration is under way is dropped on it. `None` when the bytes do
-/// not hold exactly one of each (the full decode then decides).
-pub(super) fn peek_agent_id(body: &[u8]) -> Option<&str> {
-    let slave = only_field(body, 2)?;
-    let id = only_field(slave, 6)?;
-    std::str::from_utf8(only_field(id, 1)?).ok()
-}
-
-/// The bytes of length-delimited field `tag` in the encoded message `buf`,
-/// when it occurs exactly once and the message parses.
-fn only_field(mut buf: &[u8], tag: u64) -> Option<&[u8]> {
-    fn varint(buf: &mut &[u8]) -> Option<u64> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let (&b, rest) = buf.split_first()?;
-            *buf = rest;
-            value |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Some(value);
-            }
-        }
-        None
-    }
-    let mut found = None;
-    while !buf.is_empty() {
-        let key = varint(&mut buf)?;
-        let skip = match key & 7 {
-            0 => {
-                varint(&mut buf)?;
-                0
-            }
-            1 => 8,
-            2 => {
-                let len = usize::try_from(varint(&mut buf)?).ok()?;
-                let (field, rest) = buf.split_at_checked(len)?;
-                if key >> 3 == tag {
-                    if found.is_some() {
-                        return None;
-                    }
-                    found = Some(field);
-                }
-                buf = rest;
-                0
-            }
-            5 => 4,
-            // Groups (deprecated) or an invalid wire type.
-            _ => return None,
-        };
-        buf = buf.get(skip..)?;
-    }
-    found
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -1428,7 +1303,7 @@ mod tests {
     use mesos_common::resources::{ResourceFormat, parse_resources, proto};
     use prost::Message;
 
-    use super::peek_agent_id;
+    use super::super::retries::peek_agent_id;
     use crate::{
         InMemoryBackend, MasterFlags, MasterHandle, MasterOptions, RegistryBackend, start_master,
     };
@@ -1454,20 +1329,6 @@ mod tests {
             version: Some("1.11.0".into()),
             ..Default::default()
         }
-    }
-
-    #[test]
-    fn the_agent_id_is_read_from_the_encoded_message() {
-        let body = reregistration("S7").encode_to_vec();
-        assert_eq!(peek_agent_id(&body), Some("S7"));
-        // Two `slave` fields would be merged by a full decode: no guess.
-        let twice = [body.clone(), reregistration("S8").encode_to_vec()].concat();
-        assert_eq!(peek_agent_id(&twice), None);
-        assert_eq!(peek_agent_id(&body[..body.len() - 3]), None);
-        assert_eq!(peek_agent_id(&[0x0a, 0xff]), None);
-        assert_eq!(peek_agent_id(&[]), None);
-        let no_id = internal::ReregisterSlaveMessage::default().encode_to_vec();
-        assert_eq!(peek_agent_id(&no_id), None);
     }
 
     /// Counts the acknowledgements the master sends.

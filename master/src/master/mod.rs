@@ -20,7 +20,6 @@
 //! frameworks through either door), `allocation` (the allocator contract).
 
 mod agents;
-pub use agents::REREGISTRATION_RETRY_WINDOW;
 mod allocation;
 mod calls;
 mod events;
@@ -31,6 +30,8 @@ pub mod metrics;
 mod offers;
 pub(crate) mod operations;
 mod reconcile;
+mod retries;
+pub use retries::REREGISTRATION_RETRY_WINDOW;
 pub(crate) mod removal_limit;
 pub mod subscribers;
 mod updates;
@@ -250,7 +251,7 @@ impl Master {
     /// refresh walks every agent, and refreshing behind every burst of
     /// events cost a sixth of the leader's thread while 40k agents
     /// reregistered.
-    pub(crate) fn mark_gauges_dirty(&mut self, _ctx: &mut Context<Self>) {
+    pub(crate) fn mark_gauges_dirty(&mut self) {
         self.gauges_dirty = true;
     }
 
@@ -391,39 +392,6 @@ impl Master {
     }
 }
 
-/// A ReregisterSlaveMessage decoded on the I/O thread.
-type PredecodedReregistration = Result<internal::ReregisterSlaveMessage, ProtoDecodeError>;
-
-/// Bound on the agents with a reregistration decoded ahead and not yet
-/// handled (a process that stops before handling them leaves their ids).
-const PREDECODED_MAX: usize = 200_000;
-
-impl Master {
-    /// Decodes agents' reregistrations on the I/O thread that reads them:
-    /// after a failover every agent sends one (with all its tasks) within
-    /// a second, and decoding them was a fifth of the new leader's actor
-    /// thread, which runs the master, the allocator and every agent
-    /// observer. A message from an agent whose earlier one is still queued
-    /// is left to the handler (a retry it ignores after a look at its id).
-    fn predecode_reregistrations(&self, ctx: &Context<Self>) {
-        let pending = self.agents.predecoded.clone();
-        ctx.predecode(
-            &<internal::ReregisterSlaveMessage as prost::Name>::full_name(),
-            move |body| {
-                let id = agents::peek_agent_id(body)?;
-                {
-                    let mut pending = pending.lock();
-                    if pending.len() >= PREDECODED_MAX || !pending.insert(id.to_owned()) {
-                        return None;
-                    }
-                }
-                let decoded: PredecodedReregistration = decode_strict(body);
-                Some(Box::new(decoded))
-            },
-        );
-    }
-}
-
 /// Installs `handler` for message `M` behind the leader/recovery gate and
 /// strict decoding: a standby or recovering master drops every message and
 /// counts it in `master/dropped_messages`, as Mesos's `consume` does.
@@ -466,38 +434,7 @@ impl Process for Master {
         gated::<internal::RegisterSlaveMessage>(t, Master::register_agent);
         t.raw_predecoded(
             &<internal::ReregisterSlaveMessage as prost::Name>::full_name(),
-            |m: &mut Master, from, body, pre, ctx| {
-                let predecoded = pre
-                    .and_then(|p| p.downcast::<PredecodedReregistration>().ok())
-                    .map(|p| *p);
-                if predecoded.is_some()
-                    && let Some(id) = agents::peek_agent_id(&body)
-                {
-                    m.agents.predecoded.lock().remove(id);
-                }
-                if !m.ready() {
-                    m.metrics.counters.dropped_messages.inc();
-                    tracing::debug!(%from, "dropping ReregisterSlaveMessage: not elected or not recovered");
-                    return;
-                }
-                // A retry queued while the agent's reregistration is under
-                // way, or sent before its acknowledgement arrived, costs a
-                // look at its id, not a full decode.
-                if let Some(id) = agents::peek_agent_id(&body)
-                    && (m.reregistration_in_progress(id) || m.just_reregistered(id, &from))
-                {
-                    m.metrics.counters.messages_reregister_slave.inc();
-                    tracing::debug!(agent = %id, %from, "ignoring reregistration: one is in progress or was just handled");
-                    return;
-                }
-                let msg = match predecoded {
-                    Some(decoded) => m.decoded(&from, decoded),
-                    None => m.decode::<internal::ReregisterSlaveMessage>(&from, &body),
-                };
-                if let Some(msg) = msg {
-                    m.reregister_agent(from, msg, ctx);
-                }
-            },
+            Master::reregistration_message,
         );
         gated::<internal::UnregisterSlaveMessage>(t, Master::unregister_agent);
         gated::<internal::StatusUpdateMessage>(t, Master::status_update);
@@ -627,7 +564,7 @@ impl Master {
             agents = expected,
             "recovered the registry; elected and serving"
         );
-        self.mark_gauges_dirty(ctx);
+        self.mark_gauges_dirty();
     }
 
     /// Dispatches a graceful stop of the master and its children.
