@@ -151,9 +151,9 @@ impl FollowLeader {
                         .filter(|l| l.info.id != own_id)
                         .map(|l| AbortOnDrop(tokio::spawn(watchdog::watch(client.clone(), l))));
                     let (link, etcd) = (link.clone(), etcd.clone());
-                    master.dispatch(move |m, ctx| {
+                    master.dispatch(move |m, _| {
                         if let Some(etcd) = etcd.upgrade() {
-                            m.leader_detected(info, revision, &link, &etcd, ctx);
+                            m.leader_detected(info, revision, &link, &etcd);
                         }
                     });
                 }

@@ -193,7 +193,7 @@ impl Master {
         if let Leadership::Standby { .. } = self.leadership {
             tracing::info!(id = %self.info.id, "elected as the leading master");
             self.leadership = Leadership::Leading { recovered: false };
-            self.mark_gauges_dirty(ctx);
+            self.mark_gauges_dirty();
             self.recover(ctx);
         }
     }
@@ -207,7 +207,6 @@ impl Master {
         revision: i64,
         link: &Arc<LeaderLink>,
         etcd: &Arc<EtcdRuntime>,
-        ctx: &mut Context<Self>,
     ) {
         let is_self = leader.as_ref().is_some_and(|l| l.id == self.info.id);
         match &self.leadership {
@@ -244,7 +243,7 @@ impl Master {
                     .detach();
             }
         }
-        self.mark_gauges_dirty(ctx);
+        self.mark_gauges_dirty();
     }
 
     /// Leadership lost while leading (embedded masters): stop acting as

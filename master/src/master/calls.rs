@@ -237,6 +237,6 @@ impl Master {
         if state.active() {
             self.deactivate_framework_now(&fid, true, ctx);
         }
-        self.mark_gauges_dirty(ctx);
+        self.mark_gauges_dirty();
     }
 }

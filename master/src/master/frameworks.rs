@@ -127,7 +127,7 @@ impl Master {
                 events::send(f, &Outgoing::Registered(msg), ctx);
             }
             self.start_heartbeat(&id, ctx);
-            self.mark_gauges_dirty(ctx);
+            self.mark_gauges_dirty();
             return;
         }
 
@@ -188,7 +188,7 @@ impl Master {
         }
         self.send_framework_updates(&id, ctx);
         self.publish_framework(&id, false, ctx);
-        self.mark_gauges_dirty(ctx);
+        self.mark_gauges_dirty();
     }
 
     /// Replaces the info, roles and suppressed roles (subscription or
@@ -489,7 +489,7 @@ impl Master {
             self.disconnect_framework(id, ctx);
         }
         self.schedule_failover_timeout(id, ctx);
-        self.mark_gauges_dirty(ctx);
+        self.mark_gauges_dirty();
     }
 
     fn schedule_failover_timeout(&mut self, id: &FrameworkId, ctx: &mut Context<Self>) {
@@ -667,7 +667,7 @@ impl Master {
         }
         tracing::info!(framework = %id, "removed framework");
         self.publish_framework_removed(&f.info, ctx);
-        self.mark_gauges_dirty(ctx);
+        self.mark_gauges_dirty();
         // Dropping `f` drops an HTTP writer, which ends the stream.
     }
 

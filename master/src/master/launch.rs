@@ -231,7 +231,7 @@ impl Master {
                         );
                     }
                 }
-                self.mark_gauges_dirty(ctx);
+                self.mark_gauges_dirty();
                 return;
             }
         };
@@ -374,7 +374,7 @@ impl Master {
         if let Some(a) = self.alloc() {
             a.resume();
         }
-        self.mark_gauges_dirty(ctx);
+        self.mark_gauges_dirty();
     }
 
     /// One LAUNCH task, validated against what is left of the offers (with

@@ -347,7 +347,7 @@ impl Master {
             self.rescind_offer(&o, None, ctx);
         }
         self.remove_inverse_offers(|e| &e.agent == id, true, ctx);
-        self.mark_gauges_dirty(ctx);
+        self.mark_gauges_dirty();
     }
 
     /// After an agent (re)registered: keep it deactivated if it was, and
@@ -864,7 +864,7 @@ impl Master {
         self.maintenance.draining.remove(id);
         self.maintenance.deactivated.remove(id);
         self.maintenance.drain_started.remove(id);
-        self.mark_gauges_dirty(ctx);
+        self.mark_gauges_dirty();
     }
 
     /// The tasks an unreachable agent took with it end as GONE_BY_OPERATOR

@@ -19,7 +19,7 @@ impl Master {
         for allocation in allocations {
             self.offer_one(allocation, ctx);
         }
-        self.mark_gauges_dirty(ctx);
+        self.mark_gauges_dirty();
     }
 
     fn offer_one(&mut self, allocation: Allocation, ctx: &mut Context<Self>) {
@@ -288,7 +288,7 @@ impl Master {
                 }
             }
         }
-        self.mark_gauges_dirty(ctx);
+        self.mark_gauges_dirty();
     }
 
     fn check_roles(&self, fid: &FrameworkId, roles: &[String], what: &str) -> Result<(), String> {

@@ -83,7 +83,7 @@ impl Master {
         } else {
             self.metrics.counters.invalid_status_updates.inc();
         }
-        self.mark_gauges_dirty(ctx);
+        self.mark_gauges_dirty();
     }
 
     /// Sends an update to the framework, remembering which update of the
@@ -368,7 +368,7 @@ impl Master {
             .valid_status_update_acknowledgements
             .inc();
         self.check_drained(&agent_id, ctx);
-        self.mark_gauges_dirty(ctx);
+        self.mark_gauges_dirty();
     }
 
     /// Legacy StatusUpdateAcknowledgementMessage from a driver.
@@ -539,7 +539,7 @@ impl Master {
         if let Some(f) = self.frameworks.get(&fid) {
             events::send(f, &Outgoing::ExitedExecutor(msg), ctx);
         }
-        self.mark_gauges_dirty(ctx);
+        self.mark_gauges_dirty();
     }
 
     /// ExecutorToFrameworkMessage relayed by an agent (HTTP frameworks).

@@ -194,7 +194,7 @@ pub(crate) fn reactivate_agent(
     let op = Operation::ReactivateAgent(v0::SlaveId {
         value: id.to_string(),
     });
-    Ok(ok_reply(after_registry(m, op, ctx, move |m, ctx| {
+    Ok(ok_reply(after_registry(m, op, ctx, move |m, _| {
         m.maintenance.draining.remove(&id);
         m.maintenance.deactivated.remove(&id);
         m.maintenance.drain_started.remove(&id);
@@ -213,7 +213,7 @@ pub(crate) fn reactivate_agent(
         } else {
             tracing::info!(agent = %id, "disconnected agent will be reactivated when it reregisters");
         }
-        m.mark_gauges_dirty(ctx);
+        m.mark_gauges_dirty();
         Ok(CallAnswer::Ok)
     })))
 }
